@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Live-capture tests share kernel state (fanotify groups, audit rules): run files one at a
+// time, in forked processes so the native addon gets a clean process per file.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "../record.h"
@@ -35,6 +37,10 @@ class ProcessTable {
   // Fills the attribution fields of `rec` (pids, uid, comm, exe, namespaces, cgroup,
   // container, thread start) for the opener; sets kOpenerExited/kAttributionMissing.
   virtual void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) = 0;
+  // Table counters for stats() in JavaScript (hits, misses, entries, ...). Thread-safe.
+  virtual std::map<std::string, uint64_t> stats() const { return {}; }
 };
+
+std::unique_ptr<ProcessTable> makeProcessTable();
 
 }  // namespace pmg

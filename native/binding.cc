@@ -4,6 +4,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+// --- BEGIN test-only export (proc engineer): native/proc/test_export.cc ---
+namespace pmg {
+Napi::Object processTableForTest(Napi::Env env);
+}
+// --- END test-only export ---
+
 namespace {
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
@@ -17,6 +23,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
   return exports;
 }
 

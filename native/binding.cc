@@ -26,6 +26,12 @@
 #include "capture_object.h"
 #include "probe_report.h"
 
+// --- BEGIN test-only export (proc engineer): native/proc/test_export.cc ---
+namespace pmg {
+Napi::Object processTableForTest(Napi::Env env);
+}
+// --- END test-only export ---
+
 namespace {
 
 struct AddonData {
@@ -44,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
+  exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
   return exports;
 }
 

@@ -1,4 +1,10 @@
-// Shared test data: Tracee security_file_open lines in Tracee's own JSON layout.
+// Shared test data: Tracee security_file_open lines in Tracee's own JSON layout, and helpers
+// to run signatures over events.
+
+import { createSecurityFileOpenEvent, type SecurityFileOpenFields } from '../src/events/build.js';
+import { parseEventLine } from '../src/events/reader.js';
+import type { TraceeEvent } from '../src/events/types.js';
+import type { Finding, Signature } from '../src/signatures/signature.js';
 
 export interface LineFields {
   timestamp?: string;
@@ -35,4 +41,42 @@ export function traceeLine(fields: LineFields = {}): string {
     `{"name":"ctime","type":"unsigned long","value":${fields.ctime ?? '1732675190987654321'}},` +
     `{"name":"syscall_pathname","type":"const char*","value":${JSON.stringify(pathname)}}]}`
   );
+}
+
+/** Findings a fresh, initialised signature reports for one event. */
+export function findingsOf(signature: Signature, event: TraceeEvent): Finding[] {
+  const findings: Finding[] = [];
+  signature.init({ callback: (finding) => findings.push(finding) });
+  signature.onEvent(event);
+  signature.close();
+  return findings;
+}
+
+/** A row of a signature table: the event, described, and whether the signature fires. */
+export interface SignatureCase {
+  name: string;
+  event: TraceeEvent;
+  fires: boolean;
+}
+
+/** An event for a signature table: built from fields, or parsed from a Tracee line. */
+export function openEvent(
+  fields: Partial<SecurityFileOpenFields> & { eventName?: string },
+): TraceeEvent {
+  const { eventName, ...rest } = fields;
+  const event = createSecurityFileOpenEvent({
+    pathname: '/proc/1234/mem',
+    flags: 0,
+    processId: 99,
+    processName: 'dd',
+    ...rest,
+  });
+  return eventName === undefined ? event : { ...event, eventName };
+}
+
+/** A parsed Tracee line (flags in Tracee's string form, as `--output option:parse-arguments`). */
+export function traceeEvent(fields: LineFields): TraceeEvent {
+  const result = parseEventLine(traceeLine(fields), 1);
+  if (!result.ok) throw result.error;
+  return result.event;
 }

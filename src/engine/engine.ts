@@ -142,7 +142,10 @@ export class SignatureEngine extends EventEmitter<SignatureEngineEvents> {
     let found = 0;
     let origin: EventOrigin | undefined;
     for (const route of routes) {
-      if (route.origin !== '*' && route.origin !== (origin ??= eventOrigin(event))) continue;
+      if (route.origin !== '*') {
+        origin ??= eventOrigin(event);
+        if (route.origin !== origin) continue;
+      }
       this.inSignature = true;
       try {
         route.signature.onEvent(event);

@@ -1,0 +1,7 @@
+// The command table. To add a command, write src/cli/<name>.ts exporting a Command and list
+// it here; `procmem-guard --help` and dispatch pick it up.
+
+import type { Command } from './command.js';
+import { replayCommand } from './replay.js';
+
+export const COMMANDS: readonly Command[] = [replayCommand];

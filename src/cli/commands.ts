@@ -2,6 +2,8 @@
 // it here; `procmem-guard --help` and dispatch pick it up.
 
 import type { Command } from './command.js';
+import { doctorCommand } from './doctor.js';
 import { replayCommand } from './replay.js';
+import { watchCommand } from './watch.js';
 
-export const COMMANDS: readonly Command[] = [replayCommand];
+export const COMMANDS: readonly Command[] = [watchCommand, doctorCommand, replayCommand];

@@ -314,6 +314,15 @@ function captureMark(value: unknown): CaptureMark {
     mark.targetTid = int(value.targetTid, 'procmemGuard.targetTid', true);
   if (value.backend !== undefined)
     mark.backend = string(value.backend, 'procmemGuard.backend', true);
+  if (value.notes !== undefined) {
+    if (!Array.isArray(value.notes) || !value.notes.every((n) => typeof n === 'string')) {
+      throw new EventFieldError(
+        'procmemGuard.notes',
+        `expected an array of strings, got ${describe(value.notes)}`,
+      );
+    }
+    mark.notes = value.notes as string[];
+  }
   return mark;
 }
 

@@ -45,6 +45,12 @@ export interface CaptureMark {
   flagsSource: FlagsSource;
   /** Capture backend that produced the event ("fanotify", "audit", ...). */
   backend?: string;
+  /**
+   * Caveats the capture recorded: 'opener-exited' (attribution came from the process table),
+   * 'attribution-missing', 'path-unknown' (the target exited before the kernel could name the
+   * file), 'truncated' (a string field was cut).
+   */
+  notes?: string[];
 }
 
 /** Context fields shared by every Tracee event. */

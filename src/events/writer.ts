@@ -95,6 +95,7 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.targetPid === undefined ? '' : `,"targetPid":${mark.targetPid}`}` +
     `${mark.targetTid === undefined ? '' : `,"targetTid":${mark.targetTid}`}` +
     `,"flagsSource":${JSON.stringify(mark.flagsSource)}` +
-    `${mark.backend === undefined ? '' : `,"backend":${JSON.stringify(mark.backend)}`}}`
+    `${mark.backend === undefined ? '' : `,"backend":${JSON.stringify(mark.backend)}`}` +
+    `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}}`
   );
 }

@@ -4,7 +4,7 @@ import { formatFindingPretty } from './pretty.js';
 import { formatFindingTracee } from './tracee.js';
 
 export { formatFindingJson, serializeMetadata } from './json.js';
-export { formatFindingPretty, formatTimestamp } from './pretty.js';
+export { formatEventPretty, formatFindingPretty, formatTimestamp } from './pretty.js';
 export { detectionEventId, formatFindingTracee, toDetectionEvent } from './tracee.js';
 
 export const FINDING_FORMATS = ['json', 'tracee', 'pretty'] as const;

@@ -22,6 +22,17 @@ export function formatFindingPretty(finding: Finding): string {
   ].join('  ');
 }
 
+/** One aligned line per captured event (watch --events --format pretty). */
+export function formatEventPretty(event: TraceeEvent): string {
+  return [
+    formatTimestamp(event.timestamp).padEnd(30),
+    'event'.padEnd(39),
+    `pid ${event.hostProcessId || event.processId}`.padEnd(11),
+    printableName(event.processName).padEnd(16),
+    target(event),
+  ].join('  ');
+}
+
 /** Nanoseconds since the epoch as ISO 8601 with all nine digits; boot-relative as +s. */
 export function formatTimestamp(ns: bigint): string {
   const seconds = ns / NS_PER_SECOND;

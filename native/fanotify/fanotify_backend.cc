@@ -270,8 +270,14 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
   const ProcfsInstance* inst = scanner_->byDev(st.st_dev);
   std::string path;
   MemPath mem;
-  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path) ||
-      !parseMemPath(path, &mem)) {
+  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path)) {
+    counters_.filtered_not_mem++;
+    return;
+  }
+  std::string fs_path;
+  if (!parseMemPath(path, &mem) &&
+      !(path.size() >= 4 && path.compare(path.size() - 4, 4, "/mem") == 0 &&
+        procfsPathOf(fd.get(), path, &fs_path) && parseMemPath(fs_path, &mem))) {
     counters_.filtered_not_mem++;
     return;
   }

@@ -1,6 +1,9 @@
 // Live fanotify capture against the real kernel: real processes, real opens. Needs root
 // (CI runs as root).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { countEntries, type Harness, startHarness } from './capture-harness.js';
@@ -79,6 +82,36 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
     expect(r.recordFlags & RecordFlag.threadMem).toBeTruthy();
     expect(r.targetPid).toBe(target);
     expect(r.targetTid).toBe(target);
+  });
+
+  it('decides by filesystem and file, not by the "/proc" string', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const procBind = mkdtempSync(join(tmpdir(), 'pmg-proc-'));
+    const pidBind = mkdtempSync(join(tmpdir(), 'pmg-pid-'));
+    execFileSync('mount', ['--bind', '/proc', procBind]);
+    execFileSync('mount', ['--bind', `/proc/${target}`, pidBind]);
+    try {
+      const viaProcBind = dd([`if=${procBind}/${target}/mem`]);
+      const viaPidBind = dd([`if=${pidBind}/mem`]);
+      const relative = spawnSync('sh', [
+        '-c',
+        `cd /proc/${target} && exec dd if=mem of=/dev/null bs=1 count=0`,
+      ]).pid;
+      const threadSelf = dd(['if=/proc/thread-self/mem']);
+      for (const opener of [viaProcBind, viaPidBind, relative]) {
+        const r = await h.waitFor((x) => x.hostPid === opener);
+        expect(r.targetPid).toBe(target);
+        expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
+      }
+      const t = await h.waitFor((x) => x.hostPid === threadSelf);
+      expect(t.recordFlags & (RecordFlag.threadMem | RecordFlag.fileUnknown)).toBeTruthy();
+    } finally {
+      execFileSync('umount', [procBind]);
+      execFileSync('umount', [pidBind]);
+      rmdirSync(procBind);
+      rmdirSync(pidBind);
+    }
   });
 
   it('reports a write open with write access flags', async () => {

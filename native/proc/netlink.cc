@@ -280,6 +280,10 @@ void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<Ta
                                  : 0;
                     e.ppid = static_cast<int32_t>(ts.ac_ppid);
                     e.uid = ts.ac_uid;
+                    if (l >= offsetof(taskstats, ac_exe_inode) + sizeof(ts.ac_exe_inode)) {
+                      e.exe_dev = ts.ac_exe_dev;
+                      e.exe_ino = ts.ac_exe_inode;
+                    }
                     e.gid = ts.ac_gid;
                     static_assert(sizeof(e.comm) > sizeof(ts.ac_comm), "comm");
                     memcpy(e.comm, ts.ac_comm, sizeof(ts.ac_comm));

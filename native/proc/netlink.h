@@ -25,6 +25,7 @@ void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const 
 struct TaskExit {
   int32_t pid = 0, tgid = 0, ppid = 0;
   uint32_t uid = 0, gid = 0;
+  uint64_t exe_dev = 0, exe_ino = 0;  // 0 on kernels before TASKSTATS v12
   char comm[33] = {};
 };
 

@@ -462,6 +462,7 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     e.info.uid = x.uid;
     e.info.gid = x.gid;
     if (x.tgid == x.pid || x.tgid == 0) e.info.host_ppid = x.ppid;
+    if (e.info.exe.empty()) e.info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
     e.final_comm = true;
     e.has_data = true;
     markExitedLocked(e, now);
@@ -491,6 +492,7 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
   info.comm = x.comm;
   info.uid = x.uid;
   info.gid = x.gid;
+  info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
   Entry& e = putLocked(info, now);
   e.has_data = true;
   e.final_comm = true;

@@ -7,12 +7,15 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace pmg {
 namespace procfs {
@@ -145,7 +148,43 @@ void readCgroup(int dirfd, ProcessInfo* out) {
   if (stat(full.c_str(), &st) == 0) out->cgroup_id = static_cast<uint64_t>(st.st_ino);
 }
 
+// (kernel dev, inode) -> exe path, filled by every successful read of an exe link.
+struct ExeCache {
+  std::mutex mu;
+  std::unordered_map<uint64_t, std::pair<uint64_t, std::string>> by_ino;  // ino -> (dev, path)
+};
+ExeCache& exeCache() {
+  static ExeCache* cache = new ExeCache;  // never destroyed: usable from any thread at exit
+  return *cache;
+}
+constexpr size_t kExeCacheMax = 4096;
+
+uint64_t kernelDev(dev_t d) {
+  uint64_t ma = major(d), mi = minor(d);
+  return (mi & 0xff) | (ma << 8) | ((mi & ~0xffull) << 12);
+}
+
+void rememberExe(int dirfd, const std::string& path) {
+  struct stat st;
+  if (path.empty() || fstatat(dirfd, "exe", &st, 0) != 0) return;
+  ExeCache& c = exeCache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.by_ino.size() >= kExeCacheMax) c.by_ino.clear();
+  auto& slot = c.by_ino[static_cast<uint64_t>(st.st_ino)];
+  slot.first = kernelDev(st.st_dev);
+  if (slot.second != path) slot.second = path;
+}
+
 }  // namespace
+
+std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {
+  if (ino == 0) return {};
+  ExeCache& c = exeCache();
+  std::lock_guard<std::mutex> g(c.mu);
+  auto it = c.by_ino.find(ino);
+  if (it == c.by_ino.end() || it->second.first != kernel_dev) return {};
+  return it->second.second;
+}
 
 long readSmallAt(int dirfd, const char* name, char* buf, size_t cap) {
   if (cap == 0) return -1;
@@ -242,6 +281,7 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
   ssize_t len = readlinkat(dir.get(), "exe", exe, sizeof(exe) - 1);
   if (len >= 0) {
     out->exe.assign(exe, static_cast<size_t>(len));
+    rememberExe(dir.get(), out->exe);
   } else {
     out->exe.clear();  // kernel threads have none
   }

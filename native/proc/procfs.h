@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "process_table.h"
 
@@ -28,6 +29,12 @@ long readSmallAt(int dirfd, const char* name, char* buf, size_t cap);
 // Returns false if the directory could not be read.
 template <typename Fn>
 bool forEachPid(const char* dir_path, Fn fn);
+
+// Path of the executable with this (device, inode), as last read from some /proc/<pid>/exe,
+// or "" if never seen. `kernel_dev` is encoded like the kernel's huge_encode_dev (the
+// ac_exe_dev of TASKSTATS). Lets a task that exec'd and exited before its /proc entry could
+// be read still get its exe, when the same binary ran before. Thread-safe, bounded.
+std::string exePathOf(uint64_t kernel_dev, uint64_t ino);
 
 // Nanoseconds since boot from clock ticks (field 22 of stat).
 uint64_t ticksToNs(uint64_t ticks);

@@ -4,7 +4,7 @@
 // under CPU load; what a lookup costs; whether a fork storm overflows the connector.
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,39 +17,7 @@ const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;
 
 const dir = mkdtempSync(join(tmpdir(), 'pmg-bench-'));
-const src = join(dir, 'h.c');
-// forker N: forks N children one after another; each execs `quick`, which opens and closes
-// a procfs file, writes its pid (the "event") and exits at once. noexec: the child only forks.
-writeFileSync(
-  src,
-  `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "child") == 0) {
-    int fd = open("/proc/self/stat", O_RDONLY);
-    if (fd >= 0) close(fd);
-    dprintf(1, "%d\\n", getpid());
-    _exit(0);
-  }
-  int n = atoi(argv[2]);
-  for (int i = 0; i < n; i++) {
-    pid_t p = fork();
-    if (p == 0) {
-      if (strcmp(argv[1], "noexec") == 0) _exit(0);
-      execl(argv[1], "pmgquick", "child", (char *)0);
-      _exit(127);
-    }
-    if (p < 0) return 1;
-    waitpid(p, 0, 0);
-  }
-  return 0;
-}
-`,
-);
+const src = new URL('../test/native/fixtures/fast-exit.c', import.meta.url).pathname;
 const forker = join(dir, 'pmgforker');
 const quick = join(dir, 'pmgquick');
 execFileSync('cc', ['-O2', '-o', forker, src]);

@@ -791,22 +791,25 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
     s["exited_entries"] = exited;
     s["ns_index_entries"] = ns_index_.size();
   }
-  s["connector_events"] = connector_events_;
-  s["connector_overflows"] = connector_overflows_;
   s["taskstats_enabled"] = taskstats_on_ ? 1 : 0;
-  s["taskstats_events"] = taskstats_events_;
-  s["taskstats_overflows"] = taskstats_overflows_;
-  s["proc_reads"] = proc_reads_;
-  s["proc_reads_gone"] = proc_read_gone_;
-  s["lookups"] = lookups_;
-  s["misses"] = misses_;
-  s["found_exited"] = found_exited_;
-  s["syncs"] = syncs_;
-  s["sync_timeouts"] = sync_timeouts_;
-  s["evicted"] = evicted_;
-  s["rescans"] = rescans_;
-  s["ns_misses"] = ns_misses_;
-  s["recv_errors"] = recv_errors_;
+  static constexpr std::pair<const char*, std::atomic<uint64_t> ProcessTableImpl::*> kCounters[] = {
+      {"connector_events", &ProcessTableImpl::connector_events_},
+      {"connector_overflows", &ProcessTableImpl::connector_overflows_},
+      {"taskstats_events", &ProcessTableImpl::taskstats_events_},
+      {"taskstats_overflows", &ProcessTableImpl::taskstats_overflows_},
+      {"proc_reads", &ProcessTableImpl::proc_reads_},
+      {"proc_reads_gone", &ProcessTableImpl::proc_read_gone_},
+      {"lookups", &ProcessTableImpl::lookups_},
+      {"misses", &ProcessTableImpl::misses_},
+      {"found_exited", &ProcessTableImpl::found_exited_},
+      {"syncs", &ProcessTableImpl::syncs_},
+      {"sync_timeouts", &ProcessTableImpl::sync_timeouts_},
+      {"evicted", &ProcessTableImpl::evicted_},
+      {"rescans", &ProcessTableImpl::rescans_},
+      {"ns_misses", &ProcessTableImpl::ns_misses_},
+      {"recv_errors", &ProcessTableImpl::recv_errors_},
+  };
+  for (const auto& c : kCounters) s[c.first] = (this->*c.second).load(std::memory_order_relaxed);
   return s;
 }
 

@@ -1,15 +1,7 @@
 // The native ProcessTable against the real kernel (CI runs as root): proc connector, TASKSTATS
 // and /proc reads. Uses the test-only `processTableForTest` export of the addon.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -130,37 +122,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     dir = mkdtempSync(join(tmpdir(), 'pmg-proc-'));
     // One source, two names: the forker forks N children that exec the quick one, which
     // opens, closes and exits at once. Different comms tell fork data from exec data apart.
-    const src = join(dir, 'helper.c');
-    writeFileSync(
-      src,
-      `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "child") == 0) {
-    int fd = open("/proc/self/stat", O_RDONLY);
-    if (fd >= 0) close(fd);
-    _exit(0);
-  }
-  int n = argc > 2 ? atoi(argv[2]) : 1;
-  for (int i = 0; i < n; i++) {
-    pid_t p = fork();
-    if (p == 0) {
-      if (strcmp(argv[1], "noexec") == 0) _exit(0);
-      execl(argv[1], "pmgquick", "child", (char *)0);
-      _exit(127);
-    }
-    if (p < 0) return 1;
-    waitpid(p, 0, 0);
-    printf("%d\\n", p);
-  }
-  return 0;
-}
-`,
-    );
+    const src = new URL('./fixtures/fast-exit.c', import.meta.url).pathname;
     forker = join(dir, 'pmgforker');
     quick = join(dir, 'pmgquick');
     execFileSync('cc', ['-O2', '-o', forker, src]);

@@ -4,7 +4,7 @@
 // under CPU load; what a lookup costs; whether a fork storm overflows the connector.
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ const runs = Number(process.argv[2] ?? 2000);
 const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;
 
+const ownPidNs = statSync('/proc/self/ns/pid').ino;
+const ownMntNs = statSync('/proc/self/ns/mnt').ino;
 const dir = mkdtempSync(join(tmpdir(), 'pmg-bench-'));
 const src = new URL('../test/native/fixtures/fast-exit.c', import.meta.url).pathname;
 const forker = join(dir, 'pmgforker');
@@ -26,7 +28,7 @@ execFileSync('cc', ['-O2', '-o', quick, src]);
 // Attribute each pid as soon as its line arrives, like a capture thread reading an event.
 async function fastExit(table, n) {
   const child = spawn(forker, [quick, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const res = { n: 0, named: 0, exe: 0, exited: 0, missing: 0, wrongName: {}, us: [] };
+  const res = { n: 0, named: 0, exe: 0, ns: 0, exited: 0, missing: 0, wrongName: {}, us: [] };
   for await (const line of createInterface({ input: child.stdout })) {
     const pid = Number(line);
     const t0 = process.hrtime.bigint();
@@ -38,10 +40,11 @@ async function fastExit(table, n) {
     if (r.comm === 'pmgquick') res.named++;
     else res.wrongName[r.comm] = (res.wrongName[r.comm] ?? 0) + 1;
     if (r.exe === quick) res.exe++;
+    if (r.pidNs === ownPidNs && r.mntNs === ownMntNs && r.cgroupId > 0n) res.ns++;
   }
   res.us.sort((a, b) => a - b);
   const p = (q) => res.us[Math.min(res.us.length - 1, Math.floor(q * res.us.length))].toFixed(1);
-  return `named ${res.named}/${res.n}, exe ${res.exe}/${res.n}, exited-flag ${res.exited}, missing ${res.missing}, wrong names ${JSON.stringify(res.wrongName)}, attribute() us p50 ${p(0.5)} p99 ${p(0.99)} max ${p(1)}`;
+  return `named ${res.named}/${res.n}, exe ${res.exe}/${res.n}, ns+cgroup ${res.ns}/${res.n}, exited-flag ${res.exited}, missing ${res.missing}, wrong names ${JSON.stringify(res.wrongName)}, attribute() us p50 ${p(0.5)} p99 ${p(0.99)} max ${p(1)}`;
 }
 
 function burn() {

@@ -47,6 +47,19 @@ bool copyField(char* dst, size_t cap, const std::string& s) {
   return n < s.size();
 }
 
+// Start of a task that exits now and ran `elapsed_us`, in ns since boot, rounded down to clock
+// ticks like field 22 of /proc/<pid>/stat (what a live read would have given).
+uint64_t startFromElapsed(uint64_t elapsed_us) {
+  timespec ts;
+  if (elapsed_us == 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return 0;
+  uint64_t now =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  uint64_t elapsed = elapsed_us * 1000ull;
+  if (elapsed >= now) return 0;
+  uint64_t tick = procfs::ticksToNs(1);
+  return (now - elapsed) / tick * tick;
+}
+
 uint64_t nsKey(uint32_t pid_ns, int32_t ns_tid) {
   return (static_cast<uint64_t>(pid_ns) << 32) | static_cast<uint32_t>(ns_tid);
 }
@@ -127,8 +140,8 @@ class ProcessTableImpl final : public ProcessTable {
 
   std::atomic<uint64_t> connector_events_{0}, connector_overflows_{0}, taskstats_events_{0},
       taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, misses_{0}, lookups_{0},
-      syncs_{0}, sync_timeouts_{0}, evicted_{0}, rescans_{0}, ns_misses_{0}, recv_errors_{0},
-      found_exited_{0};
+      syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0}, ns_misses_{0},
+      recv_errors_{0}, found_exited_{0};
   std::atomic<bool> taskstats_on_{false};
 };
 
@@ -138,7 +151,7 @@ void ProcessTableImpl::start() {
   std::lock_guard<std::mutex> lk(lifecycle_mu_);
   if (running_) return;
   std::string err;
-  conn_fd_ = netlink::openProcConnector(&err);
+  conn_fd_ = netlink::openProcConnector(opts_.receive_buffer_bytes, &err);
   if (conn_fd_ < 0) {
     bool perm = errno == EPERM || errno == EACCES;
     throw CaptureError{perm ? "EPERM_CAPTURE" : "INTERNAL",
@@ -147,7 +160,7 @@ void ProcessTableImpl::start() {
   }
   if (opts_.taskstats) {
     std::string ts_err;
-    ts_fd_ = netlink::openTaskstats(&ts_family_, &ts_err);
+    ts_fd_ = netlink::openTaskstats(opts_.receive_buffer_bytes, &ts_family_, &ts_err);
     taskstats_on_ = ts_fd_ >= 0;  // optional: names at exit; the table works without it
   }
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -429,7 +442,7 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
   } else if (!e.final_comm) {
     e.info.comm.clear();
   }
-  e.info.exe.clear();
+  e.info.exe = info.exe;  // read before it vanished, or empty: never the pre-exec program
   e.updated = now;
 }
 
@@ -463,6 +476,7 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     e.info.gid = x.gid;
     if (x.tgid == x.pid || x.tgid == 0) e.info.host_ppid = x.ppid;
     if (e.info.exe.empty()) e.info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
+    if (e.info.thread_start_ns == 0) e.info.thread_start_ns = startFromElapsed(x.elapsed_us);
     e.final_comm = true;
     e.has_data = true;
     markExitedLocked(e, now);
@@ -493,6 +507,7 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
   info.uid = x.uid;
   info.gid = x.gid;
   info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
+  info.thread_start_ns = startFromElapsed(x.elapsed_us);
   Entry& e = putLocked(info, now);
   e.has_data = true;
   e.final_comm = true;
@@ -698,13 +713,18 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
   // Events about this task may still sit in the socket (a fork or exec the thread has not
   // applied yet): catch up first, so a hit is never older than the open being attributed.
   if (pending()) syncWithThread();
+  bool hit;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (copyLocked(pid, tid, out)) {
-      if (out->exited) ++found_exited_;
-      return out->exited ? Found::kGone : Found::kTable;
+    hit = copyLocked(pid, tid, out);
+    if (hit && out->exited) {
+      ++found_exited_;
+      return Found::kGone;
     }
   }
+  if (hit && !opts_.refresh_live) return Found::kTable;
+  // A miss, or a live task: read it now. For a live task this catches what no event reports
+  // (setns/unshare without exec, a move to another cgroup).
   ProcessInfo info;
   ++proc_reads_;
   procfs::ReadResult r = procfs::readTask(pid, tid, false, &info);
@@ -712,9 +732,12 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     resolveNsPpid(&info);
     std::lock_guard<std::mutex> g(mu_);
     auto it = tasks_.find(tid);
-    if (it == tasks_.end() || !it->second.has_data) putLocked(info, monoNs()).has_data = true;
+    if (it == tasks_.end() || !it->second.has_data || it->second.exited_at == 0) {
+      putLocked(info, monoNs()).has_data = true;
+    }
+    if (hit) ++refreshes_;
     *out = info;
-    return Found::kProc;
+    return hit ? Found::kTable : Found::kProc;
   }
   ++proc_read_gone_;
   // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them.
@@ -804,6 +827,7 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
       {"found_exited", &ProcessTableImpl::found_exited_},
       {"syncs", &ProcessTableImpl::syncs_},
       {"sync_timeouts", &ProcessTableImpl::sync_timeouts_},
+      {"refreshes", &ProcessTableImpl::refreshes_},
       {"evicted", &ProcessTableImpl::evicted_},
       {"rescans", &ProcessTableImpl::rescans_},
       {"ns_misses", &ProcessTableImpl::ns_misses_},

@@ -113,10 +113,11 @@ void parseStatus(const char* buf, long len, StatusFields* f) {
   }
 }
 
-void readCgroup(int dirfd, ProcessInfo* out) {
+// Returns false if the file could not be read (the task is exiting).
+bool readCgroup(int dirfd, ProcessInfo* out) {
   char buf[4096];
   long n = readSmallAt(dirfd, "cgroup", buf, sizeof(buf));
-  if (n <= 0) return;
+  if (n <= 0) return false;
   const char* p = buf;
   const char* end = buf + n;
   const char* v2 = nullptr;
@@ -139,13 +140,14 @@ void readCgroup(int dirfd, ProcessInfo* out) {
     }
     p = eol + 1;
   }
-  if (v2 == nullptr) return;
+  if (v2 == nullptr) return true;
   const std::string& root = cgroup2Root();
-  if (root.empty()) return;
+  if (root.empty()) return true;
   std::string full = root;
   full.append(v2, static_cast<size_t>(v2_end - v2));
   struct stat st;
   if (stat(full.c_str(), &st) == 0) out->cgroup_id = static_cast<uint64_t>(st.st_ino);
+  return true;
 }
 
 // (kernel dev, inode) -> exe path, filled by every successful read of an exe link.
@@ -164,14 +166,18 @@ uint64_t kernelDev(dev_t d) {
   return (mi & 0xff) | (ma << 8) | ((mi & ~0xffull) << 12);
 }
 
-void rememberExe(int dirfd, const std::string& path) {
-  struct stat st;
-  if (path.empty() || fstatat(dirfd, "exe", &st, 0) != 0) return;
+// Remembers `path` for the file the link points to now, if that is the file it pointed to
+// before the readlink (`before`): a task that exec'd in between would pair the old path with
+// the new binary.
+void rememberExe(int dirfd, const struct stat& before, const std::string& path) {
+  struct stat after;
+  if (path.empty() || fstatat(dirfd, "exe", &after, 0) != 0) return;
+  if (after.st_ino != before.st_ino || after.st_dev != before.st_dev) return;
   ExeCache& c = exeCache();
   std::lock_guard<std::mutex> g(c.mu);
   if (c.by_ino.size() >= kExeCacheMax) c.by_ino.clear();
-  auto& slot = c.by_ino[static_cast<uint64_t>(st.st_ino)];
-  slot.first = kernelDev(st.st_dev);
+  auto& slot = c.by_ino[static_cast<uint64_t>(after.st_ino)];
+  slot.first = kernelDev(after.st_dev);
   if (slot.second != path) slot.second = path;
 }
 
@@ -278,18 +284,23 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
   if (zombie) return ReadResult::kZombie;  // exe, ns and cgroup are gone with the mm/nsproxy
 
   char exe[4097];
+  struct stat exe_st;
+  const bool have_exe_st = fstatat(dir.get(), "exe", &exe_st, 0) == 0;
   ssize_t len = readlinkat(dir.get(), "exe", exe, sizeof(exe) - 1);
   if (len >= 0) {
     out->exe.assign(exe, static_cast<size_t>(len));
-    rememberExe(dir.get(), out->exe);
+    if (have_exe_st) rememberExe(dir.get(), exe_st, out->exe);
   } else {
     out->exe.clear();  // kernel threads have none
   }
   out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
   out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
+  // Every live task, kernel threads included, has namespaces: without them it is exiting
+  // (it passed exit_task_namespaces() while we read).
+  if (out->mnt_ns == 0 || out->pid_ns == 0) return ReadResult::kZombie;
   out->cgroup_id = 0;
   out->container_id.clear();
-  readCgroup(dir.get(), out);
+  if (!readCgroup(dir.get(), out)) return ReadResult::kZombie;
   return ReadResult::kOk;
 }
 

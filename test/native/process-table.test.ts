@@ -4,6 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native.js';
@@ -35,7 +36,13 @@ interface Handle {
   stats(): Record<string, number>;
 }
 interface ProcessTableForTest {
-  Handle: new (opts?: { graceMs?: number; maxEntries?: number; taskstats?: boolean }) => Handle;
+  Handle: new (opts?: {
+    graceMs?: number;
+    maxEntries?: number;
+    taskstats?: boolean;
+    refreshLive?: boolean;
+    receiveBufferBytes?: number;
+  }) => Handle;
   containerIdFromCgroup(path: string): string;
 }
 
@@ -220,6 +227,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
         exited: true,
       });
       expect(rec.pidNs).toBe(statSync('/proc/self/ns/pid').ino);
+      expect(rec.threadStartNs).toBeGreaterThan(0n);
       if (rec.exe === quick) withExe++;
     }
     console.log(
@@ -289,6 +297,34 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     }
   });
 
+  it('sees a mount namespace change made without exec (refresh of live tasks)', async () => {
+    const bin = join(dir, 'pmgunshare');
+    const src = new URL('./fixtures/unshare-wait.c', import.meta.url).pathname;
+    execFileSync('cc', ['-O2', '-o', bin, src]);
+    const hostMnt = statSync('/proc/self/ns/mnt').ino;
+    const stale = new T.Handle({ refreshLive: false });
+    stale.start();
+    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[
+        Symbol.asyncIterator
+      ]();
+      expect((await lines.next()).value).toBe('started');
+      const pid = child.pid as number;
+      expect(stale.lookup(pid)?.mntNs).toBe(hostMnt);
+      child.stdin?.write('\n');
+      expect((await lines.next()).value).toBe('ready');
+      const mntNs = statSync(`/proc/${pid}/ns/mnt`).ino;
+      expect(mntNs).not.toBe(hostMnt);
+      expect(table.lookup(pid)?.mntNs).toBe(mntNs);
+      // Without the refresh the table keeps what it read at exec: the old namespace.
+      expect(stale.lookup(pid)?.mntNs).toBe(hostMnt);
+    } finally {
+      stale.stop();
+      child.kill('SIGKILL');
+    }
+  });
+
   it('reports a pid nobody knows as missing', () => {
     const rec = table.attribute(0x3ffffff0);
     expect(rec.recordFlags & kAttributionMissing).toBe(kAttributionMissing);
@@ -305,6 +341,49 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       await sleep(2200); // the sweep runs once a second
       expect(t.lookup(pid)).toBeNull();
       expect(t.stats().evicted).toBeGreaterThan(0);
+    } finally {
+      t.stop();
+    }
+  });
+
+  it('caps the table: exited entries are evicted first, the newest are kept', () => {
+    const t = new T.Handle({ maxEntries: 400 });
+    t.start();
+    try {
+      const out = spawnSync(forker, ['noexec', '1000'], { encoding: 'utf8' });
+      const pids = out.stdout.trim().split('\n').map(Number);
+      const s = t.stats();
+      expect(s.entries).toBeLessThanOrEqual(400);
+      expect(s.evicted).toBeGreaterThan(0);
+      expect(t.lookup(pids.at(-1) as number)).toMatchObject({ comm: 'pmgforker', exited: true });
+      expect(t.lookup(process.pid)?.hostPid).toBe(process.pid);
+    } finally {
+      t.stop();
+    }
+  });
+
+  it('counts a connector overflow (ENOBUFS), rescans /proc and keeps working', async () => {
+    // A tiny receive queue overflows during a fork storm.
+    const t = new T.Handle({ receiveBufferBytes: 1, taskstats: false });
+    t.start();
+    try {
+      for (let i = 0; i < 5 && t.stats().connector_overflows === 0; i++) {
+        spawnSync(forker, ['noexec', '2000']);
+      }
+      const s = t.stats();
+      expect(s.connector_overflows).toBeGreaterThan(0);
+      expect(s.rescans).toBeGreaterThan(0);
+      // Lost events cost the exits of some storm children, but live tasks are still found.
+      const live = spawn('sleep', ['5']);
+      try {
+        const pid = live.pid as number;
+        await waitFor(() =>
+          readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' ? true : undefined,
+        );
+        expect(t.lookup(pid)).toMatchObject({ hostPid: pid, comm: 'sleep', exited: false });
+      } finally {
+        live.kill('SIGKILL');
+      }
     } finally {
       t.stop();
     }

@@ -116,6 +116,8 @@ class ProcessTableImpl final : public ProcessTable {
   void markExitedLocked(Entry& e, uint64_t now);
 
   void resolveNsPpid(ProcessInfo* info);
+  void deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
+                   ProcessInfo* info) const;
   void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
                     uint64_t scan_start);
 
@@ -370,17 +372,8 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
     info.host_pid = child_tgid;
     info.host_tid = child_pid;
     info.thread_start_ns = 0;
-    if (!thread) {
-      info.host_ppid = parent_tgid;
-      info.ns_ppid = 0;
-    }
-    if (have_base && base.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
-      info.ns_pid = child_tgid;
-      info.ns_tid = child_pid;
-      if (!thread) info.ns_ppid = parent_tgid;
-    } else {
-      info.ns_pid = info.ns_tid = 0;
-    }
+    if (!thread) info.host_ppid = parent_tgid;
+    deriveNsIds(base, thread, parent_tgid, &info);
   } else if (r == procfs::ReadResult::kZombie && have_base && !thread) {
     info.exe = base.exe;  // zombies have no exe/ns links; until exec they equal the parent's
     info.mnt_ns = base.mnt_ns;
@@ -492,16 +485,10 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     info = parent;
     info.exe.clear();  // it may have exec'd; its name below is the one it had at exit
     info.thread_start_ns = 0;
-    if (parent.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
-      info.ns_pid = tgid;
-      info.ns_tid = x.pid;
-      info.ns_ppid = x.ppid;
-    } else {
-      info.ns_pid = info.ns_tid = info.ns_ppid = 0;
-    }
   }
   info.host_pid = tgid;
   info.host_tid = x.pid;
+  deriveNsIds(parent, thread, x.ppid, &info);
   if (!thread) info.host_ppid = x.ppid;
   info.comm = x.comm;
   info.uid = x.uid;
@@ -644,6 +631,24 @@ void ProcessTableImpl::enforceCapLocked() {
   for (size_t i = 0; i < drop; ++i) {
     auto it = tasks_.find(order[i].second);
     if (it != tasks_.end()) eraseLocked(it);
+  }
+}
+
+// ns ids of a task that could not be read (info->host_pid/host_tid set), from `base`: its
+// thread-group leader for a thread, its parent for a process (empty if unknown). In our own
+// pid namespace they equal the host ids; a thread shares its leader's ns pid and ppid.
+void ProcessTableImpl::deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
+                                   ProcessInfo* info) const {
+  if (base.pid_ns != 0 && base.pid_ns == own_pid_ns_) {
+    info->ns_pid = info->host_pid;
+    info->ns_tid = info->host_tid;
+    info->ns_ppid = thread ? base.ns_ppid : host_ppid;
+  } else if (thread) {
+    info->ns_pid = base.ns_pid;
+    info->ns_tid = 0;
+    info->ns_ppid = base.ns_ppid;
+  } else {
+    info->ns_pid = info->ns_tid = info->ns_ppid = 0;
   }
 }
 

@@ -728,19 +728,30 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     }
   }
   if (hit && !opts_.refresh_live) return Found::kTable;
-  // A miss, or a live task: read it now. For a live task this catches what no event reports
-  // (setns/unshare without exec, a move to another cgroup).
-  ProcessInfo info;
+  // A live task: re-read what no event reports (setns/unshare without exec, a move to another
+  // cgroup). A miss: read everything.
+  ProcessInfo info = hit ? *out : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(pid, tid, false, &info);
+  procfs::ReadResult r =
+      hit ? procfs::readVolatile(pid, tid, &info) : procfs::readTask(pid, tid, false, &info);
   if (r == procfs::ReadResult::kOk) {
-    resolveNsPpid(&info);
+    if (!hit) resolveNsPpid(&info);
     std::lock_guard<std::mutex> g(mu_);
     auto it = tasks_.find(tid);
-    if (it == tasks_.end() || !it->second.has_data || it->second.exited_at == 0) {
+    if (hit) {
+      Entry* e = it == tasks_.end() ? nullptr : &it->second;
+      if (e != nullptr && e->exited_at == 0 && e->info.thread_start_ns == info.thread_start_ns &&
+          (e->info.mnt_ns != info.mnt_ns || e->info.pid_ns != info.pid_ns ||
+           e->info.cgroup_id != info.cgroup_id)) {
+        ++refreshes_;
+        e->info.mnt_ns = info.mnt_ns;
+        e->info.pid_ns = info.pid_ns;
+        e->info.cgroup_id = info.cgroup_id;
+        e->info.container_id = info.container_id;
+      }
+    } else if (it == tasks_.end() || !it->second.has_data || it->second.exited_at == 0) {
       putLocked(info, monoNs()).has_data = true;
     }
-    if (hit) ++refreshes_;
     *out = info;
     return hit ? Found::kTable : Found::kProc;
   }

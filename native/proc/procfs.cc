@@ -229,15 +229,43 @@ uint32_t ownPidNs() {
   return static_cast<uint32_t>(st.st_ino);
 }
 
-ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out) {
-  if (tid <= 0) return ReadResult::kGone;
+namespace {
+
+// The task's directory: /proc/<pid>/task/<tid>, or /proc/<tid> when pid is unknown or equal.
+int openTaskDir(int32_t pid, int32_t tid) {
+  if (tid <= 0) return -1;
   char path[64];
   if (pid > 0 && pid != tid) {
     snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
   } else {
     snprintf(path, sizeof(path), "/proc/%d", tid);
   }
-  Fd dir(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+// Namespaces and cgroup: what a task can change without exec and without an event.
+ReadResult readNsAndCgroup(int dirfd, ProcessInfo* out) {
+  out->mnt_ns = static_cast<uint32_t>(nsInode(dirfd, "ns/mnt"));
+  out->pid_ns = static_cast<uint32_t>(nsInode(dirfd, "ns/pid"));
+  // Every live task, kernel threads included, has namespaces: without them it is exiting
+  // (it passed exit_task_namespaces() while we read).
+  if (out->mnt_ns == 0 || out->pid_ns == 0) return ReadResult::kZombie;
+  out->cgroup_id = 0;
+  out->container_id.clear();
+  if (!readCgroup(dirfd, out)) return ReadResult::kZombie;
+  return ReadResult::kOk;
+}
+
+}  // namespace
+
+ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out) {
+  Fd dir(openTaskDir(pid, tid));
+  if (dir.get() < 0) return ReadResult::kGone;
+  return readNsAndCgroup(dir.get(), out);
+}
+
+ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out) {
+  Fd dir(openTaskDir(pid, tid));
   if (dir.get() < 0) return ReadResult::kGone;
 
   char buf[4096];
@@ -293,15 +321,7 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
   } else {
     out->exe.clear();  // kernel threads have none
   }
-  out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
-  out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
-  // Every live task, kernel threads included, has namespaces: without them it is exiting
-  // (it passed exit_task_namespaces() while we read).
-  if (out->mnt_ns == 0 || out->pid_ns == 0) return ReadResult::kZombie;
-  out->cgroup_id = 0;
-  out->container_id.clear();
-  if (!readCgroup(dir.get(), out)) return ReadResult::kZombie;
-  return ReadResult::kOk;
+  return readNsAndCgroup(dir.get(), out);
 }
 
 }  // namespace procfs

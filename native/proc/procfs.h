@@ -21,6 +21,10 @@ enum class ReadResult {
 // leaves the process-wide ones in `out` untouched.
 ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out);
 
+// Re-reads only what a live task can change without exec and without a proc connector event:
+// mnt_ns, pid_ns, cgroup_id, container_id.
+ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out);
+
 // Reads a small file relative to `dirfd` into buf (always NUL-terminated). Returns the length
 // or -1 (errno set).
 long readSmallAt(int dirfd, const char* name, char* buf, size_t cap);

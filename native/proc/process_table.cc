@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -221,6 +222,7 @@ void ProcessTableImpl::stop() {
 // ---------------------------------------------------------------- thread
 
 void ProcessTableImpl::run() {
+  pthread_setname_np(pthread_self(), "pmg-proctable");  // best effort; shows in task/*/comm
   scan(false);
   {
     std::lock_guard<std::mutex> g(gen_mu_);

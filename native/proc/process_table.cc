@@ -200,6 +200,7 @@ void ProcessTableImpl::start() {
 void ProcessTableImpl::stop() {
   std::lock_guard<std::mutex> lk(lifecycle_mu_);
   if (!running_) return;
+  running_ = false;  // lookups from now on neither poll nor wake the thread
   stopping_ = true;
   uint64_t one = 1;
   if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
@@ -210,7 +211,6 @@ void ProcessTableImpl::stop() {
   netlink::closeTaskstats(ts_fd_, ts_family_);
   close(wake_fd_);
   conn_fd_ = ts_fd_ = wake_fd_ = -1;
-  running_ = false;
   taskstats_on_ = false;
   std::vector<char>().swap(rxbuf_);
   std::vector<netlink::TaskExit>().swap(exits_);

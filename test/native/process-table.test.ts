@@ -297,6 +297,42 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     }
   });
 
+  it('attributes fast openers inside a new pid namespace and translates their ns pids', async () => {
+    // Inside the namespace the openers print their ns pid (getpid() there).
+    const u = spawn(
+      'unshare',
+      ['--fork', '--pid', '--mount-proc', 'sh', '-c', `${forker} ${quick} 20; sleep 5`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const lines = createInterface({ input: u.stdout as NodeJS.ReadableStream })[
+        Symbol.asyncIterator
+      ]();
+      const nsPids: number[] = [];
+      while (nsPids.length < 20) nsPids.push(Number((await lines.next()).value));
+      const upid = u.pid as number;
+      const sh = childrenOf(upid)[0] as number;
+      const pidNs = statSync(`/proc/${sh}/ns/pid`).ino;
+      // A child reaped before the table could read it has no known ns pid (no event carries
+      // one): it cannot be translated. Every one that is translated must be right.
+      let translated = 0;
+      for (const nsPid of nsPids) {
+        const host = table.hostPidOf(pidNs, nsPid);
+        if (host === 0) continue;
+        translated++;
+        expect(host).not.toBe(nsPid);
+        const rec = table.attribute(host);
+        expect(rec).toMatchObject({ hostPid: host, nsPid, nsTid: nsPid, pidNs, comm: 'pmgquick' });
+        expect(rec.nsPpid).toBeGreaterThan(0); // the forker, same namespace
+        expect(rec.recordFlags & kOpenerExited).toBe(kOpenerExited);
+      }
+      console.log(`fast openers in a pid namespace: ${translated}/20 translated`);
+      expect(translated).toBeGreaterThan(0);
+    } finally {
+      u.kill('SIGKILL');
+    }
+  });
+
   it('sees a mount namespace change made without exec (refresh of live tasks)', async () => {
     const bin = join(dir, 'pmgunshare');
     const src = new URL('./fixtures/unshare-wait.c', import.meta.url).pathname;

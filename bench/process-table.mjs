@@ -4,7 +4,7 @@
 // under CPU load; what a lookup costs; whether a fork storm overflows the connector.
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,47 @@ for (const load of [false, true]) {
     );
     console.log(out.at(-1));
   }
+}
+
+// The same inside a new pid namespace: the openers print their ns pid; count how many the
+// table translates back to a host pid (needs a read of the child before it was reaped).
+async function fastExitInPidNs(table, n) {
+  const u = spawn(
+    'unshare',
+    ['--fork', '--pid', '--mount-proc', 'sh', '-c', `${forker} ${quick} ${n}; sleep 2`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const nsPids = [];
+  for await (const line of createInterface({ input: u.stdout })) {
+    nsPids.push(Number(line));
+    if (nsPids.length === n) break;
+  }
+  const sh = Number(
+    readFileSync(`/proc/${u.pid}/task/${u.pid}/children`, 'utf8').trim().split(/\s+/)[0],
+  );
+  const pidNs = statSync(`/proc/${sh}/ns/pid`).ino;
+  let translated = 0;
+  let named = 0;
+  for (const nsPid of nsPids) {
+    const host = table.hostPidOf(pidNs, nsPid);
+    if (host === 0) continue;
+    translated++;
+    if (table.attribute(host).comm === 'pmgquick') named++;
+  }
+  u.kill('SIGKILL');
+  return `translated ${translated}/${n}, of those named ${named}`;
+}
+for (const load of [false, true]) {
+  const burners = load ? burn() : [];
+  const table = new T.Handle();
+  table.start();
+  console.log(
+    `fast exec+open+exit in a pid namespace x${Math.min(runs, 500)} cpu-load=${load}: ${await fastExitInPidNs(table, Math.min(runs, 500))}`,
+  );
+  table.stop();
+  for (const b of burners) b.kill('SIGKILL');
 }
 
 // Cost of a start (scan of /proc) and of lookups.

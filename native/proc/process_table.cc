@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +224,10 @@ void ProcessTableImpl::stop() {
 
 void ProcessTableImpl::run() {
   pthread_setname_np(pthread_self(), "pmg-proctable");  // best effort; shows in task/*/comm
+  if (opts_.thread_nice != 0 &&
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts_.thread_nice) != 0) {
+    ++recv_errors_;  // EPERM without CAP_SYS_NICE: runs at the default priority
+  }
   scan(false);
   {
     std::lock_guard<std::mutex> g(gen_mu_);
@@ -366,7 +371,11 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
   }
   ProcessInfo info = have_base ? base : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(child_tgid, child_pid, thread && have_base, &info);
+  procfs::ReadResult r =
+      procfs::readTask(child_tgid, child_pid,
+                       !have_base ? procfs::Fields::kAll
+                                  : (thread ? procfs::Fields::kThread : procfs::Fields::kForked),
+                       &info);
   if (r == procfs::ReadResult::kGone) {
     // Exited before we could read it: what it inherited is the best we have.
     ++proc_read_gone_;
@@ -408,7 +417,7 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
 void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
   ProcessInfo info;
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(tgid, pid, false, &info);
+  procfs::ReadResult r = procfs::readTask(tgid, pid, procfs::Fields::kAll, &info);
   if (r == procfs::ReadResult::kOk) resolveNsPpid(&info);
   uint64_t now = monoNs();
   std::lock_guard<std::mutex> g(mu_);
@@ -509,7 +518,8 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
                                     uint64_t scan_start) {
   ProcessInfo info = base ? *base : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(pid, tid, base != nullptr, &info);
+  procfs::ReadResult r =
+      procfs::readTask(pid, tid, base ? procfs::Fields::kThread : procfs::Fields::kAll, &info);
   if (r == procfs::ReadResult::kGone) {
     ++proc_read_gone_;
     return;
@@ -669,7 +679,7 @@ void ProcessTableImpl::resolveNsPpid(ProcessInfo* info) {
   }
   if (!have) {
     ++proc_reads_;
-    if (procfs::readTask(info->host_ppid, info->host_ppid, false, &parent) !=
+    if (procfs::readTask(info->host_ppid, info->host_ppid, procfs::Fields::kAll, &parent) !=
         procfs::ReadResult::kOk) {
       return;
     }
@@ -734,8 +744,8 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
   // cgroup). A miss: read everything.
   ProcessInfo info = hit ? *out : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r =
-      hit ? procfs::readVolatile(pid, tid, &info) : procfs::readTask(pid, tid, false, &info);
+  procfs::ReadResult r = hit ? procfs::readVolatile(pid, tid, &info)
+                             : procfs::readTask(pid, tid, procfs::Fields::kAll, &info);
   if (r == procfs::ReadResult::kOk) {
     if (!hit) resolveNsPpid(&info);
     std::lock_guard<std::mutex> g(mu_);

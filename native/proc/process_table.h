@@ -55,6 +55,9 @@ struct ProcessTableOptions {
   // without exec and cgroup moves, which no proc connector event reports.
   bool refresh_live = true;
   int receive_buffer_bytes = 8 << 20;  // kernel socket queues; beyond them events are lost
+  // Nice value of the table thread (setpriority on its tid; needs CAP_SYS_NICE below 0). The
+  // sooner it runs after a fork or exec, the more short-lived children it reads in time.
+  int thread_nice = -10;
 };
 
 std::unique_ptr<ProcessTable> makeProcessTable();

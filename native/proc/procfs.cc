@@ -264,7 +264,7 @@ ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out) {
   return readNsAndCgroup(dir.get(), out);
 }
 
-ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out) {
+ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
   Fd dir(openTaskDir(pid, tid));
   if (dir.get() < 0) return ReadResult::kGone;
 
@@ -303,13 +303,18 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
   out->ns_pid = st.ns_tgid;
   out->exited = false;
   const bool zombie = state == 'Z' || state == 'X';
-  if (thread_only) return zombie ? ReadResult::kZombie : ReadResult::kOk;
+  if (fields == Fields::kThread) return zombie ? ReadResult::kZombie : ReadResult::kOk;
 
   out->host_ppid = st.ppid;
   // One level: the opener lives in our pid namespace, its parent too. Deeper: the table
   // resolves ns_ppid from the parent's entry.
   out->ns_ppid = st.ns_depth <= 1 ? st.ppid : 0;
   if (zombie) return ReadResult::kZombie;  // exe, ns and cgroup are gone with the mm/nsproxy
+  if (fields == Fields::kForked) {
+    out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
+    out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
+    return out->mnt_ns != 0 && out->pid_ns != 0 ? ReadResult::kOk : ReadResult::kZombie;
+  }
 
   char exe[4097];
   struct stat exe_st;

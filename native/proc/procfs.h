@@ -16,10 +16,20 @@ enum class ReadResult {
   kGone,    // no such task (or it vanished mid-read)
 };
 
-// Reads the task `tid` of thread group `pid` (pid 0: unknown, read /proc/<tid>). With
-// `thread_only`, reads only the per-thread fields (tid, comm, start time, ns tid, uid, gid) and
-// leaves the process-wide ones in `out` untouched.
-ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out);
+// What readTask reads; what it does not read is left as it is in `out`.
+enum class Fields {
+  kAll,
+  // Per-thread fields only: tid, tgid, comm, start time, ns tid/pid, uid, gid. For a new thread
+  // (`out` holds its leader).
+  kThread,
+  // A new process before exec: kThread plus ppid and namespaces. exe, cgroup and container are
+  // left as they are in `out` (the parent's, which a child shares until it execs): fewer
+  // syscalls, so the read more often wins the race against a child that exits at once.
+  kForked,
+};
+
+// Reads the task `tid` of thread group `pid` (pid 0: unknown, read /proc/<tid>).
+ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out);
 
 // Re-reads only what a live task can change without exec and without a proc connector event:
 // mnt_ns, pid_ns, cgroup_id, container_id.

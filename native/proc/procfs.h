@@ -1,8 +1,11 @@
 // Cheap reads of /proc/<pid>/task/<tid>: open/read/close into fixed buffers, no iostreams.
 #pragma once
 
+#include <dirent.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "process_table.h"
@@ -42,7 +45,20 @@ long readSmallAt(int dirfd, const char* name, char* buf, size_t cap);
 // Calls fn(pid) for every numeric entry of `dir_path` ("/proc" or "/proc/<pid>/task").
 // Returns false if the directory could not be read.
 template <typename Fn>
-bool forEachPid(const char* dir_path, Fn fn);
+bool forEachPid(const char* dir_path, Fn fn) {
+  DIR* d = opendir(dir_path);
+  if (d == nullptr) return false;
+  while (struct dirent* e = readdir(d)) {
+    const char* n = e->d_name;
+    if (*n < '1' || *n > '9') continue;
+    char* end = nullptr;
+    long v = strtol(n, &end, 10);
+    if (*end != '\0' || v <= 0 || v > 0x7fffffff) continue;
+    fn(static_cast<int32_t>(v));
+  }
+  closedir(d);
+  return true;
+}
 
 // Path of the executable with this (device, inode), as last read from some /proc/<pid>/exe,
 // or "" if never seen. `kernel_dev` is encoded like the kernel's huge_encode_dev (the
@@ -58,5 +74,3 @@ uint32_t ownPidNs();
 
 }  // namespace procfs
 }  // namespace pmg
-
-#include "procfs_inl.h"

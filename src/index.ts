@@ -1,1 +1,55 @@
+// procmem-guard's public API.
+
+export { type CliIo, type Command, UsageError } from './cli/command.js';
+export {
+  eventOrigin,
+  SignatureEngine,
+  type SignatureEngineEvents,
+  type SignatureEngineOptions,
+  SignatureError,
+} from './engine/index.js';
+export * from './events/index.js';
 export { loadNative } from './native.js';
+export {
+  detectionEventId,
+  FINDING_FORMATS,
+  type FindingFormat,
+  findingFormatter,
+  formatFindingJson,
+  formatFindingPretty,
+  formatFindingTracee,
+  formatTimestamp,
+  isFindingFormat,
+  serializeMetadata,
+  toDetectionEvent,
+} from './output/index.js';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  type LineHandler,
+  type ReplayOptions,
+  type ReplaySummary,
+  replay,
+  type SplitOptions,
+  splitLines,
+} from './replay/index.js';
+export {
+  builtinSignatures,
+  isProcfsMemOpen,
+  openFlagsOf,
+  PROC_MEM_ACCESS_METADATA,
+  PROC_MEM_CODE_INJECTION_METADATA,
+  PROCFS_MEM_PATH,
+  ProcfsMemSignature,
+  ProcMemAccess,
+  ProcMemCodeInjection,
+} from './signatures/index.js';
+export type {
+  EventOrigin,
+  Finding,
+  Signal,
+  Signature,
+  SignatureContext,
+  SignatureEventSelector,
+  SignatureMetadata,
+  SignatureProperties,
+} from './signatures/signature.js';

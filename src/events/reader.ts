@@ -258,15 +258,16 @@ function executable(value: unknown): { path: string } {
 
 function container(value: unknown): TraceeContainer {
   if (value === undefined) return {};
-  if (!isObject(value))
+  if (!isObject(value)) {
     throw new EventFieldError('container', `expected an object, got ${describe(value)}`);
+  }
   const out: TraceeContainer = {};
-  for (const key of ['id', 'name', 'image', 'imageDigest'] as const) {
-    const item = value[key];
-    if (item === undefined) continue;
-    if (typeof item !== 'string')
-      throw new EventFieldError(`container.${key}`, `expected a string, got ${describe(item)}`);
-    out[key] = item;
+  // Named loads: most events carry an empty container and pay almost nothing here.
+  if (value.id !== undefined) out.id = string(value.id, 'container.id', true);
+  if (value.name !== undefined) out.name = string(value.name, 'container.name', true);
+  if (value.image !== undefined) out.image = string(value.image, 'container.image', true);
+  if (value.imageDigest !== undefined) {
+    out.imageDigest = string(value.imageDigest, 'container.imageDigest', true);
   }
   return out;
 }
@@ -276,7 +277,11 @@ function eventId(value: unknown, eventName: string): number {
   if (value === undefined)
     return eventName === SECURITY_FILE_OPEN ? SECURITY_FILE_OPEN_EVENT_ID : 0;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'string' && /^-?\d{1,10}$/.test(value)) return Number(value);
+  if (typeof value === 'string' && value.length > 0 && value.length <= 10) {
+    const id = Number(value);
+    // Number('') and Number(' 7') are lenient; the round trip keeps only plain decimals.
+    if (Number.isInteger(id) && String(id) === value) return id;
+  }
   throw new EventFieldError(
     'eventId',
     `expected an integer or a decimal string, got ${describe(value)}`,

@@ -1,13 +1,7 @@
 // procmem-guard's public API.
 
 export { type CliIo, type Command, UsageError } from './cli/command.js';
-export {
-  eventOrigin,
-  SignatureEngine,
-  type SignatureEngineEvents,
-  type SignatureEngineOptions,
-  SignatureError,
-} from './engine/index.js';
+export * from './engine/index.js';
 export * from './events/index.js';
 export { loadNative } from './native.js';
 export {

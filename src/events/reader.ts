@@ -3,6 +3,7 @@
 import { parseJsonExact } from './exact-json.js';
 import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
+import { readTraceeLayout } from './tracee-layout.js';
 import {
   type CaptureMark,
   type FlagsSource,
@@ -50,6 +51,18 @@ export type EventParseResult =
  * an error naming the line number and, when the JSON itself is valid, the field.
  */
 export function parseEventLine(line: string, lineNo: number): EventParseResult {
+  // Tracee's own layout takes the fast, single-pass reader; everything else, and every
+  // error message, comes from the general path below.
+  const event = readTraceeLayout(line);
+  if (event !== undefined) return { ok: true, event };
+  return parseEventLineGeneral(line, lineNo);
+}
+
+/**
+ * parseEventLine without the layout-specific fast reader: JSON.parse, exact digit recovery,
+ * validation. Exported as the reference the fast reader is tested against.
+ */
+export function parseEventLineGeneral(line: string, lineNo: number): EventParseResult {
   let raw: unknown;
   try {
     raw = JSON.parse(line);

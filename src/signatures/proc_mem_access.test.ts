@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { findingsOf, openEvent, type SignatureCase, traceeEvent } from '../../test/helpers.js';
+import {
+  capture,
+  findingsOf,
+  O_CLOEXEC,
+  O_LARGEFILE,
+  O_RDWR,
+  O_WRONLY,
+  openEvent,
+  type SignatureCase,
+  traceeEvent,
+} from '../../test/helpers.js';
 import { PROC_MEM_ACCESS_METADATA, ProcMemAccess } from './proc_mem_access.js';
-
-const O_WRONLY = 0o1;
-const O_RDWR = 0o2;
-const O_CLOEXEC = 0o2000000;
-const O_LARGEFILE = 0o100000;
-const capture = { procfsMem: true, flagsSource: 'fdinfo' } as const;
 
 const cases: SignatureCase[] = [
   { name: 'O_RDONLY of /proc/<pid>/mem', event: openEvent({ flags: 0 }), fires: true },

@@ -31,9 +31,11 @@ enum RecordFlag : uint32_t {
   kTargetExited = 1u << 5,        // target process was gone when the event was read
   kSelfTarget = 1u << 6,          // opener read its own memory (/proc/self/mem)
   // The kernel could not reopen the file for the watcher because its process had exited
-  // (fanotify fd = -ESRCH): it was one of that process's mm files (mem, maps, smaps, environ,
-  // auxv, pagemap). target_pid = 0 and pathname empty; with kProcfsMem also set it was opened
-  // for writing, which among those only mem allows.
+  // (fanotify fd = -ESRCH) and the opener no longer held it: the path and target are unknown
+  // (pathname empty, target_pid 0). Set with kProcfsMem when the event said the file was
+  // opened for writing, which among the files that fail this way only mem allows. (Read-only
+  // ones are not reported: maps, smaps, environ... fail the same way when ps or top race an
+  // exiting process; they are counted in the fanotify stat exited_target_unknown.)
   kFileUnknown = 1u << 7,
 };
 

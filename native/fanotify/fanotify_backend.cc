@@ -34,6 +34,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -45,15 +46,14 @@
 #include "fanotify_features.h"
 #include "mem_path.h"
 #include "opener_flags.h"
-#include "procfs_instances.h"
+#include "procfs_marker.h"
 
 namespace pmg {
 namespace {
 
 constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE;
-constexpr uint64_t kRescanNs = 500ull * 1000 * 1000;
 constexpr size_t kReadBufferBytes = 256 * 1024;
-constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd, rescans and pending flags
+constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd and pending flags
 
 std::string errorCodeFor(int err) {
   switch (err) {
@@ -89,7 +89,7 @@ class FanotifyBackend : public Backend {
   const char* name() const override { return "fanotify"; }
   void start(EventSink& sink, ProcessTable& table) override;
   void stop() override;
-  std::map<std::string, uint64_t> stats() const override { return counters_.snapshot(); }
+  std::map<std::string, uint64_t> stats() const override;
 
  private:
   void run();
@@ -110,7 +110,6 @@ class FanotifyBackend : public Backend {
   CaptureRecord newRecord() const;
   void emit(const CaptureRecord& rec);
   void expirePending(uint64_t now);
-  void rescan();
   bool mark(const ProcfsInstance& inst, int* err);
   void warnOnce(int err, const std::string& message);
 
@@ -120,7 +119,7 @@ class FanotifyBackend : public Backend {
   std::atomic<bool> stopping_{false};
   EventSink* sink_ = nullptr;
   ProcessTable* table_ = nullptr;
-  std::unique_ptr<ProcfsInstanceScanner> scanner_;
+  std::unique_ptr<ProcfsMarker> marker_;
   PendingFlags pending_;
   FanotifyCounters counters_;
   std::vector<char> buf_;
@@ -128,6 +127,7 @@ class FanotifyBackend : public Backend {
   std::atomic<int32_t> capture_tid_{0};
   uint64_t drained_epoch_ = 0;
   uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
+  std::mutex warn_mu_;  // warnOnce is called from the capture and the marker threads
   std::set<int> warned_errnos_;
 };
 
@@ -145,11 +145,16 @@ void FanotifyBackend::start(EventSink& sink, ProcessTable& table) {
   self_pid_ = getpid();
   buf_.resize(kReadBufferBytes);
   warned_errnos_.clear();
-  scanner_ = std::make_unique<ProcfsInstanceScanner>(!features_.mark_filesystem);
-  rescan();
+  marker_ = std::make_unique<ProcfsMarker>(
+      !features_.mark_filesystem,
+      [this](const ProcfsInstance& inst, int* err) { return mark(inst, err); },
+      [this](int err, const std::string& msg) { warnOnce(err, msg); });
+  marker_->start();
   struct stat host_proc;
-  if (stat("/proc", &host_proc) != 0 || !scanner_->byDev(host_proc.st_dev)) {
+  ProcfsInstance host;
+  if (stat("/proc", &host_proc) != 0 || !marker_->lookup(host_proc.st_dev, &host)) {
     int err = errno ? errno : EPERM;
+    marker_.reset();
     group_.reset();
     stop_fd_.reset();
     throwFor(err, "cannot mark the host's /proc");
@@ -163,16 +168,23 @@ void FanotifyBackend::stop() {
     stopping_ = true;
     uint64_t one = 1;
     if (write(stop_fd_.get(), &one, sizeof one) != sizeof one) {
-      // The eventfd cannot be full or closed here; stopping_ is checked after every poll
-      // timeout anyway, so the join below still returns within kRescanNs.
+      // The eventfd cannot be full or closed here; stopping_ is also checked between reads.
     }
     thread_.join();
   }
-  group_.reset();  // closing the group removes all of its marks
+  marker_.reset();  // stops its thread before the group goes
+  group_.reset();   // closing the group removes all of its marks
   stop_fd_.reset();
-  scanner_.reset();
-  counters_.marks = 0;
-  counters_.procfs_instances = 0;
+}
+
+std::map<std::string, uint64_t> FanotifyBackend::stats() const {
+  auto out = counters_.snapshot();
+  size_t instances = marker_ ? marker_->count() : 0;  // marker_ changes only on the JS thread
+  out["marks"] = instances;                           // one filesystem (or mount) mark per instance
+  out["procfs_instances"] = instances;
+  out["rescans"] = marker_ ? marker_->rescans() : 0;
+  out["mark_failures"] = marker_ ? marker_->markFailures() : 0;
+  return out;
 }
 
 void FanotifyBackend::run() {
@@ -191,11 +203,12 @@ void FanotifyBackend::run() {
 }
 
 void FanotifyBackend::loop() {
-  uint64_t next_rescan = monotonicNs() + kRescanNs;
   while (!stopping_) {
     uint64_t now = monotonicNs();
-    uint64_t wake_at = std::min(next_rescan, pending_.nextDeadline());
-    int timeout_ms = wake_at <= now ? 0 : static_cast<int>((wake_at - now + 999999) / 1000000);
+    uint64_t wake_at = pending_.nextDeadline();
+    int timeout_ms = wake_at == UINT64_MAX ? -1
+                     : wake_at <= now      ? 0
+                                           : static_cast<int>((wake_at - now + 999999) / 1000000);
     struct pollfd fds[2] = {{group_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     int ready = poll(fds, 2, timeout_ms);
     if (ready < 0) {
@@ -209,12 +222,7 @@ void FanotifyBackend::loop() {
     } else {
       ++drained_epoch_;  // nothing queued: every close that preceded a pending open was read
     }
-    now = monotonicNs();
-    expirePending(now);
-    if (now >= next_rescan) {
-      rescan();
-      next_rescan = now + kRescanNs;
-    }
+    expirePending(monotonicNs());
     sink_->flush();
   }
 }
@@ -272,10 +280,11 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
     counters_.filtered_not_mem++;
     return;
   }
-  const ProcfsInstance* inst = scanner_->byDev(st.st_dev);
+  ProcfsInstance inst;
   std::string path;
   MemPath mem;
-  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path)) {
+  if (!marker_->lookup(st.st_dev, &inst) ||
+      !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path)) {
     counters_.filtered_not_mem++;
     return;
   }
@@ -286,7 +295,7 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
     counters_.filtered_not_mem++;
     return;
   }
-  handleMemFile(ev, st, *inst, path, mem);
+  handleMemFile(ev, st, inst, path, mem);
 }
 
 void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const struct stat& st,
@@ -350,25 +359,25 @@ void FanotifyBackend::markSelfTarget(CaptureRecord* rec) {
 bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
   std::string path;
   MemPath mem;
-  const ProcfsInstance* inst = nullptr;
+  ProcfsInstance inst;
   struct stat held;
   std::string fd_dir = "/proc/" + std::to_string(tid) + "/fd/";
   int fd = findOpenerFd(tid, [&](int n, const struct stat& st) {
     if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600) return false;
-    inst = scanner_->byDev(st.st_dev);
     held = st;
-    if (!inst || !readLink(fd_dir + std::to_string(n), &path) || !parseMemPath(path, &mem))
+    if (!marker_->lookup(st.st_dev, &inst) || !readLink(fd_dir + std::to_string(n), &path) ||
+        !parseMemPath(path, &mem))
       return false;
     // Only a file of a target that is gone: its path no longer reaches the same inode (a
     // held fd pins a live target's dentry, so the same path finds the same inode).
-    std::string now = inst->path + "/" + std::to_string(mem.pid) +
+    std::string now = inst.path + "/" + std::to_string(mem.pid) +
                       (mem.thread ? "/task/" + std::to_string(mem.tid) : "") + "/mem";
     struct stat cur;
     return stat(now.c_str(), &cur) != 0 || cur.st_ino != st.st_ino || cur.st_dev != st.st_dev;
   });
   int32_t flags = 0;
   if (fd < 0 || !readFdFlags(tid, fd, &flags)) return false;
-  fillFileFields(rec, held, *inst, path, mem);
+  fillFileFields(rec, held, inst, path, mem);
   rec->open_flags = flags;
   rec->return_value = fd;
   rec->flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
@@ -387,8 +396,7 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     return;
   }
   // The target exited before we read the event, so the kernel could not reopen the file for
-  // us. Reported rather than dropped (better a finding than silence): as the mem file the
-  // opener still holds if there is one, else as one of the target's mm files (kFileUnknown).
+  // us. Reported as the mem file the opener still holds, if it does.
   int32_t pid = 0, tid = 0;
   openerIds(ev.pid, &pid, &tid);
   if (isOwnThread(ev.pid, tid)) {
@@ -400,10 +408,17 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
   // The opener may still hold the file: its fd link names the mem file and its fdinfo the
   // flags. (If it holds several mem fds of exited targets, the first one found is reported.)
   if (!fillFromHeldMemFd(tid, &rec)) {
-    bool wrote = (ev.mask & FAN_CLOSE_WRITE) != 0;
-    rec.record_flags |= wrote ? kProcfsMem : kFileUnknown;
+    if (!(ev.mask & FAN_CLOSE_WRITE)) {
+      // A read-only open of one of the exited target's mm files (mem, maps, smaps, environ,
+      // auxv, pagemap...): ps and top cause these all the time on a busy host, so reporting
+      // them would bury real findings. Counted, not reported.
+      counters_.exited_target_unknown++;
+      return;
+    }
+    // Opened for writing: of those files only mem can be.
+    rec.record_flags |= kProcfsMem | kFileUnknown;
     rec.open_flags = O_RDWR;
-    rec.flags_source = static_cast<uint8_t>(wrote ? FlagsSource::kInferred : FlagsSource::kUnknown);
+    rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
   }
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
@@ -459,23 +474,6 @@ void FanotifyBackend::expirePending(uint64_t now) {
   for (const auto& rec : ready) emit(rec);
 }
 
-void FanotifyBackend::rescan() {
-  counters_.rescans++;
-  for (const auto& inst : scanner_->scanNew()) {
-    int err = 0;
-    if (mark(inst, &err)) {
-      counters_.marks++;
-      counters_.procfs_instances++;
-      continue;
-    }
-    counters_.mark_failures++;
-    scanner_->forget(inst);  // offered again next scan (the limit may be raised meanwhile)
-    if (err != ENOENT && err != ESRCH) {
-      warnOnce(err, "cannot watch the procfs at " + inst.path + ": " + fanotifyErrorAdvice(err));
-    }
-  }
-}
-
 bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {
   unsigned how = FAN_MARK_ADD | (features_.mark_filesystem ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
   if (fanotify_mark(group_.get(), how, kMarkMask, AT_FDCWD, inst.path.c_str()) == 0) return true;
@@ -484,6 +482,7 @@ bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {
 }
 
 void FanotifyBackend::warnOnce(int err, const std::string& message) {
+  std::lock_guard<std::mutex> lock(warn_mu_);
   if (!warned_errnos_.insert(err).second) return;
   if (sink_) sink_->warn(message.c_str());
 }

@@ -1,6 +1,7 @@
 #include "procfs_instances.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -15,6 +16,18 @@ namespace {
 constexpr long kProcSuperMagic = 0x9fa0;
 constexpr uint64_t kYoungNsNs = 10ull * 1000 * 1000 * 1000;
 constexpr uint64_t kFullRescanEveryPasses = 4;
+
+// The mount id statx reports for `path` (the never-reused 64-bit one where the kernel has it),
+// or 0.
+uint64_t mountIdOf(const std::string& path) {
+  constexpr unsigned kStatxMntIdUnique = 0x4000;  // Linux 6.8
+  for (unsigned want : {kStatxMntIdUnique, static_cast<unsigned>(STATX_MNT_ID)}) {
+    struct statx sx;
+    if (statx(AT_FDCWD, path.c_str(), 0, want, &sx) == 0 && (sx.stx_mask & want))
+      return sx.stx_mnt_id;
+  }
+  return 0;
+}
 
 uint64_t nsOfPid(const std::string& pid_dir, const char* kind) {
   std::string target;
@@ -68,18 +81,30 @@ std::vector<ProcfsInstance> ProcfsInstanceScanner::scanNew() {
     uint64_t ns = nsOfPid(std::string("/proc/") + e->d_name, "mnt");
     if (ns == 0 || visited.count(ns)) continue;
     visited[ns] = true;
-    auto it = mnt_ns_.find(ns);
-    bool fresh = it == mnt_ns_.end();
-    if (fresh) it = mnt_ns_.emplace(ns, MountNs{static_cast<int32_t>(pid), now}).first;
-    it->second.pid = static_cast<int32_t>(pid);
-    if (fresh || full || now - it->second.first_seen_ns < kYoungNsNs)
-      scanNamespace(static_cast<int32_t>(pid), ns == own_mnt_ns_, &found);
+    visit(static_cast<int32_t>(pid), ns, now, full, &found);
   }
   closedir(dir);
   for (auto it = mnt_ns_.begin(); it != mnt_ns_.end();) {  // namespaces that are gone
     it = visited.count(it->first) ? std::next(it) : mnt_ns_.erase(it);
   }
   return found;
+}
+
+std::vector<ProcfsInstance> ProcfsInstanceScanner::scanProcess(int32_t pid) {
+  std::vector<ProcfsInstance> found;
+  uint64_t ns = nsOfPid("/proc/" + std::to_string(pid), "mnt");
+  if (ns != 0) visit(pid, ns, monotonicNs(), false, &found);
+  return found;
+}
+
+void ProcfsInstanceScanner::visit(int32_t pid, uint64_t ns, uint64_t now, bool full,
+                                  std::vector<ProcfsInstance>* found) {
+  auto it = mnt_ns_.find(ns);
+  bool fresh = it == mnt_ns_.end();
+  if (fresh) it = mnt_ns_.emplace(ns, MountNs{pid, now}).first;
+  it->second.pid = pid;
+  if (fresh || full || now - it->second.first_seen_ns < kYoungNsNs)
+    scanNamespace(pid, ns == own_mnt_ns_, found);
 }
 
 void ProcfsInstanceScanner::scanNamespace(int32_t pid, bool own_ns,
@@ -107,7 +132,15 @@ void ProcfsInstanceScanner::scanNamespace(int32_t pid, bool own_ns,
       continue;
     inst.dev = st.st_dev;
     std::string key = keyOf(inst, mount_id);
-    if (instances_.count(key)) continue;
+    auto known = instances_.find(key);
+    if (known != instances_.end()) {
+      // The dev of a dead procfs is soon reused by a new one (each `unshare --mount-proc`
+      // gets one): the known instance counts only if its path still reaches its mount.
+      const ProcfsInstance& old = known->second;
+      if (old.mount_id != 0 && mountIdOf(old.path) == old.mount_id) continue;
+      instances_.erase(known);
+    }
+    inst.mount_id = mountIdOf(inst.path);
     // An instance of our own pid namespace shows us under our own pid as "self". Any other
     // shows the pid namespace of its pid 1 (whose ns link may be unreadable, e.g. a host
     // init protected from ptrace: pid_ns stays 0 and its pids are taken as host pids).

@@ -11,7 +11,8 @@
 namespace pmg {
 
 struct ProcfsInstance {
-  uint64_t dev = 0;        // st_dev of the superblock
+  uint64_t dev = 0;        // st_dev of the superblock (reused once the superblock is gone)
+  uint64_t mount_id = 0;   // statx mount id of `path`: tells a live instance from a dead one
   std::string path;        // a path reaching it from our mount namespace (to mark it)
   std::string mountpoint;  // where it is mounted in its own mount namespace
   uint32_t pid_ns = 0;     // pid namespace whose pids it shows (0 if unknown)
@@ -27,6 +28,10 @@ class ProcfsInstanceScanner {
   // ns/mnt link, and mountinfo only for namespaces that are new, young (< 10 s, to catch a
   // procfs mounted just after the namespace was created) or due for their periodic re-read.
   std::vector<ProcfsInstance> scanNew();
+  // The same for one process that just exec'd, so a new namespace's procfs is marked at
+  // once rather than at the next pass: a runtime (or `unshare --mount-proc`) mounts /proc
+  // and then execs the namespace's first program. Only new or young namespaces are read.
+  std::vector<ProcfsInstance> scanProcess(int32_t pid);
   // Forget an instance (its mark failed) so the next scan offers it again.
   void forget(const ProcfsInstance& inst);
   const ProcfsInstance* byDev(uint64_t dev) const;
@@ -37,6 +42,7 @@ class ProcfsInstanceScanner {
     int32_t pid;  // a process in it, to reach its mounts through /proc/<pid>/root
     uint64_t first_seen_ns;
   };
+  void visit(int32_t pid, uint64_t ns, uint64_t now, bool full, std::vector<ProcfsInstance>* found);
   void scanNamespace(int32_t pid, bool own_ns, std::vector<ProcfsInstance>* found);
   std::string keyOf(const ProcfsInstance& inst, const std::string& mount_id) const;
 

@@ -28,7 +28,7 @@ export const RecordFlag = {
   attributionMissing: 1 << 4,
   targetExited: 1 << 5,
   selfTarget: 1 << 6,
-  /** fanotify could not reopen the file (target exited): one of its mm files, path unknown. */
+  /** A mem file opened for writing whose target exited before it could be read: path unknown. */
   fileUnknown: 1 << 7,
 } as const;
 

@@ -768,8 +768,10 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     return hit ? Found::kTable : Found::kProc;
   }
   ++proc_read_gone_;
-  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them.
-  syncWithThread();
+  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
+  // with nothing queued is final: the events of this task (fork, exec: sent before it could
+  // open anything) were already applied when we looked, and they were not there.
+  if (hit || pending()) syncWithThread();
   {
     std::lock_guard<std::mutex> g(mu_);
     if (copyLocked(pid, tid, out)) {

@@ -190,7 +190,7 @@ void closeProcConnector(int fd) {
 
 void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const proc_event&),
                      void* ctx) {
-  size_t n = len;
+  long n = static_cast<long>(len);  // signed: NLMSG_NEXT may step past the end
   for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nlh, n);
        nlh = NLMSG_NEXT(nlh, n)) {
     if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_NOOP) continue;
@@ -255,7 +255,7 @@ void closeTaskstats(int fd, uint16_t family) {
 }
 
 void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<TaskExit>* out) {
-  size_t n = len;
+  long n = static_cast<long>(len);  // signed: NLMSG_NEXT may step past the end
   for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nlh, n);
        nlh = NLMSG_NEXT(nlh, n)) {
     if (nlh->nlmsg_type != family || nlh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN)) continue;

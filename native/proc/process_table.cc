@@ -120,8 +120,7 @@ class ProcessTableImpl final : public ProcessTable {
   void resolveNsPpid(ProcessInfo* info);
   void deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
                    ProcessInfo* info) const;
-  void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
-                    uint64_t scan_start);
+  void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, uint64_t scan_start);
 
   const ProcessTableOptions opts_;
   mutable std::mutex mu_;
@@ -437,16 +436,18 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
     return;
   }
   Entry& e = it->second;
+  const bool named_at_exit = e.final_comm;  // its TASKSTATS record came first: post-exec data
   if (r == procfs::ReadResult::kZombie) {
     e.info.comm = info.comm;  // a zombie still has its post-exec comm and ids
     e.info.uid = info.uid;
     e.info.gid = info.gid;
     e.final_comm = true;
     markExitedLocked(e, now);
-  } else if (!e.final_comm) {
+  } else if (!named_at_exit) {
     e.info.comm.clear();
   }
-  e.info.exe = info.exe;  // read before it vanished, or empty: never the pre-exec program
+  // Read before it vanished, or empty: never the pre-exec program.
+  if (!named_at_exit || !info.exe.empty()) e.info.exe = info.exe;
   e.updated = now;
 }
 
@@ -512,9 +513,9 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
   markExitedLocked(e, now);
 }
 
-// Reads one task and stores it. With `scanned`, an entry written by an event after the scan
-// started is fresher and wins; an exit seen after the scan started is not undone.
-void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
+// Reads one task for a scan of /proc and stores it. An entry written after the scan started
+// (by an event or a lookup) is fresher and wins; an exit seen after it started is not undone.
+void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base,
                                     uint64_t scan_start) {
   ProcessInfo info = base ? *base : ProcessInfo{};
   ++proc_reads_;
@@ -530,7 +531,6 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
   auto it = tasks_.find(tid);
   if (it != tasks_.end()) {
     Entry& old = it->second;
-    bool fresher = scanned ? old.updated >= scan_start : old.has_data;
     if (old.exited_at != 0 && old.exited_at >= scan_start) {
       if (!old.has_data) {  // fill the tombstone, keep it exited
         old.info = info;
@@ -539,7 +539,7 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
       }
       return;
     }
-    if (fresher) return;
+    if (old.updated >= scan_start) return;
   }
   Entry& e = putLocked(info, now);
   e.has_data = true;
@@ -549,7 +549,7 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
 void ProcessTableImpl::scan(bool mark_missing) {
   const uint64_t start = monoNs();
   procfs::forEachPid("/proc", [&](int32_t pid) {
-    readAndStore(pid, pid, nullptr, true, start);
+    readAndStore(pid, pid, nullptr, start);
     ProcessInfo leader;
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -558,7 +558,7 @@ void ProcessTableImpl::scan(bool mark_missing) {
     char path[48];
     snprintf(path, sizeof(path), "/proc/%d/task", pid);
     procfs::forEachPid(path, [&](int32_t tid) {
-      if (tid != pid) readAndStore(pid, tid, &leader, true, start);
+      if (tid != pid) readAndStore(pid, tid, &leader, start);
     });
   });
   if (!mark_missing) return;
@@ -768,8 +768,10 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     return hit ? Found::kTable : Found::kProc;
   }
   ++proc_read_gone_;
-  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them.
-  syncWithThread();
+  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
+  // with nothing queued is final: the events of this task (fork, exec: sent before it could
+  // open anything) were already applied when we looked, and they were not there.
+  if (hit || pending()) syncWithThread();
   {
     std::lock_guard<std::mutex> g(mu_);
     if (copyLocked(pid, tid, out)) {

@@ -1,7 +1,15 @@
 // The native ProcessTable against the real kernel (CI runs as root): proc connector, TASKSTATS
 // and /proc reads. Uses the test-only `processTableForTest` export of the addon.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -298,10 +306,12 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it('attributes fast openers inside a new pid namespace and translates their ns pids', async () => {
-    // Inside the namespace the openers print their ns pid (getpid() there).
+    // Inside the namespace the openers print their ns pid (getpid() there). They linger 2 ms
+    // so that the table reads them: a child reaped before any read has no known ns pid (no
+    // event carries one; bench/process-table.mjs measures that case).
     const u = spawn(
       'unshare',
-      ['--fork', '--pid', '--mount-proc', 'sh', '-c', `${forker} ${quick} 20; sleep 5`],
+      ['--fork', '--pid', '--mount-proc', 'sh', '-c', `${forker} ${quick} 20 2000; sleep 5`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
@@ -310,11 +320,11 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       ]();
       const nsPids: number[] = [];
       while (nsPids.length < 20) nsPids.push(Number((await lines.next()).value));
+      await sleep(100); // the last one exits
       const upid = u.pid as number;
       const sh = childrenOf(upid)[0] as number;
       const pidNs = statSync(`/proc/${sh}/ns/pid`).ino;
-      // A child reaped before the table could read it has no known ns pid (no event carries
-      // one): it cannot be translated. Every one that is translated must be right.
+      // Every one that is translated must be right.
       let translated = 0;
       for (const nsPid of nsPids) {
         const host = table.hostPidOf(pidNs, nsPid);
@@ -327,7 +337,8 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
         expect(rec.recordFlags & kOpenerExited).toBe(kOpenerExited);
       }
       console.log(`fast openers in a pid namespace: ${translated}/20 translated`);
-      expect(translated).toBeGreaterThan(0);
+      // 2 ms is ample on an idle machine; allow a lost race or two on a loaded CI runner.
+      expect(translated).toBeGreaterThanOrEqual(18);
     } finally {
       u.kill('SIGKILL');
     }
@@ -426,7 +437,27 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it('start/stop 50 times leaves no fds or threads behind', () => {
-    const fds = () => readdirSync('/proc/self/fd').length;
+    // Our kinds of fds only (other tests' child pipes close asynchronously): eventfds and
+    // netlink sockets (inodes listed in /proc/self/net/netlink).
+    const fds = () => {
+      const netlink = new Set(
+        readFileSync('/proc/self/net/netlink', 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.trim().split(/\s+/).at(-1)),
+      );
+      return readdirSync('/proc/self/fd').filter((fd) => {
+        let target = '';
+        try {
+          target = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return false; // closed meanwhile (the readdir fd itself)
+        }
+        const sock = target.match(/^socket:\[(\d+)\]$/);
+        return target === 'anon_inode:[eventfd]' || (sock !== null && netlink.has(sock[1]));
+      }).length;
+    };
     const ourThreads = () =>
       readdirSync('/proc/self/task').filter(
         (t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'pmg-proctable',
@@ -437,6 +468,10 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     expect(ourThreads()).toBe(n0 + 1);
     t.stop();
     const f0 = fds();
+    t.start();
+    expect(fds()).toBeGreaterThanOrEqual(f0 + 3); // connector, taskstats, eventfd
+    t.stop();
+    expect(fds()).toBe(f0);
     for (let i = 0; i < 50; i++) {
       t.start();
       t.stop();

@@ -4,6 +4,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+// ---- audit branch: exports of native/audit/audit_napi.cc (keep one call at merge) ----
+namespace pmg {
+void registerAuditExports(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
@@ -17,6 +22,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
+  pmg::registerAuditExports(env, exports);  // audit branch
   return exports;
 }
 

@@ -23,50 +23,50 @@ enum class FlagsSource : uint8_t {
 
 // Bits of CaptureRecord::record_flags.
 enum RecordFlag : uint32_t {
-  kProcfsMem = 1u << 0,         // the file is a procfs mem file (decided by filesystem + inode)
-  kThreadMem = 1u << 1,         // it was /proc/<pid>/task/<tid>/mem
-  kPathTruncated = 1u << 2,     // a string field did not fit and was cut
-  kOpenerExited = 1u << 3,      // opener was gone when read; attribution came from the table
+  kProcfsMem = 1u << 0,           // the file is a procfs mem file (decided by filesystem + inode)
+  kThreadMem = 1u << 1,           // it was /proc/<pid>/task/<tid>/mem
+  kPathTruncated = 1u << 2,       // a string field did not fit and was cut
+  kOpenerExited = 1u << 3,        // opener was gone when read; attribution came from the table
   kAttributionMissing = 1u << 4,  // no attribution could be found for the opener
-  kTargetExited = 1u << 5,      // target process was gone when the event was read
-  kSelfTarget = 1u << 6,        // opener read its own memory (/proc/self/mem)
+  kTargetExited = 1u << 5,        // target process was gone when the event was read
+  kSelfTarget = 1u << 6,          // opener read its own memory (/proc/self/mem)
 };
 
 #pragma pack(push, 1)
 struct CaptureRecord {
-  uint32_t size;          // 0   = kRecordSize
-  uint16_t version;       // 4   = kRecordVersion
-  uint8_t backend;        // 6   BackendId
-  uint8_t flags_source;   // 7   FlagsSource
-  uint64_t timestamp_ns;  // 8   CLOCK_REALTIME ns when the event was read from the kernel
-  uint64_t monotonic_ns;  // 16  CLOCK_MONOTONIC ns, same moment (latency measurement)
-  int32_t host_pid;       // 24  opener thread-group id, host pid namespace
-  int32_t host_tid;       // 28  opener thread id, host pid namespace
-  int32_t host_ppid;      // 32
-  int32_t ns_pid;         // 36  same three, in the opener's own pid namespace
-  int32_t ns_tid;         // 40
-  int32_t ns_ppid;        // 44
-  uint32_t uid;           // 48
-  uint32_t gid;           // 52
-  int32_t target_pid;     // 56  host pid of the process whose memory is opened
-  int32_t target_tid;     // 60  host tid for task/<tid>/mem, else = target_pid
-  int32_t open_flags;     // 64  the opener's open(2) flags
-  uint32_t mnt_ns;        // 68  opener's mount namespace inode
-  uint32_t pid_ns;        // 72  opener's pid namespace inode
-  uint32_t record_flags;  // 76  RecordFlag bits
-  uint64_t dev;           // 80  st_dev of the opened file (procfs superblock)
-  uint64_t inode;         // 88
-  uint64_t ctime_ns;      // 96  file ctime, ns since epoch
-  uint64_t cgroup_id;     // 104 opener's cgroup v2 id (inode of its cgroup directory)
-  uint64_t thread_start_ns;  // 112 opener thread start, ns since boot
-  int32_t return_value;   // 120 syscall return value (fd) where known, else 0
-  uint32_t syscall_nr;    // 124 open=2 openat=257 openat2=437 (x86-64) where known, else 0
-  char comm[16];          // 128 NUL-terminated
-  char container_id[72];  // 144 64-hex container id, or empty
-  char pathname[256];     // 216 path as the opener's mount namespace sees it
+  uint32_t size;               // 0   = kRecordSize
+  uint16_t version;            // 4   = kRecordVersion
+  uint8_t backend;             // 6   BackendId
+  uint8_t flags_source;        // 7   FlagsSource
+  uint64_t timestamp_ns;       // 8   CLOCK_REALTIME ns when the event was read from the kernel
+  uint64_t monotonic_ns;       // 16  CLOCK_MONOTONIC ns, same moment (latency measurement)
+  int32_t host_pid;            // 24  opener thread-group id, host pid namespace
+  int32_t host_tid;            // 28  opener thread id, host pid namespace
+  int32_t host_ppid;           // 32
+  int32_t ns_pid;              // 36  same three, in the opener's own pid namespace
+  int32_t ns_tid;              // 40
+  int32_t ns_ppid;             // 44
+  uint32_t uid;                // 48
+  uint32_t gid;                // 52
+  int32_t target_pid;          // 56  host pid of the process whose memory is opened
+  int32_t target_tid;          // 60  host tid for task/<tid>/mem, else = target_pid
+  int32_t open_flags;          // 64  the opener's open(2) flags
+  uint32_t mnt_ns;             // 68  opener's mount namespace inode
+  uint32_t pid_ns;             // 72  opener's pid namespace inode
+  uint32_t record_flags;       // 76  RecordFlag bits
+  uint64_t dev;                // 80  st_dev of the opened file (procfs superblock)
+  uint64_t inode;              // 88
+  uint64_t ctime_ns;           // 96  file ctime, ns since epoch
+  uint64_t cgroup_id;          // 104 opener's cgroup v2 id (inode of its cgroup directory)
+  uint64_t thread_start_ns;    // 112 opener thread start, ns since boot
+  int32_t return_value;        // 120 syscall return value (fd) where known, else 0
+  uint32_t syscall_nr;         // 124 open=2 openat=257 openat2=437 (x86-64) where known, else 0
+  char comm[16];               // 128 NUL-terminated
+  char container_id[72];       // 144 64-hex container id, or empty
+  char pathname[256];          // 216 path as the opener's mount namespace sees it
   char syscall_pathname[256];  // 472 path as passed to open (audit), else = pathname
-  char exe[256];          // 728 opener's executable
-  uint8_t reserved[40];   // 984
+  char exe[256];               // 728 opener's executable
+  uint8_t reserved[40];        // 984
 };
 #pragma pack(pop)
 
@@ -77,11 +77,11 @@ static_assert(offsetof(CaptureRecord, exe) == 728, "layout");
 
 // Causes of loss; each has a cumulative counter in the ring header (slot = value).
 enum class LossCause : uint32_t {
-  kRingFull = 0,          // the ring had no room: JavaScript fell behind
-  kKernelOverflow = 1,    // FAN_Q_OVERFLOW: the kernel dropped queued events (count unknown: 1)
-  kUnreadableEvent = 2,   // an event that could not be read or decoded
-  kAuditLost = 3,         // audit status 'lost' counter grew
-  kAuditIncomplete = 4,   // an audit event whose records never completed in time
+  kRingFull = 0,         // the ring had no room: JavaScript fell behind
+  kKernelOverflow = 1,   // FAN_Q_OVERFLOW: the kernel dropped queued events (count unknown: 1)
+  kUnreadableEvent = 2,  // an event that could not be read or decoded
+  kAuditLost = 3,        // audit status 'lost' counter grew
+  kAuditIncomplete = 4,  // an audit event whose records never completed in time
   kCount = 8,
 };
 

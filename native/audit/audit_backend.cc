@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "netlink.h"
+#include "procfs_devs.h"
 #include "procmem_path.h"
 #include "records.h"
 #include "state_file.h"
@@ -42,6 +43,9 @@ constexpr int kBatch = 256;                // datagrams per wake-up
 constexpr uint32_t kBacklogWanted = 8192;  // backlog_limit while we are the audit daemon
 constexpr int kRcvBuf = 8 * 1024 * 1024;
 constexpr int kAtFdcwd = -100;
+constexpr int64_t kScanEveryMs = 1000;      // new procfs instances (containers, unshare)
+constexpr size_t kMaxProcfsDevices = 256;   // rule pairs
+constexpr int64_t kHandoverGraceMs = 5000;  // before taking the daemon role back
 
 enum class Call { kOpen, kOpenat, kOpenat2 };
 struct SyscallId {
@@ -128,24 +132,6 @@ std::string readLink(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-// Devices (st_dev) of the procfs mounts visible in our mount namespace.
-std::set<uint64_t> procfsDevices() {
-  std::set<uint64_t> devs;
-  FILE* f = fopen("/proc/self/mountinfo", "re");
-  if (!f) return devs;
-  char* line = nullptr;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    unsigned maj, min;
-    const char* sep = strstr(line, " - ");
-    if (!sep || sscanf(line, "%*d %*d %u:%u", &maj, &min) != 2) continue;
-    if (strncmp(sep + 3, "proc ", 5) == 0) devs.insert(makedev(maj, min));
-  }
-  free(line);
-  fclose(f);
-  return devs;
-}
-
 // The flags of fd `fd` of `pid` if it still refers to inode `ino`.
 bool fdinfoFlags(int32_t pid, int64_t fd, uint64_t ino, int32_t* flags) {
   char path[64];
@@ -197,7 +183,8 @@ class AuditBackend : public Backend {
   void recoverStale();
   void removeOurRules(bool for_recovery);
   void restore(const SavedState& s, int32_t registered_pid);
-  void addRules();
+  audit::RuleBlob makeRule(uint32_t arch, uint64_t dev) const;
+  void syncRules(const std::set<uint64_t>& devs, bool at_start);
   void registerDaemon(const audit_status& st);
   void becomeListener();
   void saveState();
@@ -221,8 +208,10 @@ class AuditBackend : public Backend {
   int32_t self_pid_ = 0;
   uint64_t self_pid_ns_ = 0;
   uint64_t host_proc_dev_ = 0;
-  std::set<uint64_t> procfs_devs_;
-  int64_t devs_refreshed_ms_ = 0;
+  std::set<uint64_t> rule_devs_;  // procfs devices our rules cover
+  bool b32_ok_ = true;
+  int64_t last_scan_ms_ = 0;
+  int64_t stepped_aside_ms_ = -kHandoverGraceMs;
   uint32_t last_lost_ = 0;
   int64_t last_status_ms_ = 0;
   std::unique_ptr<audit::Assembler> assembler_;
@@ -232,7 +221,7 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> mode_{0};
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
-      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, rules_b32_{0};
+      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0};
 };
 
 void AuditBackend::start(EventSink& sink, ProcessTable& table) {
@@ -243,8 +232,6 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
   struct stat st;
   self_pid_ns_ = stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
   host_proc_dev_ = stat("/proc", &st) == 0 ? st.st_dev : 0;
-  procfs_devs_ = procfsDevices();
-  devs_refreshed_ms_ = monoMs();
 
   int r = state_file_.lock();
   if (r == -EWOULDBLOCK) {
@@ -308,7 +295,10 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
       s.enabled = 1;
       if ((r = ctl_.setStatus(s)) < 0) failNetlink("enabling audit (AUDIT_SET)", r);
     }
-    addRules();
+    std::set<uint64_t> devs = audit::procfsDevicesAllNamespaces();
+    devs.insert(host_proc_dev_);
+    syncRules(devs, true);
+    last_scan_ms_ = monoMs();
     stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd_ < 0) fail("INTERNAL", std::string("audit backend: eventfd: ") + strerror(errno));
     last_status_ms_ = monoMs();
@@ -392,31 +382,59 @@ void AuditBackend::restore(const SavedState& s, int32_t registered_pid) {
   }
 }
 
-void AuditBackend::addRules() {
-  for (uint32_t arch : {kArch64, kArch32}) {
-    audit::RuleBuilder b;
-    b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
-    for (const SyscallId& s : kSyscalls) {
-      if (s.arch == arch) b.syscall(s.nr);
-    }
-    // Our own procfs reads (fdinfo, the process table) must not feed back into our queue.
-    b.field(AUDIT_PID, AUDIT_NOT_EQUAL, static_cast<uint32_t>(self_pid_));
-    b.field(AUDIT_SUCCESS, AUDIT_EQUAL, 1);  // failed opens are not reported (see docs)
-    b.stringField(AUDIT_DIR, "/proc");
-    b.stringField(AUDIT_FILTERKEY, kAuditRuleKey);
-    int r = ctl_.addRule(b.build());
-    if (r == 0) {
-      if (arch == kArch32) rules_b32_ = 1;
+audit::RuleBlob AuditBackend::makeRule(uint32_t arch, uint64_t dev) const {
+  audit::RuleBuilder b;
+  b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
+  for (const SyscallId& s : kSyscalls) {
+    if (s.arch == arch) b.syscall(s.nr);
+  }
+  // Our own procfs reads (fdinfo, the process table) must not feed back into our queue.
+  b.field(AUDIT_PID, AUDIT_NOT_EQUAL, static_cast<uint32_t>(self_pid_));
+  b.field(AUDIT_SUCCESS, AUDIT_EQUAL, 1);  // failed opens are not reported (see docs)
+  // One procfs superblock, wherever it is mounted (bind mounts included). There is no
+  // filesystem-type field for exit rules; `dir=/proc` would miss other procfs instances.
+  b.field(AUDIT_DEVMAJOR, AUDIT_EQUAL, major(dev));
+  b.field(AUDIT_DEVMINOR, AUDIT_EQUAL, minor(dev));
+  b.stringField(AUDIT_FILTERKEY, kAuditRuleKey);
+  return b.build();
+}
+
+// Makes our rules cover exactly `devs` (up to kMaxProcfsDevices procfs instances).
+void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start) {
+  for (auto it = rule_devs_.begin(); it != rule_devs_.end();) {
+    if (devs.count(*it) || *it == host_proc_dev_) {
+      ++it;
       continue;
     }
-    if (arch == kArch32) {  // a kernel without compat support: 64-bit coverage only
+    for (uint32_t arch : {kArch64, kArch32}) ctl_.delRule(makeRule(arch, *it));
+    it = rule_devs_.erase(it);
+  }
+  for (uint64_t dev : devs) {
+    if (rule_devs_.count(dev)) continue;
+    if (rule_devs_.size() >= kMaxProcfsDevices) {
+      sink_->warn(
+          "audit backend: too many procfs instances; opens through the others are not "
+          "seen");
+      break;
+    }
+    int r = ctl_.addRule(makeRule(kArch64, dev));
+    if (r < 0) {
+      if (at_start) failNetlink("adding the audit rule (AUDIT_ADD_RULE)", r);
+      sink_->warn(
+          ("audit backend: cannot add a rule for a new procfs instance: " + errText(r)).c_str());
+      continue;
+    }
+    rule_devs_.insert(dev);
+    if (!b32_ok_) continue;
+    r = ctl_.addRule(makeRule(kArch32, dev));
+    if (r < 0) {  // a kernel without compat support: 64-bit coverage only
+      b32_ok_ = false;
       sink_->warn(("audit backend: the 32-bit compat rule was refused (" + errText(r) +
                    "); 32-bit programs are not covered")
                       .c_str());
-      continue;
     }
-    failNetlink("adding the audit rule (AUDIT_ADD_RULE)", r);
   }
+  procfs_instances_ = rule_devs_.size();
 }
 
 void AuditBackend::registerDaemon(const audit_status& st) {
@@ -492,6 +510,8 @@ void AuditBackend::cleanup() {
   state_file_.unlock();
   mode_ = static_cast<uint64_t>(Mode::kNone);
   handover_ = false;
+  rule_devs_.clear();
+  b32_ok_ = true;
   assembler_.reset();
 }
 
@@ -538,6 +558,10 @@ void AuditBackend::run() {
     done_.clear();
     if (pushed_in_batch_) sink_->flush();
     pushed_in_batch_ = 0;
+    if (now - last_scan_ms_ >= kScanEveryMs) {
+      last_scan_ms_ = now;
+      syncRules(audit::procfsDevicesAllNamespaces(), false);
+    }
     if (now - last_status_ms_ >= kStatusEveryMs || handover_) {
       last_status_ms_ = now;
       checkStatus();
@@ -582,12 +606,15 @@ void AuditBackend::checkStatus() {
   Mode mode = static_cast<Mode>(mode_.load());
   if (mode == Mode::kDaemon && (handover_ || static_cast<int32_t>(st.pid) != self_pid_)) {
     handovers_++;
+    stepped_aside_ms_ = monoMs();
     becomeListener();
     sink_->warn(
         "audit backend: an audit daemon is taking over; reading its records through the "
         "read-log group from now on");
-  } else if (mode == Mode::kMulticast && st.pid == 0) {
-    // The daemon went away: records would go to the kernel log. Take the role back.
+  } else if (mode == Mode::kMulticast && st.pid == 0 &&
+             monoMs() - stepped_aside_ms_ >= kHandoverGraceMs) {
+    // The daemon went away: records would go to the kernel log. Take the role back (after a
+    // grace period, so that a daemon restarting after a failed start can register first).
     int group = AUDIT_NLGRP_READLOG;
     state_.registered_pid = self_pid_;
     state_.set_backlog_limit = st.backlog_limit < kBacklogWanted ? kBacklogWanted : -1;
@@ -629,15 +656,12 @@ void AuditBackend::emit(const AuditEvent& ev) {
       base.empty() && p->name.front() != '/' ? p->name : audit::joinPath(base, p->name);
   audit::MemPath m;
   bool parsed = audit::parseMemPath(resolved, &m);
-  bool known_procfs = procfs_devs_.count(p->dev) > 0;
-  if (!known_procfs && parsed && monoMs() - devs_refreshed_ms_ > 1000) {
-    procfs_devs_ = procfsDevices();  // a procfs mounted since start
-    devs_refreshed_ms_ = monoMs();
-    known_procfs = procfs_devs_.count(p->dev) > 0;
-  }
-  bool procfs_mem =
-      known_procfs ? (parsed || baseName(p->name) == "mem")
-                   : (parsed && major(p->dev) == 0 && p->mode == (S_IFREG | 0600));  // other procfs
+  // Our rules match procfs devices only, but a record can also come from another rule that
+  // matched first (foreign key): the device decides.
+  bool known_procfs = rule_devs_.count(p->dev) > 0;
+  bool procfs_mem = known_procfs
+                        ? (parsed || baseName(p->name) == "mem")
+                        : (parsed && major(p->dev) == 0 && p->mode == (S_IFREG | 0600));  // unknown
   if (!procfs_mem) {
     filtered_++;
     return;
@@ -740,7 +764,7 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"flags_fdinfo", flags_fdinfo_.load()},
           {"flags_unknown", flags_unknown_.load()},
           {"foreign_key", foreign_key_.load()},
-          {"rules_b32", rules_b32_.load()}};
+          {"procfs_instances", procfs_instances_.load()}};
 }
 
 }  // namespace

@@ -328,6 +328,45 @@ describe.runIf(isRoot)('audit backend (live)', () => {
     expect(auditSnapshot()).toEqual(before);
   });
 
+  it.runIf(hasAuditd && hasAuditctl)(
+    'an auditd started while we hold the daemon role gets it on its next attempt',
+    async () => {
+      const statusBefore = addon.auditStatus();
+      expect(statusBefore.pid).toBe(0);
+      const cap = new addon.AuditTestCapture();
+      cap.start();
+      let auditdPid = 0;
+      try {
+        expect(cap.stats().mode).toBe(1);
+        // The kernel refuses to replace a live daemon: auditd's first start fails (exit 1, which
+        // systemd's Restart=on-failure retries); the AUDIT_REPLACE probe makes us step aside.
+        const first = spawnSync('auditd');
+        for (let i = 0; i < 40 && cap.stats().mode !== 2; i++) await sleep(50);
+        expect(cap.stats().mode).toBe(2);
+        if (first.status === 0) auditdPid = addon.auditStatus().pid;
+        else execFileSync('auditd');
+        for (let i = 0; i < 100 && !auditdPid; i++) {
+          auditdPid = addon.auditStatus().pid;
+          if (!auditdPid) await sleep(50);
+        }
+        expect(auditdPid).toBeGreaterThan(0);
+        expect(auditdPid).not.toBe(process.pid);
+        const dd = spawnSync('dd', [`if=/proc/${sleeper.pid}/mem`, 'of=/dev/null', 'count=0']);
+        const recs = await waitFor(cap, (r) => r.pid === dd.pid);
+        expect(recs.some((r) => r.pid === dd.pid)).toBe(true);
+      } finally {
+        cap.stop();
+      }
+      expect(addon.auditStatus().pid).toBe(auditdPid); // still auditd's after our stop
+      process.kill(auditdPid, 'SIGTERM');
+      for (let i = 0; i < 100 && addon.auditStatus().pid; i++) await sleep(50);
+      if (addon.auditStatus().enabled !== before.enabled) {
+        execFileSync('auditctl', ['-e', String(before.enabled)]);
+      }
+      expect(auditSnapshot()).toEqual(before);
+    },
+  );
+
   describe.runIf(hasAuditd && hasAuditctl)('with auditd running', () => {
     let auditdPid = 0;
     const conf = '/etc/audit/auditd.conf';

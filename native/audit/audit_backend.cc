@@ -617,6 +617,7 @@ void AuditBackend::checkStatus() {
     // grace period, so that a daemon restarting after a failed start can register first).
     int group = AUDIT_NLGRP_READLOG;
     state_.registered_pid = self_pid_;
+    state_.orig_backlog_limit = st.backlog_limit;  // the departed daemon's setting
     state_.set_backlog_limit = st.backlog_limit < kBacklogWanted ? kBacklogWanted : -1;
     int w = state_file_.save(state_);
     if (w < 0) sink_->warn(("audit backend: cannot update the state file: " + errText(w)).c_str());
@@ -637,14 +638,14 @@ void AuditBackend::emit(const AuditEvent& ev) {
   events_++;
   const SyscallId* sc = findSyscall(ev.arch, ev.syscall);
   const PathItem* p = openedPath(ev);
-  if (!sc || !ev.success || !p || !p->has_name) {
+  if (!sc || !ev.success || !p || !p->has_name || p->name.empty()) {
     filtered_++;
     return;
   }
   if (ev.key != kAuditRuleKey) foreign_key_++;
   // Name as passed -> absolute path as the opener sees it.
   std::string base;
-  if (p->name.empty() || p->name.front() != '/') {
+  if (p->name.front() != '/') {
     int32_t dirfd = static_cast<int32_t>(ev.args[0]);
     if (sc->call == Call::kOpen || dirfd == kAtFdcwd) {
       base = ev.cwd;

@@ -191,6 +191,9 @@ class AuditBackend : public Backend {
   void cleanup();
 
   void run();
+  bool readBatch(std::vector<uint8_t>& buf);
+  void finishBatch(int64_t now);
+  void drainForStop(std::vector<uint8_t>& buf);
   void onRecord(uint16_t type, std::string_view text);
   void checkStatus();
   void emit(const AuditEvent& ev);
@@ -515,6 +518,66 @@ void AuditBackend::cleanup() {
   assembler_.reset();
 }
 
+// Reads what is queued on the record socket, up to kBatch datagrams. Returns false when drained.
+bool AuditBackend::readBatch(std::vector<uint8_t>& buf) {
+  for (int i = 0; i < kBatch; i++) {
+    sockaddr_nl from{};
+    socklen_t fl = sizeof(from);
+    ssize_t n = recvfrom(rd_.fd(), buf.data(), buf.size(), MSG_DONTWAIT,
+                         reinterpret_cast<sockaddr*>(&from), &fl);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != ENOBUFS) return false;  // EAGAIN: drained
+      // The socket overflowed. Multicast copies are gone for good (count unknown: 1). On the
+      // daemon path the kernel keeps and retries the record and counts real drops in `lost`.
+      enobufs_++;
+      if (mode_.load() == static_cast<uint64_t>(Mode::kMulticast)) {
+        sink_->lost(LossCause::kAuditLost, 1);
+      }
+      continue;
+    }
+    if (from.nl_pid != 0) continue;
+    audit::forEachMessage(
+        buf.data(), static_cast<size_t>(n),
+        [this](uint16_t type, std::string_view text) { onRecord(type, text); },
+        [](const nlmsghdr*) {});  // late acks of our requests
+  }
+  return true;
+}
+
+// Emits what the assembler completed, then wakes JavaScript once for the batch.
+void AuditBackend::finishBatch(int64_t now) {
+  uint64_t incomplete = 0;
+  assembler_->expire(now, &done_, &incomplete);
+  if (incomplete) {
+    incomplete_ += incomplete;
+    sink_->lost(LossCause::kAuditIncomplete, incomplete);
+  }
+  for (const AuditEvent& ev : done_) emit(ev);
+  done_.clear();
+  if (pushed_in_batch_) sink_->flush();
+  pushed_in_batch_ = 0;
+}
+
+// At stop: remove our rules first, then read what the kernel still has queued for us (up to
+// 500 ms) so that, when we unregister as the daemon, nothing of ours is left to go to printk.
+void AuditBackend::drainForStop(std::vector<uint8_t>& buf) {
+  removeOurRules(false);
+  int64_t deadline = monoMs() + 500;
+  while (monoMs() < deadline) {
+    while (readBatch(buf)) {
+    }
+    finishBatch(monoMs());
+    audit_status st{};
+    if (ctl_.getStatus(&st) < 0 || st.backlog == 0) break;
+    pollfd p{rd_.fd(), POLLIN, 0};
+    poll(&p, 1, 20);
+  }
+  while (readBatch(buf)) {
+  }
+  finishBatch(monoMs());
+}
+
 void AuditBackend::run() {
   std::vector<uint8_t> buf(16384);
   pollfd fds[2] = {{rd_.fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
@@ -524,40 +587,13 @@ void AuditBackend::run() {
       sink_->warn((std::string("audit backend: poll: ") + strerror(errno)).c_str());
       break;
     }
-    if (r > 0 && (fds[1].revents & POLLIN)) break;
-    if (r > 0 && (fds[0].revents & (POLLIN | POLLERR))) {
-      for (int i = 0; i < kBatch; i++) {
-        sockaddr_nl from{};
-        socklen_t fl = sizeof(from);
-        ssize_t n = recvfrom(rd_.fd(), buf.data(), buf.size(), MSG_DONTWAIT,
-                             reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          if (errno == ENOBUFS) {  // the socket overflowed: records were dropped, count unknown
-            enobufs_++;
-            sink_->lost(LossCause::kAuditLost, 1);
-            continue;
-          }
-          break;  // EAGAIN: drained
-        }
-        if (from.nl_pid != 0) continue;
-        audit::forEachMessage(
-            buf.data(), static_cast<size_t>(n),
-            [this](uint16_t type, std::string_view text) { onRecord(type, text); },
-            [](const nlmsghdr*) {});  // late acks of our requests
-      }
+    if (r > 0 && (fds[1].revents & POLLIN)) {
+      drainForStop(buf);
+      break;
     }
+    if (r > 0 && (fds[0].revents & (POLLIN | POLLERR))) readBatch(buf);
     int64_t now = monoMs();
-    uint64_t incomplete = 0;
-    assembler_->expire(now, &done_, &incomplete);
-    if (incomplete) {
-      incomplete_ += incomplete;
-      sink_->lost(LossCause::kAuditIncomplete, incomplete);
-    }
-    for (const AuditEvent& ev : done_) emit(ev);
-    done_.clear();
-    if (pushed_in_batch_) sink_->flush();
-    pushed_in_batch_ = 0;
+    finishBatch(now);
     if (now - last_scan_ms_ >= kScanEveryMs) {
       last_scan_ms_ = now;
       syncRules(audit::procfsDevicesAllNamespaces(), false);

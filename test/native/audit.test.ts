@@ -112,6 +112,12 @@ async function waitFor(cap: TestCapture, pred: (r: Rec) => boolean, ms = 4000): 
   return seen;
 }
 
+// The record of the open made by process `pid`, once it arrives.
+async function recordOf(cap: TestCapture, pid: number | undefined): Promise<Rec | undefined> {
+  const recs = await waitFor(cap, (r) => r.pid === pid);
+  return recs.find((r) => r.pid === pid);
+}
+
 describe.runIf(isRoot)('audit backend (live)', () => {
   let before: ReturnType<typeof auditSnapshot>;
   let sleeper: ChildProcess;
@@ -149,8 +155,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
       const path = `/proc/${sleeper.pid}/mem`;
       const dd = spawnSync('dd', [`if=${path}`, 'of=/dev/null', 'bs=1', 'count=0']);
       expect(dd.status).toBe(0);
-      const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-      const r = recs.find((x) => x.pid === dd.pid);
+      const r = await recordOf(cap, dd.pid);
       expect(r).toBeDefined();
       if (!r) return;
       expect(r.backend).toBe(2);
@@ -174,8 +179,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
     it('reports an O_WRONLY open with its exact flags', async () => {
       const sh = spawnSync('sh', ['-c', `exec 3>/proc/${sleeper.pid}/mem`]);
       expect(sh.status).toBe(0);
-      const recs = await waitFor(cap, (r) => r.pid === sh.pid);
-      const r = recs.find((x) => x.pid === sh.pid);
+      const r = await recordOf(cap, sh.pid);
       expect(r?.openFlags !== undefined && r.openFlags & O_ACCMODE).toBe(1);
       expect(r?.flagsSource).toBe(FLAGS_SYSCALL);
       expect(r?.targetPid).toBe(sleeper.pid);
@@ -183,8 +187,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
 
     it('reports /proc/self/mem as the opener itself, with the path as passed', async () => {
       const dd = spawnSync('dd', ['if=/proc/self/mem', 'of=/dev/null', 'bs=1', 'count=0']);
-      const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-      const r = recs.find((x) => x.pid === dd.pid);
+      const r = await recordOf(cap, dd.pid);
       expect(r?.targetPid).toBe(dd.pid);
       expect(r?.syscallPathname).toBe('/proc/self/mem');
       expect(r?.pathname).toBe(`/proc/${dd.pid}/mem`);
@@ -196,8 +199,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
       const dd = spawnSync('dd', [`if=task/${pid}/mem`, 'of=/dev/null', 'count=0'], {
         cwd: `/proc/${pid}`,
       });
-      const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-      const r = recs.find((x) => x.pid === dd.pid);
+      const r = await recordOf(cap, dd.pid);
       expect(r?.syscallPathname).toBe(`task/${pid}/mem`);
       expect(r?.pathname).toBe(`/proc/${pid}/task/${pid}/mem`);
       expect(r?.targetPid).toBe(pid);
@@ -216,8 +218,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
       ].join('\n');
       const py = spawnSync('python3', ['-c', script, `/proc/${sleeper.pid}/mem`]);
       expect(py.status).toBe(0);
-      const recs = await waitFor(cap, (r) => r.pid === py.pid);
-      const r = recs.find((x) => x.pid === py.pid);
+      const r = await recordOf(cap, py.pid);
       expect(r?.syscallNr).toBe(437);
       expect(r?.flagsSource).toBe(FLAGS_FDINFO);
       expect((r?.openFlags ?? 0) & O_ACCMODE).toBe(2);
@@ -233,8 +234,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
         execFileSync('umount', ['-l', dir]); // lazy: another watcher's mount mark can hold it
         rmdirSync(dir);
       }
-      const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-      const r = recs.find((x) => x.pid === dd.pid);
+      const r = await recordOf(cap, dd.pid);
       expect(r?.targetPid).toBe(sleeper.pid);
       expect(r?.pathname).toBe(`${dir}/${sleeper.pid}/mem`);
       expect((r?.recordFlags ?? 0) & K_PROCFS_MEM).toBeTruthy();
@@ -352,8 +352,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
         expect(auditdPid).toBeGreaterThan(0);
         expect(auditdPid).not.toBe(process.pid);
         const dd = spawnSync('dd', [`if=/proc/${sleeper.pid}/mem`, 'of=/dev/null', 'count=0']);
-        const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-        expect(recs.some((r) => r.pid === dd.pid)).toBe(true);
+        expect(await recordOf(cap, dd.pid)).toBeDefined();
       } finally {
         cap.stop();
       }
@@ -400,8 +399,7 @@ describe.runIf(isRoot)('audit backend (live)', () => {
         expect(cap.stats().mode).toBe(2); // read-log group, not the daemon role
         expect(addon.auditStatus().pid).toBe(auditdPid);
         const dd = spawnSync('dd', [`if=/proc/${sleeper.pid}/mem`, 'of=/dev/null', 'count=0']);
-        const recs = await waitFor(cap, (r) => r.pid === dd.pid);
-        expect(recs.find((r) => r.pid === dd.pid)?.targetPid).toBe(sleeper.pid);
+        expect((await recordOf(cap, dd.pid))?.targetPid).toBe(sleeper.pid);
         let logged = false;
         for (let i = 0; i < 60 && !logged; i++) {
           logged = readFileSync(log, 'utf8')

@@ -1,28 +1,64 @@
 // N-API glue only: argument conversion and object lifetimes. Capture logic lives in the
-// backend folders; see native/backend.h.
+// backend folders (native/backend.h); src/native.ts holds the same API as TypeScript types.
+//
+// probe(): {
+//   kernel: string, euid: number,
+//   capabilities: { effective: string (CapEff hex), sysAdmin, auditControl, auditRead: boolean },
+//   fanotify: { available, reportFdError, reportTid, markFilesystem: boolean,
+//               error?: string, markError?: string },
+//   procfsInstances: [{ path, mountpoint: string, dev, pidNs: number, hostPids: boolean }] }
+//
+// createCapture({ backend: 'fanotify' | 'audit', ringCapacity?: number,
+//                 onWake: () => void, onWarn?: (msg: string) => void }) returns {
+//   ring: ArrayBuffer     shared ring, layout in native/ring/ring.h; valid as long as JS holds it
+//   backend: string       'fanotify' | 'audit'
+//   start(): void         capture is live when it returns; idempotent. Throws an Error with
+//                         .code EPERM_CAPTURE | FANOTIFY_UNAVAILABLE | AUDIT_UNAVAILABLE |
+//                         LIMIT_REACHED | AUDIT_BUSY | INTERNAL and an actionable message
+//   stop(): void          joins threads, releases marks, fds, sockets; idempotent
+//   stats(): Record<string, number>   backend counters, process table counters ("table_*")
+// }
+// onWake is called on the JS thread at most once per pending batch: the reader must clear
+// wake_pending before draining (RingReader.drain does). While started, the capture keeps the
+// event loop alive; once stopped it does not.
 #include <napi.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
-// ---- audit branch: exports of native/audit/audit_napi.cc (keep one call at merge) ----
+#include "capture_object.h"
+#include "probe_report.h"
+
+// --- BEGIN test-only export (proc engineer): native/proc/test_export.cc ---
+namespace pmg {
+Napi::Object processTableForTest(Napi::Env env);
+}
+// --- END test-only export ---
+
+// auditStatus(): { enabled, failure, pid, backlogLimit, lost, backlog } (AUDIT_GET)
+// auditListRules(): [{ key, flags, action, fieldCount }] (AUDIT_LIST_RULES)
+// Defined in native/audit/audit_napi.cc.
 namespace pmg {
 void registerAuditExports(Napi::Env env, Napi::Object exports);
 }
 
 namespace {
 
-Napi::Value Probe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object out = Napi::Object::New(env);
-  struct utsname u;
-  if (uname(&u) == 0) out.Set("kernel", u.release);
-  out.Set("euid", static_cast<double>(geteuid()));
-  return out;
+struct AddonData {
+  Napi::FunctionReference capture_class;
+};
+
+Napi::Value Probe(const Napi::CallbackInfo& info) { return pmg::probeReport(info.Env()); }
+
+Napi::Value CreateCapture(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  return data->capture_class.New({info.Length() > 0 ? info[0] : info.Env().Undefined()});
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData{Napi::Persistent(pmg::CaptureObject::Define(env))};
+  env.SetInstanceData(data);
   exports.Set("probe", Napi::Function::New(env, Probe));
-  pmg::registerAuditExports(env, exports);  // audit branch
+  exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
+  exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
+  pmg::registerAuditExports(env, exports);  // auditStatus, auditListRules (audit)
   return exports;
 }
 

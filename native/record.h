@@ -30,6 +30,11 @@ enum RecordFlag : uint32_t {
   kAttributionMissing = 1u << 4,  // no attribution could be found for the opener
   kTargetExited = 1u << 5,        // target process was gone when the event was read
   kSelfTarget = 1u << 6,          // opener read its own memory (/proc/self/mem)
+  // The kernel could not reopen the file for the watcher because its process had exited
+  // (fanotify fd = -ESRCH): it was one of that process's mm files (mem, maps, smaps, environ,
+  // auxv, pagemap). target_pid = 0 and pathname empty; with kProcfsMem also set it was opened
+  // for writing, which among those only mem allows.
+  kFileUnknown = 1u << 7,
 };
 
 #pragma pack(push, 1)

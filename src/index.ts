@@ -1,1 +1,1 @@
-export { loadNative } from "./native.js";
+export { loadNative } from './native.js';

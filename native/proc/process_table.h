@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "../record.h"
 
@@ -20,6 +23,9 @@ struct ProcessInfo {
   std::string comm, exe, container_id;
   bool exited = false;  // entry kept after exit for late events
 };
+// uid/gid are the REAL ids (first column of Uid:/Gid: in /proc/<pid>/status, `ruid` of
+// PROC_EVENT_UID), like Tracee's `userId`, which comes from bpf_get_current_uid_gid()
+// (current_cred()->uid, the real uid).
 
 class ProcessTable {
  public:
@@ -35,6 +41,22 @@ class ProcessTable {
   // Fills the attribution fields of `rec` (pids, uid, comm, exe, namespaces, cgroup,
   // container, thread start) for the opener; sets kOpenerExited/kAttributionMissing.
   virtual void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) = 0;
+  // Counters: entries, exited_entries, connector_events, connector_overflows (ENOBUFS),
+  // proc_reads, misses, ... Thread-safe.
+  virtual std::map<std::string, uint64_t> stats() const = 0;
 };
+
+struct ProcessTableOptions {
+  uint64_t exit_grace_ms = 10000;  // exited entries are kept this long, then evicted
+  size_t max_entries = 1000000;    // cap; exited entries are evicted first, then the oldest
+  uint32_t sync_timeout_ms = 50;   // how long a lookup waits for the connector to catch up
+  bool taskstats = true;           // also listen to TASKSTATS exit records (names at exit)
+};
+
+std::unique_ptr<ProcessTable> makeProcessTable();
+std::unique_ptr<ProcessTable> makeProcessTable(const ProcessTableOptions& options);
+
+// Container id (64 hex) from a cgroup path (docker, containerd/cri, cri-o, podman), or "".
+std::string containerIdFromCgroup(std::string_view cgroup_path);
 
 }  // namespace pmg

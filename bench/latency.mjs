@@ -1,0 +1,82 @@
+// Open-to-finding latency: a C child reads CLOCK_MONOTONIC, opens /proc/<pid>/mem and prints
+// the reading; this process (running the watcher) takes process.hrtime.bigint() (also
+// CLOCK_MONOTONIC) in its 'finding' callback. One open at a time (ping-pong), COUNT opens at
+// idle and COUNT during a procfs open storm from another process. Usage: node bench/latency.mjs
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { ProcMemWatcher } from '../dist/index.js';
+import { buildC, percentile, printTable, writeResult } from './lib.mjs';
+
+const COUNT = Number(process.env.BENCH_LATENCY_COUNT ?? 1000);
+const backendArg = process.env.BENCH_BACKEND ?? 'fanotify';
+const opener = buildC('mem_opener');
+const stormBin = buildC('open_storm');
+
+async function measure(watcher, label) {
+  const target = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const child = spawn(opener, [String(target.pid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const opens = [];
+  const found = [];
+  const lat = [];
+  let done;
+  const finished = new Promise((r) => {
+    done = r;
+  });
+  const next = () => {
+    if (lat.length >= COUNT) return done();
+    child.stdin.write('x');
+  };
+  const pair = () => {
+    while (opens.length && found.length) {
+      lat.push(Number(found.shift() - opens.shift()) / 1e6);
+      next();
+    }
+  };
+  const onFinding = (f) => {
+    if (f.event.processId !== child.pid && f.event.hostProcessId !== child.pid) return;
+    if (f.metadata.id !== 'TRC-1023') return;
+    found.push(process.hrtime.bigint());
+    pair();
+  };
+  watcher.on('finding', onFinding);
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    opens.push(BigInt(l));
+    pair();
+  });
+  const timeout = setTimeout(() => done(new Error('timed out')), 120_000);
+  next();
+  const err = await finished;
+  clearTimeout(timeout);
+  watcher.off('finding', onFinding);
+  child.stdin.end();
+  target.kill();
+  if (err) console.error(`${label}: ${err.message} after ${lat.length} findings`);
+  return {
+    label,
+    n: lat.length,
+    p50: percentile(lat, 50).toFixed(3),
+    p99: percentile(lat, 99).toFixed(3),
+    max: Math.max(...lat).toFixed(3),
+  };
+}
+
+const watcher = new ProcMemWatcher({ backend: backendArg });
+watcher.on('error', (e) => console.error(`watcher error: ${e.message}`));
+await watcher.start();
+const rows = [];
+rows.push(await measure(watcher, 'idle'));
+// The storm: back-to-back storm processes until the measurement is done.
+let storming = true;
+const stormLoop = (async () => {
+  while (storming) {
+    await new Promise((r) => spawn(stormBin, ['2000000'], { stdio: 'ignore' }).on('exit', r));
+  }
+})();
+rows.push(await measure(watcher, 'during storm'));
+storming = false;
+await stormLoop;
+const stats = watcher.stats();
+await watcher.stop();
+printTable(`Open-to-finding latency, ms (${watcher.stats().backend}, ${COUNT} opens each)`, rows);
+console.log('goals: p99 <= 5 ms idle, <= 50 ms during the storm');
+writeResult(`latency-${backendArg}`, { count: COUNT, rows, stats });

@@ -1,0 +1,126 @@
+// Shared helpers for the benchmarks: building the C programs, statistics, the machine's name,
+// tables and result files. Benchmarks measure; they never assert timings.
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+export const binDir = join(benchDir, 'bin');
+export const resultsDir = join(benchDir, 'results');
+
+/** Compiles bench/c/NAME.c to bench/bin/NAME (always, so edits are never stale). */
+export function buildC(name) {
+  mkdirSync(binDir, { recursive: true });
+  const out = join(binDir, name);
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, join(benchDir, 'c', `${name}.c`)], {
+    stdio: 'inherit',
+  });
+  return out;
+}
+
+export function machine() {
+  const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release,
+    node: process.version,
+  };
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Percentile by nearest rank, p in [0, 100]. */
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Spread as (max - min) / median, a fraction. */
+export function spread(xs) {
+  return (Math.max(...xs) - Math.min(...xs)) / median(xs);
+}
+
+export function printTable(title, rows) {
+  console.log(`\n${title}`);
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals) => vals.map((v, i) => String(v).padStart(width[i])).join('  ');
+  console.log(line(cols));
+  for (const r of rows) console.log(line(cols.map((c) => r[c])));
+}
+
+export function writeResult(name, data) {
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}
+
+/** Spawns a program and resolves once it printed a line starting with `ready`. */
+export function spawnReady(cmd, args, timeoutMs = 30_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0 && out.startsWith('ready')) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        const rest = { text: out.slice(nl + 1) };
+        child.stdout.on('data', (x) => {
+          rest.text += x;
+        });
+        resolve({ child, readyLine: out.slice(0, nl), rest });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited (${code}) before it was ready: ${out}`));
+    });
+  });
+}
+
+/** Sends SIGTERM and resolves with the last JSON line the program printed. */
+export function stopAndCollect(handle) {
+  return new Promise((resolve, reject) => {
+    handle.child.removeAllListeners('exit');
+    handle.child.on('exit', () => {
+      const lines = handle.rest.text.trim().split('\n').filter(Boolean);
+      try {
+        resolve(JSON.parse(lines.at(-1) ?? 'null'));
+      } catch (e) {
+        reject(new Error(`no JSON result from ${handle.child.spawnfile}: ${handle.rest.text}`));
+      }
+    });
+    handle.child.kill('SIGTERM');
+  });
+}
+
+export function rssKb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export function runJson(cmd, args) {
+  return JSON.parse(execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n').at(-1));
+}

@@ -1,0 +1,42 @@
+#include "backend_factory.h"
+
+#include "fanotify/fanotify_backend.h"
+
+namespace pmg {
+
+// Declared weak so this file links before the audit branch is merged; once
+// native/audit/audit_backend.cc defines it, the entry below picks it up with no change here.
+std::unique_ptr<Backend> makeAuditBackend() __attribute__((weak));
+
+namespace {
+
+// Stands in for a backend this binary was built without: start() says so.
+class MissingBackend : public Backend {
+ public:
+  MissingBackend(const char* name, const char* code) : name_(name), code_(code) {}
+  const char* name() const override { return name_; }
+  void start(EventSink&, ProcessTable&) override {
+    throw CaptureError{code_, std::string("the ") + name_ +
+                                  " backend is not built into this version of procmem-guard; "
+                                  "use backend 'fanotify'"};
+  }
+  void stop() override {}
+  std::map<std::string, uint64_t> stats() const override { return {}; }
+
+ private:
+  const char* name_;
+  const char* code_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> makeBackend(const std::string& name) {
+  if (name == "fanotify") return makeFanotifyBackend();
+  if (name == "audit") {
+    if (makeAuditBackend) return makeAuditBackend();
+    return std::make_unique<MissingBackend>("audit", "AUDIT_UNAVAILABLE");
+  }
+  return nullptr;
+}
+
+}  // namespace pmg

@@ -1,0 +1,439 @@
+// fanotify backend.
+//
+// Design (facts measured on the development kernel, see ../shared/KERNEL-NOTES.md):
+// - One FAN_CLASS_NOTIF group. FAN_REPORT_FD_ERROR where the kernel has it: an event whose
+//   file cannot be reopened for us (the target process exited) arrives with fd = -ESRCH
+//   instead of failing read() and vanishing; without it such read() failures are counted as
+//   kUnreadableEvent losses. FAN_REPORT_TID where available, for the opener's thread id.
+// - A filesystem mark (mount marks on kernels without them) on every procfs superblock, found
+//   by ProcfsInstanceScanner at start and rescanned every kRescanNs for new mount namespaces.
+// - Mark mask FAN_OPEN | FAN_CLOSE_WRITE. The open says a mem file was opened; the write-close
+//   (queued only for files opened for writing, which is rare on procfs) lets PendingFlags
+//   infer the flags when the opener closed the file before we could read its fdinfo. We do
+//   not mark FAN_CLOSE_NOWRITE or FAN_ACCESS: every `ps` opens hundreds of procfs files and
+//   reads each, so those masks would double or triple the event volume of a procfs open storm
+//   to refine a case (read-only vs read-write of an already-closed file) where reporting
+//   O_RDONLY-by-absence-of-write-close is already right unless the kernel queue overflowed.
+// - The filter costs one fstat + close for every procfs open on the host: only regular files
+//   of mode 0600 on a marked procfs superblock go on to readlink (mem is the only 0600 file
+//   in a pid directory); the tail of the path decides mem vs task/<tid>/mem. Nothing relies on
+//   the string "/proc".
+// - Our own opens (fdinfo, status, mountinfo) are procfs opens too; they are dropped by pid
+//   before anything else, so they never feed back.
+#include "fanotify_backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "../util/proc_files.h"
+#include "../util/unique_fd.h"
+#include "capture_counters.h"
+#include "fanotify_features.h"
+#include "mem_path.h"
+#include "opener_flags.h"
+#include "procfs_instances.h"
+
+namespace pmg {
+namespace {
+
+constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE;
+constexpr uint64_t kRescanNs = 500ull * 1000 * 1000;
+constexpr size_t kReadBufferBytes = 256 * 1024;
+constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd, rescans and pending flags
+
+std::string errorCodeFor(int err) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return "EPERM_CAPTURE";
+    case ENOSYS:
+    case ENODEV:
+    case EOPNOTSUPP:
+      return "FANOTIFY_UNAVAILABLE";
+    case EMFILE:
+    case ENFILE:
+    case ENOSPC:
+      return "LIMIT_REACHED";
+    default:
+      return "INTERNAL";
+  }
+}
+
+[[noreturn]] void throwFor(int err, const std::string& what) {
+  throw CaptureError{errorCodeFor(err), what + ": " + fanotifyErrorAdvice(err)};
+}
+
+template <size_t N>
+bool copyString(char (&dst)[N], const std::string& src) {
+  std::snprintf(dst, N, "%s", src.c_str());
+  return src.size() < N;
+}
+
+class FanotifyBackend : public Backend {
+ public:
+  ~FanotifyBackend() override { stop(); }
+  const char* name() const override { return "fanotify"; }
+  void start(EventSink& sink, ProcessTable& table) override;
+  void stop() override;
+  std::map<std::string, uint64_t> stats() const override { return counters_.snapshot(); }
+
+ private:
+  void run();
+  void loop();
+  void drainQueue();
+  void handleEvent(const fanotify_event_metadata& ev);
+  void handleFdError(const fanotify_event_metadata& ev);
+  void handleMemFile(const fanotify_event_metadata& ev, const struct stat& st,
+                     const ProcfsInstance& inst, const std::string& path, const MemPath& mem);
+  // Opener thread-group id and thread id from the event's pid (a tid with FAN_REPORT_TID).
+  void openerIds(int32_t event_pid, int32_t* pid, int32_t* tid);
+  bool isOwnThread(int32_t event_pid, int32_t tid) const;
+  CaptureRecord newRecord() const;
+  void emit(const CaptureRecord& rec);
+  void expirePending(uint64_t now);
+  void rescan();
+  bool mark(const ProcfsInstance& inst, int* err);
+  void warnOnce(int err, const std::string& message);
+
+  FanotifyFeatures features_;
+  UniqueFd group_, stop_fd_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  EventSink* sink_ = nullptr;
+  ProcessTable* table_ = nullptr;
+  std::unique_ptr<ProcfsInstanceScanner> scanner_;
+  PendingFlags pending_;
+  FanotifyCounters counters_;
+  std::vector<char> buf_;
+  int32_t self_pid_ = 0;
+  std::atomic<int32_t> capture_tid_{0};
+  uint64_t drained_epoch_ = 0;
+  uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
+  std::set<int> warned_errnos_;
+};
+
+void FanotifyBackend::start(EventSink& sink, ProcessTable& table) {
+  if (thread_.joinable()) return;
+  features_ = probeFanotify();
+  if (!features_.available) throwFor(features_.init_errno, "cannot create a fanotify group");
+  if (features_.mark_errno) throwFor(features_.mark_errno, "cannot watch /proc with fanotify");
+  group_.reset(fanotify_init(features_.init_flags, fanotifyEventFlags()));
+  if (!group_.valid()) throwFor(errno, "cannot create a fanotify group");
+  stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd_.valid()) throwFor(errno, "cannot create an eventfd");
+  sink_ = &sink;
+  table_ = &table;
+  self_pid_ = getpid();
+  buf_.resize(kReadBufferBytes);
+  warned_errnos_.clear();
+  scanner_ = std::make_unique<ProcfsInstanceScanner>(!features_.mark_filesystem);
+  rescan();
+  struct stat host_proc;
+  if (stat("/proc", &host_proc) != 0 || !scanner_->byDev(host_proc.st_dev)) {
+    int err = errno ? errno : EPERM;
+    group_.reset();
+    stop_fd_.reset();
+    throwFor(err, "cannot mark the host's /proc");
+  }
+  stopping_ = false;
+  thread_ = std::thread(&FanotifyBackend::run, this);
+}
+
+void FanotifyBackend::stop() {
+  if (thread_.joinable()) {
+    stopping_ = true;
+    uint64_t one = 1;
+    if (write(stop_fd_.get(), &one, sizeof one) != sizeof one) {
+      // The eventfd cannot be full or closed here; stopping_ is checked after every poll
+      // timeout anyway, so the join below still returns within kRescanNs.
+    }
+    thread_.join();
+  }
+  group_.reset();  // closing the group removes all of its marks
+  stop_fd_.reset();
+  scanner_.reset();
+  counters_.marks = 0;
+  counters_.procfs_instances = 0;
+}
+
+void FanotifyBackend::run() {
+  capture_tid_ = static_cast<int32_t>(syscall(SYS_gettid));
+  try {
+    loop();
+  } catch (const std::exception& e) {
+    sink_->warn((std::string("fanotify capture thread stopped: ") + e.what()).c_str());
+  }
+  // Nothing that was seen is dropped at stop: waiting records go out with unknown flags.
+  std::vector<CaptureRecord> rest;
+  pending_.markUncertain();
+  pending_.expire(UINT64_MAX, drained_epoch_, &rest);
+  for (const auto& rec : rest) emit(rec);
+  sink_->flush();
+}
+
+void FanotifyBackend::loop() {
+  uint64_t next_rescan = monotonicNs() + kRescanNs;
+  while (!stopping_) {
+    uint64_t now = monotonicNs();
+    uint64_t wake_at = std::min(next_rescan, pending_.nextDeadline());
+    int timeout_ms = wake_at <= now ? 0 : static_cast<int>((wake_at - now + 999999) / 1000000);
+    struct pollfd fds[2] = {{group_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    int ready = poll(fds, 2, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    }
+    if (fds[1].revents) break;
+    if (fds[0].revents & (POLLERR | POLLNVAL)) throw std::runtime_error("fanotify fd error");
+    if (fds[0].revents & POLLIN) {
+      drainQueue();
+    } else {
+      ++drained_epoch_;  // nothing queued: every close that preceded a pending open was read
+    }
+    now = monotonicNs();
+    expirePending(now);
+    if (now >= next_rescan) {
+      rescan();
+      next_rescan = now + kRescanNs;
+    }
+    sink_->flush();
+  }
+}
+
+void FanotifyBackend::drainQueue() {
+  for (int reads = 0; reads < kMaxReadsPerWake && !stopping_; ++reads) {
+    ssize_t n = read(group_.get(), buf_.data(), buf_.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        ++drained_epoch_;
+        return;
+      }
+      if (errno == ESRCH || errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+          errno == EACCES || errno == EPERM || errno == ENOENT) {
+        // Without FAN_REPORT_FD_ERROR the kernel drops the event it could not open for us.
+        counters_.unreadable++;
+        sink_->lost(LossCause::kUnreadableEvent, 1);
+        warnOnce(errno, std::string("a fanotify event was lost: ") + std::strerror(errno));
+        continue;
+      }
+      throw std::runtime_error(std::string("read fanotify: ") + std::strerror(errno));
+    }
+    if (n == 0) return;
+    batch_realtime_ns_ = realtimeNs();
+    batch_monotonic_ns_ = monotonicNs();
+    auto* ev = reinterpret_cast<const fanotify_event_metadata*>(buf_.data());
+    for (; FAN_EVENT_OK(ev, n); ev = FAN_EVENT_NEXT(ev, n)) {
+      if (ev->vers != FANOTIFY_METADATA_VERSION) {
+        throw std::runtime_error("fanotify metadata version mismatch");
+      }
+      handleEvent(*ev);
+    }
+    sink_->flush();
+  }
+}
+
+void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
+  counters_.events_read++;
+  if (ev.mask & FAN_Q_OVERFLOW) {
+    if (ev.fd >= 0) close(ev.fd);
+    counters_.overflows++;
+    sink_->lost(LossCause::kKernelOverflow, 1);
+    pending_.markUncertain();
+    return;
+  }
+  if (ev.fd < 0) return handleFdError(ev);
+  UniqueFd fd(ev.fd);
+  if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
+    counters_.filtered_self++;
+    return;
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600) {
+    counters_.filtered_not_mem++;
+    return;
+  }
+  const ProcfsInstance* inst = scanner_->byDev(st.st_dev);
+  std::string path;
+  MemPath mem;
+  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path) ||
+      !parseMemPath(path, &mem)) {
+    counters_.filtered_not_mem++;
+    return;
+  }
+  handleMemFile(ev, st, *inst, path, mem);
+}
+
+void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const struct stat& st,
+                                    const ProcfsInstance& inst, const std::string& path,
+                                    const MemPath& mem) {
+  int32_t pid = 0, tid = 0;
+  openerIds(ev.pid, &pid, &tid);
+  if (isOwnThread(ev.pid, tid)) {
+    counters_.filtered_self++;
+    return;
+  }
+  std::vector<CaptureRecord> resolved;
+  if (!(ev.mask & FAN_OPEN)) {  // a write-close alone: completes an open seen earlier
+    pending_.closedForWrite(st.st_dev, st.st_ino, pid, &resolved);
+    for (const auto& rec : resolved) emit(rec);
+    return;
+  }
+  CaptureRecord rec = newRecord();
+  rec.dev = st.st_dev;
+  rec.inode = st.st_ino;
+  rec.ctime_ns = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull +
+                 static_cast<uint64_t>(st.st_ctim.tv_nsec);
+  rec.target_pid = mem.pid;
+  rec.target_tid = mem.tid;
+  if (!inst.host_pids) {  // a container's procfs shows its own pids: translate to host pids
+    rec.target_pid = table_->hostPidOf(inst.pid_ns, mem.pid);
+    rec.target_tid = mem.thread ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec.target_pid;
+  }
+  rec.record_flags |=
+      kProcfsMem | (mem.thread ? kThreadMem : 0u) | (mem.deleted ? kTargetExited : 0u);
+  if (!copyString(rec.pathname, path)) rec.record_flags |= kPathTruncated;
+  copyString(rec.syscall_pathname, path);
+  table_->attribute(pid, tid, &rec);
+  if (rec.target_pid != 0 && rec.target_pid == rec.host_pid) rec.record_flags |= kSelfTarget;
+
+  int32_t flags = 0, fdnum = 0;
+  if (readOpenerFlags(tid, st.st_dev, st.st_ino, &flags, &fdnum)) {
+    rec.open_flags = flags;
+    rec.return_value = fdnum;
+    rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
+  } else if (ev.mask & FAN_CLOSE_WRITE) {  // open and write-close merged into one event
+    rec.open_flags = O_RDWR;
+    rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+  } else {
+    pending_.add(rec, monotonicNs(), drained_epoch_);
+    return;
+  }
+  emit(rec);
+}
+
+void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
+  if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
+    counters_.filtered_self++;
+    return;
+  }
+  if (ev.fd != -ESRCH) {
+    counters_.unreadable++;
+    sink_->lost(LossCause::kUnreadableEvent, 1);
+    warnOnce(-ev.fd, std::string("a fanotify event could not be opened: ") + std::strerror(-ev.fd));
+    return;
+  }
+  // The target exited before we read the event; which of its mm files it was is unknown
+  // (see kFileUnknown). Reported rather than dropped: better a finding than silence.
+  int32_t pid = 0, tid = 0;
+  openerIds(ev.pid, &pid, &tid);
+  if (isOwnThread(ev.pid, tid)) {
+    counters_.filtered_self++;
+    return;
+  }
+  CaptureRecord rec = newRecord();
+  bool wrote = (ev.mask & FAN_CLOSE_WRITE) != 0;
+  rec.record_flags |= kTargetExited | (wrote ? kProcfsMem : kFileUnknown);
+  rec.open_flags = O_RDWR;
+  rec.flags_source = static_cast<uint8_t>(wrote ? FlagsSource::kInferred : FlagsSource::kUnknown);
+  table_->attribute(pid, tid, &rec);
+  counters_.target_exited++;
+  emit(rec);
+}
+
+void FanotifyBackend::openerIds(int32_t event_pid, int32_t* pid, int32_t* tid) {
+  *pid = *tid = event_pid;
+  if (!features_.report_tid) return;
+  ProcessInfo info;
+  if (table_->lookup(0, event_pid, &info) && info.host_pid > 0) *pid = info.host_pid;
+}
+
+bool FanotifyBackend::isOwnThread(int32_t event_pid, int32_t tid) const {
+  if (event_pid == self_pid_ || tid == capture_tid_) return true;
+  if (!features_.report_tid) return false;
+  // Another thread of ours (a libuv worker, the process table's thread)? A lookup of our own
+  // task directory: no open, so no event.
+  std::string task = "/proc/self/task/" + std::to_string(tid);
+  return access(task.c_str(), F_OK) == 0;
+}
+
+CaptureRecord FanotifyBackend::newRecord() const {
+  CaptureRecord rec;
+  std::memset(&rec, 0, sizeof rec);
+  rec.size = kRecordSize;
+  rec.version = kRecordVersion;
+  rec.backend = static_cast<uint8_t>(BackendId::kFanotify);
+  rec.timestamp_ns = batch_realtime_ns_;
+  rec.monotonic_ns = batch_monotonic_ns_;
+  return rec;
+}
+
+void FanotifyBackend::emit(const CaptureRecord& rec) {
+  switch (static_cast<FlagsSource>(rec.flags_source)) {
+    case FlagsSource::kFdinfo:
+      counters_.fdinfo_flags++;
+      break;
+    case FlagsSource::kInferred:
+      counters_.inferred_flags++;
+      break;
+    default:
+      counters_.unknown_flags++;
+  }
+  if (sink_->push(rec)) counters_.emitted++;
+}
+
+void FanotifyBackend::expirePending(uint64_t now) {
+  if (pending_.empty()) return;
+  std::vector<CaptureRecord> ready;
+  pending_.expire(now, drained_epoch_, &ready);
+  for (const auto& rec : ready) emit(rec);
+}
+
+void FanotifyBackend::rescan() {
+  counters_.rescans++;
+  for (const auto& inst : scanner_->scanNew()) {
+    int err = 0;
+    if (mark(inst, &err)) {
+      counters_.marks++;
+      counters_.procfs_instances++;
+      continue;
+    }
+    counters_.mark_failures++;
+    scanner_->forget(inst);  // offered again next scan (the limit may be raised meanwhile)
+    if (err != ENOENT && err != ESRCH) {
+      warnOnce(err, "cannot watch the procfs at " + inst.path + ": " + fanotifyErrorAdvice(err));
+    }
+  }
+}
+
+bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {
+  unsigned how = FAN_MARK_ADD | (features_.mark_filesystem ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+  if (fanotify_mark(group_.get(), how, kMarkMask, AT_FDCWD, inst.path.c_str()) == 0) return true;
+  *err = errno;
+  return false;
+}
+
+void FanotifyBackend::warnOnce(int err, const std::string& message) {
+  if (!warned_errnos_.insert(err).second) return;
+  if (sink_) sink_->warn(message.c_str());
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> makeFanotifyBackend() { return std::make_unique<FanotifyBackend>(); }
+
+}  // namespace pmg

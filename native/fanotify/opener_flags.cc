@@ -1,0 +1,99 @@
+#include "opener_flags.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "../util/proc_files.h"
+
+namespace pmg {
+
+bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd) {
+  std::string base = "/proc/" + std::to_string(pid);
+  DIR* dir = opendir((base + "/fd").c_str());
+  if (!dir) return false;
+  int found = -1;
+  while (struct dirent* e = readdir(dir)) {
+    uint64_t n = 0;
+    if (!parseDecimal(e->d_name, &n)) continue;
+    struct stat st;
+    if (fstatat(dirfd(dir), e->d_name, &st, 0) == 0 && st.st_dev == dev && st.st_ino == ino) {
+      found = static_cast<int>(n);
+      break;
+    }
+  }
+  closedir(dir);
+  if (found < 0) return false;
+  std::string info, value;
+  if (!readSmallFile(base + "/fdinfo/" + std::to_string(found), &info) ||
+      !fieldValue(info, "flags", &value))
+    return false;
+  char* end = nullptr;
+  long v = std::strtol(value.c_str(), &end, 8);
+  if (end == value.c_str()) return false;
+  *flags = static_cast<int32_t>(v);
+  *fd = found;
+  return true;
+}
+
+void setUnknownFlags(CaptureRecord* rec) {
+  rec->open_flags = O_RDWR;  // both signatures fire: better a finding than silence
+  rec->flags_source = static_cast<uint8_t>(FlagsSource::kUnknown);
+}
+
+void PendingFlags::add(const CaptureRecord& rec, uint64_t now_ns, uint64_t drained_epoch) {
+  waiting_.push_back(Waiting{rec, now_ns, drained_epoch, false});
+}
+
+bool PendingFlags::closedForWrite(uint64_t dev, uint64_t ino, int32_t pid,
+                                  std::vector<CaptureRecord>* out) {
+  bool any = false;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->rec.dev == dev && it->rec.inode == ino && it->rec.host_pid == pid) {
+      it->rec.open_flags = O_RDWR;
+      it->rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+      out->push_back(it->rec);
+      it = waiting_.erase(it);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
+  return any;
+}
+
+void PendingFlags::expire(uint64_t now_ns, uint64_t drained_epoch,
+                          std::vector<CaptureRecord>* out) {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    uint64_t age = now_ns - it->added_ns;
+    bool too_old = now_ns == UINT64_MAX || age >= kPendingMaxNs;
+    if (!too_old && (age < kPendingGraceNs || drained_epoch <= it->epoch)) {
+      ++it;
+      continue;
+    }
+    if (it->uncertain || too_old) {
+      setUnknownFlags(&it->rec);
+    } else {
+      it->rec.open_flags = O_RDONLY;
+      it->rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+    }
+    out->push_back(it->rec);
+    it = waiting_.erase(it);
+  }
+}
+
+void PendingFlags::markUncertain() {
+  for (auto& w : waiting_) w.uncertain = true;
+}
+
+uint64_t PendingFlags::nextDeadline() const {
+  uint64_t next = UINT64_MAX;
+  for (const auto& w : waiting_)
+    if (w.added_ns + kPendingGraceNs < next) next = w.added_ns + kPendingGraceNs;
+  return next;
+}
+
+}  // namespace pmg

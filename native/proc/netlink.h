@@ -1,0 +1,40 @@
+// The two kernel feeds of the process table: the proc connector (fork, exec, uid/gid, comm,
+// exit) and TASKSTATS exit records (comm, pid, ppid, uid of every exiting task).
+#pragma once
+
+#include <linux/cn_proc.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pmg {
+namespace netlink {
+
+// Opens a non-blocking NETLINK_CONNECTOR socket subscribed to CN_IDX_PROC
+// (PROC_CN_MCAST_LISTEN). Returns the fd, or -1 with `err` set.
+int openProcConnector(std::string* err);
+// Sends PROC_CN_MCAST_IGNORE and closes.
+void closeProcConnector(int fd);
+// Calls on_event for each proc_event in one datagram from the kernel.
+void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const proc_event&),
+                     void* ctx);
+
+// A TASKSTATS exit record (TASKSTATS_TYPE_AGGR_PID).
+struct TaskExit {
+  int32_t pid = 0, tgid = 0, ppid = 0;
+  uint32_t uid = 0, gid = 0;
+  char comm[33] = {};
+};
+
+// Opens a non-blocking generic netlink socket registered as a TASKSTATS listener for every
+// possible CPU. Returns the fd, or -1 with `err` set. `family` receives the family id.
+int openTaskstats(uint16_t* family, std::string* err);
+// Deregisters and closes.
+void closeTaskstats(int fd, uint16_t family);
+// Appends the exit records in one datagram.
+void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<TaskExit>* out);
+
+}  // namespace netlink
+}  // namespace pmg

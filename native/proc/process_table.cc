@@ -1,0 +1,819 @@
+// ProcessTable kept by the proc connector (fork, exec, uid/gid, comm, exit), TASKSTATS exit
+// records and reads of /proc. One thread owns the kernel sockets and applies events; lookups
+// come from capture threads. All /proc reads happen outside the mutex.
+//
+// Why an opener that exited at once is still found: the kernel queues the fork and exec
+// events on our socket before the child can run its first instruction after exec, so they are
+// queued before any open the child makes. A lookup that misses first checks whether the
+// socket holds unprocessed events and, if so, waits (bounded) for the thread to apply them.
+#include "process_table.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "../backend.h"
+#include "netlink.h"
+#include "procfs.h"
+
+namespace pmg {
+namespace {
+
+uint64_t monoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Copies `s` into a fixed field, always NUL-terminated. Returns true if it was cut.
+bool copyField(char* dst, size_t cap, const std::string& s) {
+  size_t n = std::min(s.size(), cap - 1);
+  memcpy(dst, s.data(), n);
+  memset(dst + n, 0, cap - n);
+  return n < s.size();
+}
+
+uint64_t nsKey(uint32_t pid_ns, int32_t ns_tid) {
+  return (static_cast<uint64_t>(pid_ns) << 32) | static_cast<uint32_t>(ns_tid);
+}
+
+class ProcessTableImpl final : public ProcessTable {
+ public:
+  explicit ProcessTableImpl(const ProcessTableOptions& o) : opts_(o) {}
+  ~ProcessTableImpl() override { stop(); }
+
+  void start() override;
+  void stop() override;
+  bool lookup(int32_t host_pid, int32_t host_tid, ProcessInfo* out) override;
+  int32_t hostPidOf(uint32_t pid_ns, int32_t ns_pid) override;
+  void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) override;
+  std::map<std::string, uint64_t> stats() const override;
+
+ private:
+  struct Entry {
+    ProcessInfo info;
+    uint64_t exited_at = 0;   // monotonic ns, 0 while alive
+    uint64_t updated = 0;     // monotonic ns of the last write (scan vs event ordering)
+    uint64_t touched = 0;     // monotonic ns of the last lookup (eviction order)
+    bool has_data = false;    // false: only an exit was seen (tombstone)
+    bool final_comm = false;  // comm/uid came from the TASKSTATS exit record
+  };
+  enum class Found { kMiss, kTable, kProc, kGone };
+
+  Found find(int32_t pid, int32_t tid, ProcessInfo* out);
+  bool copyLocked(int32_t pid, int32_t tid, ProcessInfo* out);
+  bool pending() const;
+  void syncWithThread();
+
+  void run();
+  template <typename Fn>
+  bool drain(int fd, Fn on_datagram);
+  void drainConnector();
+  void drainTaskstats();
+  static void onEventThunk(void* self, const proc_event& ev) {
+    static_cast<ProcessTableImpl*>(self)->onEvent(ev);
+  }
+  void onEvent(const proc_event& ev);
+  void onFork(int32_t parent_pid, int32_t parent_tgid, int32_t child_pid, int32_t child_tgid);
+  void onExec(int32_t pid, int32_t tgid);
+  void onExit(int32_t pid, int32_t tgid);
+  void onTaskExit(const netlink::TaskExit& e);
+  void scan(bool mark_missing);
+  void sweep(uint64_t now);
+
+  // Under mu_.
+  bool baseLocked(int32_t tid, ProcessInfo* out) const;
+  Entry& putLocked(const ProcessInfo& info, uint64_t now);
+  void eraseLocked(std::unordered_map<int32_t, Entry>::iterator it);
+  void enforceCapLocked();
+  void markExitedLocked(Entry& e, uint64_t now);
+
+  void resolveNsPpid(ProcessInfo* info);
+  void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
+                    uint64_t scan_start);
+
+  const ProcessTableOptions opts_;
+  mutable std::mutex mu_;
+  std::unordered_map<int32_t, Entry> tasks_;        // by host tid
+  std::unordered_map<uint64_t, int32_t> ns_index_;  // (pid_ns, ns tid) -> host tid
+  std::mutex lifecycle_mu_;
+  std::thread thread_;
+  int conn_fd_ = -1, ts_fd_ = -1, wake_fd_ = -1;
+  uint16_t ts_family_ = 0;
+  uint32_t own_pid_ns_ = 0;
+  std::atomic<bool> running_{false}, stopping_{false}, in_pass_{false};
+  bool need_rescan_ = false;              // thread only
+  std::vector<char> rxbuf_;               // thread only
+  std::vector<netlink::TaskExit> exits_;  // thread only
+
+  std::mutex gen_mu_;
+  std::condition_variable gen_cv_;
+  uint64_t gen_ = 0;  // passes completed by the thread
+  bool ready_ = false;
+
+  std::atomic<uint64_t> connector_events_{0}, connector_overflows_{0}, taskstats_events_{0},
+      taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, misses_{0}, lookups_{0},
+      syncs_{0}, sync_timeouts_{0}, evicted_{0}, rescans_{0}, ns_misses_{0}, recv_errors_{0},
+      found_exited_{0};
+  std::atomic<bool> taskstats_on_{false};
+};
+
+// ---------------------------------------------------------------- lifecycle
+
+void ProcessTableImpl::start() {
+  std::lock_guard<std::mutex> lk(lifecycle_mu_);
+  if (running_) return;
+  std::string err;
+  conn_fd_ = netlink::openProcConnector(&err);
+  if (conn_fd_ < 0) {
+    bool perm = errno == EPERM || errno == EACCES;
+    throw CaptureError{perm ? "EPERM_CAPTURE" : "INTERNAL",
+                       "process table: cannot subscribe to the proc connector (" + err +
+                           (perm ? "); run as root or with CAP_NET_ADMIN" : ")")};
+  }
+  if (opts_.taskstats) {
+    std::string ts_err;
+    ts_fd_ = netlink::openTaskstats(&ts_family_, &ts_err);
+    taskstats_on_ = ts_fd_ >= 0;  // optional: names at exit; the table works without it
+  }
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    int e = errno;
+    netlink::closeProcConnector(conn_fd_);
+    netlink::closeTaskstats(ts_fd_, ts_family_);
+    conn_fd_ = ts_fd_ = -1;
+    throw CaptureError{"INTERNAL", std::string("process table: eventfd: ") + strerror(e)};
+  }
+  own_pid_ns_ = procfs::ownPidNs();
+  stopping_ = false;
+  need_rescan_ = false;
+  rxbuf_.assign(256 * 1024, 0);
+  {
+    std::lock_guard<std::mutex> g(gen_mu_);
+    ready_ = false;
+  }
+  try {
+    thread_ = std::thread(&ProcessTableImpl::run, this);
+  } catch (const std::exception& ex) {
+    netlink::closeProcConnector(conn_fd_);
+    netlink::closeTaskstats(ts_fd_, ts_family_);
+    close(wake_fd_);
+    conn_fd_ = ts_fd_ = wake_fd_ = -1;
+    throw CaptureError{"INTERNAL", std::string("process table: thread: ") + ex.what()};
+  }
+  running_ = true;
+  // The thread scans /proc first; once that is done every process is known.
+  std::unique_lock<std::mutex> g(gen_mu_);
+  gen_cv_.wait(g, [this] { return ready_; });
+}
+
+void ProcessTableImpl::stop() {
+  std::lock_guard<std::mutex> lk(lifecycle_mu_);
+  if (!running_) return;
+  stopping_ = true;
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
+    // The counter cannot overflow here; the thread also re-checks stopping_ every second.
+  }
+  thread_.join();
+  netlink::closeProcConnector(conn_fd_);
+  netlink::closeTaskstats(ts_fd_, ts_family_);
+  close(wake_fd_);
+  conn_fd_ = ts_fd_ = wake_fd_ = -1;
+  running_ = false;
+  taskstats_on_ = false;
+  std::vector<char>().swap(rxbuf_);
+  std::vector<netlink::TaskExit>().swap(exits_);
+  std::lock_guard<std::mutex> g(mu_);
+  tasks_.clear();
+  ns_index_.clear();
+}
+
+// ---------------------------------------------------------------- thread
+
+void ProcessTableImpl::run() {
+  scan(false);
+  {
+    std::lock_guard<std::mutex> g(gen_mu_);
+    ready_ = true;
+  }
+  gen_cv_.notify_all();
+  uint64_t last_sweep = monoNs();
+  while (!stopping_) {
+    pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {conn_fd_, POLLIN, 0}, {ts_fd_, POLLIN, 0}};
+    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, 1000);
+    if (r < 0 && errno != EINTR) ++recv_errors_;
+    if (fds[0].revents & POLLIN) {
+      uint64_t v;
+      if (read(wake_fd_, &v, sizeof(v)) < 0 && errno != EAGAIN) ++recv_errors_;
+    }
+    if (stopping_) break;
+    in_pass_ = true;
+    drainConnector();
+    if (ts_fd_ >= 0) drainTaskstats();
+    if (need_rescan_) {
+      need_rescan_ = false;
+      ++rescans_;
+      scan(true);
+    }
+    in_pass_ = false;
+    {
+      std::lock_guard<std::mutex> g(gen_mu_);
+      ++gen_;
+    }
+    gen_cv_.notify_all();
+    uint64_t now = monoNs();
+    if (now - last_sweep >= 1000000000ull) {
+      last_sweep = now;
+      sweep(now);
+    }
+  }
+  // Wake any lookup still waiting for a pass.
+  {
+    std::lock_guard<std::mutex> g(gen_mu_);
+    gen_ += 2;
+  }
+  gen_cv_.notify_all();
+}
+
+// Reads datagrams from the kernel until the socket is empty. Bounded, so a flood cannot keep
+// waiters from seeing a completed pass forever. Returns false if the kernel dropped messages
+// (ENOBUFS: our receive queue overflowed).
+template <typename Fn>
+bool ProcessTableImpl::drain(int fd, Fn on_datagram) {
+  bool complete = true;
+  for (int i = 0; i < 4096; ++i) {
+    sockaddr_nl from = {};
+    socklen_t fl = sizeof(from);
+    ssize_t n =
+        recvfrom(fd, rxbuf_.data(), rxbuf_.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == ENOBUFS) {
+        complete = false;
+        continue;
+      }
+      ++recv_errors_;
+      break;
+    }
+    if (from.nl_pid != 0) continue;  // only the kernel speaks on these sockets
+    on_datagram(static_cast<size_t>(n));
+  }
+  return complete;
+}
+
+void ProcessTableImpl::drainConnector() {
+  bool complete = drain(conn_fd_, [this](size_t n) {
+    netlink::parseProcEvents(rxbuf_.data(), n, &onEventThunk, this);
+  });
+  if (!complete) {  // events were lost: rebuild from /proc
+    ++connector_overflows_;
+    need_rescan_ = true;
+  }
+}
+
+void ProcessTableImpl::drainTaskstats() {
+  bool complete = drain(ts_fd_, [this](size_t n) {
+    exits_.clear();
+    netlink::parseTaskstats(rxbuf_.data(), n, ts_family_, &exits_);
+    for (const auto& e : exits_) onTaskExit(e);
+  });
+  if (!complete) ++taskstats_overflows_;
+}
+
+void ProcessTableImpl::onEvent(const proc_event& ev) {
+  ++connector_events_;
+  const auto& d = ev.event_data;
+  switch (ev.what) {
+    case proc_event::PROC_EVENT_FORK:
+      onFork(d.fork.parent_pid, d.fork.parent_tgid, d.fork.child_pid, d.fork.child_tgid);
+      break;
+    case proc_event::PROC_EVENT_EXEC:
+      onExec(d.exec.process_pid, d.exec.process_tgid);
+      break;
+    case proc_event::PROC_EVENT_UID:
+    case proc_event::PROC_EVENT_GID: {
+      std::lock_guard<std::mutex> g(mu_);
+      auto it = tasks_.find(d.id.process_pid);
+      if (it == tasks_.end()) break;
+      // Real ids (see process_table.h).
+      if (ev.what == proc_event::PROC_EVENT_UID) {
+        it->second.info.uid = d.id.r.ruid;
+      } else {
+        it->second.info.gid = d.id.r.rgid;
+      }
+      it->second.updated = monoNs();
+      break;
+    }
+    case proc_event::PROC_EVENT_COMM: {
+      std::lock_guard<std::mutex> g(mu_);
+      auto it = tasks_.find(d.comm.process_pid);
+      if (it == tasks_.end()) break;
+      it->second.info.comm.assign(d.comm.comm, strnlen(d.comm.comm, sizeof(d.comm.comm)));
+      it->second.updated = monoNs();
+      break;
+    }
+    case proc_event::PROC_EVENT_EXIT:
+      onExit(d.exit.process_pid, d.exit.process_tgid);
+      break;
+    default:
+      break;
+  }
+}
+
+void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t child_pid,
+                              int32_t child_tgid) {
+  const bool thread = child_pid != child_tgid;
+  ProcessInfo base;
+  bool have_base;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    // A thread shares its process's fields; a process starts as a copy of its parent.
+    have_base = thread ? baseLocked(child_tgid, &base)
+                       : (baseLocked(parent_pid, &base) || baseLocked(parent_tgid, &base));
+  }
+  ProcessInfo info = have_base ? base : ProcessInfo{};
+  ++proc_reads_;
+  procfs::ReadResult r = procfs::readTask(child_tgid, child_pid, thread && have_base, &info);
+  if (r == procfs::ReadResult::kGone) {
+    // Exited before we could read it: what it inherited is the best we have.
+    ++proc_read_gone_;
+    info = have_base ? base : ProcessInfo{};
+    info.host_pid = child_tgid;
+    info.host_tid = child_pid;
+    info.thread_start_ns = 0;
+    if (!thread) {
+      info.host_ppid = parent_tgid;
+      info.ns_ppid = 0;
+    }
+    if (have_base && base.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
+      info.ns_pid = child_tgid;
+      info.ns_tid = child_pid;
+      if (!thread) info.ns_ppid = parent_tgid;
+    } else {
+      info.ns_pid = info.ns_tid = 0;
+    }
+  } else if (r == procfs::ReadResult::kZombie && have_base && !thread) {
+    info.exe = base.exe;  // zombies have no exe/ns links; until exec they equal the parent's
+    info.mnt_ns = base.mnt_ns;
+    info.pid_ns = base.pid_ns;
+    info.cgroup_id = base.cgroup_id;
+    info.container_id = base.container_id;
+  }
+  resolveNsPpid(&info);
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tasks_.find(child_pid);
+  // The TASKSTATS record of a child that already exited can be applied before its fork event
+  // (two sockets): keep the name and ids it gave, and that it exited.
+  if (it != tasks_.end() && it->second.final_comm && it->second.exited_at != 0 &&
+      now - it->second.exited_at < 1000000000ull && it->second.info.host_ppid == parent_tgid) {
+    ProcessInfo tail = it->second.info;
+    Entry& e = putLocked(info, now);
+    e.info.comm = tail.comm;
+    e.info.uid = tail.uid;
+    e.info.gid = tail.gid;
+    e.final_comm = true;
+    markExitedLocked(e, now);
+    return;
+  }
+  Entry& e = putLocked(info, now);
+  e.has_data = have_base || r != procfs::ReadResult::kGone;
+  if (r == procfs::ReadResult::kZombie) markExitedLocked(e, now);
+}
+
+void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
+  ProcessInfo info;
+  ++proc_reads_;
+  procfs::ReadResult r = procfs::readTask(tgid, pid, false, &info);
+  if (r == procfs::ReadResult::kOk) resolveNsPpid(&info);
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  if (r == procfs::ReadResult::kOk) {
+    putLocked(info, now).has_data = true;
+    return;
+  }
+  ++proc_read_gone_;
+  // Exited right after exec. What the fork left is stale now: drop the old program's name and
+  // path rather than report them; keep pids, ids, namespaces and cgroup (exec keeps those).
+  auto it = tasks_.find(pid);
+  if (it == tasks_.end()) {
+    if (r == procfs::ReadResult::kGone) return;
+    Entry& e = putLocked(info, now);
+    e.has_data = true;
+    markExitedLocked(e, now);
+    return;
+  }
+  Entry& e = it->second;
+  if (r == procfs::ReadResult::kZombie) {
+    e.info.comm = info.comm;  // a zombie still has its post-exec comm and ids
+    e.info.uid = info.uid;
+    e.info.gid = info.gid;
+    e.final_comm = true;
+    markExitedLocked(e, now);
+  } else if (!e.final_comm) {
+    e.info.comm.clear();
+  }
+  e.info.exe.clear();
+  e.updated = now;
+}
+
+void ProcessTableImpl::onExit(int32_t pid, int32_t tgid) {
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tasks_.find(pid);
+  if (it != tasks_.end()) {
+    markExitedLocked(it->second, now);
+    return;
+  }
+  // Tombstone: keeps a racing /proc scan from resurrecting it.
+  ProcessInfo info;
+  info.host_pid = tgid;
+  info.host_tid = pid;
+  Entry& e = putLocked(info, now);
+  e.has_data = false;
+  markExitedLocked(e, now);
+}
+
+void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
+  ++taskstats_events_;
+  if (x.pid <= 0) return;
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tasks_.find(x.pid);
+  if (it != tasks_.end() && (x.tgid == 0 || it->second.info.host_pid == x.tgid)) {
+    Entry& e = it->second;
+    e.info.comm = x.comm;
+    e.info.uid = x.uid;
+    e.info.gid = x.gid;
+    if (x.tgid == x.pid || x.tgid == 0) e.info.host_ppid = x.ppid;
+    e.final_comm = true;
+    e.has_data = true;
+    markExitedLocked(e, now);
+    e.updated = now;
+    return;
+  }
+  // Unknown task (its fork was never applied): build it from the record and its parent.
+  ProcessInfo info;
+  ProcessInfo parent;
+  const int32_t tgid = x.tgid > 0 ? x.tgid : x.pid;
+  const bool thread = tgid != x.pid;
+  if (baseLocked(thread ? tgid : x.ppid, &parent)) {
+    info = parent;
+    info.exe.clear();  // it may have exec'd; its name below is the one it had at exit
+    info.thread_start_ns = 0;
+    if (parent.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
+      info.ns_pid = tgid;
+      info.ns_tid = x.pid;
+      info.ns_ppid = x.ppid;
+    } else {
+      info.ns_pid = info.ns_tid = info.ns_ppid = 0;
+    }
+  }
+  info.host_pid = tgid;
+  info.host_tid = x.pid;
+  if (!thread) info.host_ppid = x.ppid;
+  info.comm = x.comm;
+  info.uid = x.uid;
+  info.gid = x.gid;
+  Entry& e = putLocked(info, now);
+  e.has_data = true;
+  e.final_comm = true;
+  markExitedLocked(e, now);
+}
+
+// Reads one task and stores it. With `scanned`, an entry written by an event after the scan
+// started is fresher and wins; an exit seen after the scan started is not undone.
+void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
+                                    uint64_t scan_start) {
+  ProcessInfo info = base ? *base : ProcessInfo{};
+  ++proc_reads_;
+  procfs::ReadResult r = procfs::readTask(pid, tid, base != nullptr, &info);
+  if (r == procfs::ReadResult::kGone) {
+    ++proc_read_gone_;
+    return;
+  }
+  resolveNsPpid(&info);
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tasks_.find(tid);
+  if (it != tasks_.end()) {
+    Entry& old = it->second;
+    bool fresher = scanned ? old.updated >= scan_start : old.has_data;
+    if (old.exited_at != 0 && old.exited_at >= scan_start) {
+      if (!old.has_data) {  // fill the tombstone, keep it exited
+        old.info = info;
+        old.info.exited = true;
+        old.has_data = true;
+      }
+      return;
+    }
+    if (fresher) return;
+  }
+  Entry& e = putLocked(info, now);
+  e.has_data = true;
+  if (r == procfs::ReadResult::kZombie) markExitedLocked(e, now);
+}
+
+void ProcessTableImpl::scan(bool mark_missing) {
+  const uint64_t start = monoNs();
+  procfs::forEachPid("/proc", [&](int32_t pid) {
+    readAndStore(pid, pid, nullptr, true, start);
+    ProcessInfo leader;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (!baseLocked(pid, &leader)) return;
+    }
+    char path[48];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    procfs::forEachPid(path, [&](int32_t tid) {
+      if (tid != pid) readAndStore(pid, tid, &leader, true, start);
+    });
+  });
+  if (!mark_missing) return;
+  // After a loss of events: whatever the scan did not see has exited meanwhile.
+  uint64_t now = monoNs();
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto& kv : tasks_) {
+    if (kv.second.exited_at == 0 && kv.second.updated < start) markExitedLocked(kv.second, now);
+  }
+}
+
+void ProcessTableImpl::sweep(uint64_t now) {
+  const uint64_t grace = opts_.exit_grace_ms * 1000000ull;
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    auto next = std::next(it);
+    if (it->second.exited_at != 0 && now - it->second.exited_at >= grace) eraseLocked(it);
+    it = next;
+  }
+}
+
+// ---------------------------------------------------------------- table (under mu_)
+
+bool ProcessTableImpl::baseLocked(int32_t tid, ProcessInfo* out) const {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end() || !it->second.has_data) return false;
+  *out = it->second.info;
+  return true;
+}
+
+void ProcessTableImpl::markExitedLocked(Entry& e, uint64_t now) {
+  if (e.exited_at == 0) e.exited_at = now;
+  e.info.exited = true;
+}
+
+ProcessTableImpl::Entry& ProcessTableImpl::putLocked(const ProcessInfo& info, uint64_t now) {
+  auto it = tasks_.find(info.host_tid);
+  if (it == tasks_.end()) {
+    if (tasks_.size() >= opts_.max_entries) enforceCapLocked();
+    it = tasks_.emplace(info.host_tid, Entry{}).first;
+  } else if (it->second.info.pid_ns != 0) {
+    auto ix = ns_index_.find(nsKey(it->second.info.pid_ns, it->second.info.ns_tid));
+    if (ix != ns_index_.end() && ix->second == info.host_tid) ns_index_.erase(ix);
+  }
+  Entry& e = it->second;
+  e.info = info;
+  e.info.exited = false;
+  e.exited_at = 0;
+  e.final_comm = false;
+  e.updated = now;
+  e.touched = now;
+  if (info.pid_ns != 0 && info.ns_tid > 0)
+    ns_index_[nsKey(info.pid_ns, info.ns_tid)] = info.host_tid;
+  return e;
+}
+
+void ProcessTableImpl::eraseLocked(std::unordered_map<int32_t, Entry>::iterator it) {
+  const ProcessInfo& i = it->second.info;
+  if (i.pid_ns != 0) {
+    auto ix = ns_index_.find(nsKey(i.pid_ns, i.ns_tid));
+    if (ix != ns_index_.end() && ix->second == i.host_tid) ns_index_.erase(ix);
+  }
+  tasks_.erase(it);
+  ++evicted_;
+}
+
+// Evicts down to 90% of the cap: exited entries first (oldest exit first), then the live
+// entries used least recently (a later lookup reads them back from /proc).
+void ProcessTableImpl::enforceCapLocked() {
+  const size_t target = opts_.max_entries - opts_.max_entries / 10;
+  std::vector<std::pair<uint64_t, int32_t>> order;  // (rank, tid); exited rank below live
+  order.reserve(tasks_.size());
+  for (const auto& kv : tasks_) {
+    const Entry& e = kv.second;
+    uint64_t rank = e.exited_at != 0 ? e.exited_at >> 1 : (1ull << 63) | (e.touched >> 1);
+    order.emplace_back(rank, kv.first);
+  }
+  size_t drop = tasks_.size() > target ? tasks_.size() - target : 0;
+  if (drop == 0) drop = 1;
+  drop = std::min(drop, order.size());
+  std::nth_element(order.begin(), order.begin() + static_cast<long>(drop - 1), order.end());
+  for (size_t i = 0; i < drop; ++i) {
+    auto it = tasks_.find(order[i].second);
+    if (it != tasks_.end()) eraseLocked(it);
+  }
+}
+
+// ns_ppid of a task in a non-initial pid namespace: the parent's ns pid if the parent is in
+// the same namespace, else 0 (the parent is outside: getppid() returns 0 there too).
+void ProcessTableImpl::resolveNsPpid(ProcessInfo* info) {
+  if (info->ns_ppid != 0 || info->host_ppid <= 0 || info->pid_ns == 0 ||
+      info->pid_ns == own_pid_ns_) {
+    return;
+  }
+  ProcessInfo parent;
+  bool have;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    have = baseLocked(info->host_ppid, &parent);
+  }
+  if (!have) {
+    ++proc_reads_;
+    if (procfs::readTask(info->host_ppid, info->host_ppid, false, &parent) !=
+        procfs::ReadResult::kOk) {
+      return;
+    }
+  }
+  if (parent.pid_ns == info->pid_ns) info->ns_ppid = parent.ns_pid;
+}
+
+// ---------------------------------------------------------------- lookups
+
+bool ProcessTableImpl::pending() const {
+  if (!running_) return false;
+  if (in_pass_) return true;
+  pollfd fds[2] = {{conn_fd_, POLLIN, 0}, {ts_fd_, POLLIN, 0}};
+  int r = poll(fds, ts_fd_ >= 0 ? 2 : 1, 0);
+  return r > 0;
+}
+
+// Waits until the thread has completed two passes from now: the second one starts after this
+// call, so it applies every event queued before it.
+void ProcessTableImpl::syncWithThread() {
+  if (!running_) return;
+  ++syncs_;
+  std::unique_lock<std::mutex> g(gen_mu_);
+  const uint64_t target = gen_ + 2;
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
+    // EAGAIN only if the counter is saturated: the thread is awake anyway.
+  }
+  if (!gen_cv_.wait_for(g, std::chrono::milliseconds(opts_.sync_timeout_ms),
+                        [&] { return gen_ >= target; })) {
+    ++sync_timeouts_;
+  }
+}
+
+bool ProcessTableImpl::copyLocked(int32_t pid, int32_t tid, ProcessInfo* out) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end() || !it->second.has_data) return false;
+  if (pid > 0 && it->second.info.host_pid != pid) return false;
+  it->second.touched = monoNs();
+  *out = it->second.info;
+  return true;
+}
+
+ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, ProcessInfo* out) {
+  if (tid <= 0) tid = pid;
+  if (tid <= 0) return Found::kMiss;
+  ++lookups_;
+  // Events about this task may still sit in the socket (a fork or exec the thread has not
+  // applied yet): catch up first, so a hit is never older than the open being attributed.
+  if (pending()) syncWithThread();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (copyLocked(pid, tid, out)) {
+      if (out->exited) ++found_exited_;
+      return out->exited ? Found::kGone : Found::kTable;
+    }
+  }
+  ProcessInfo info;
+  ++proc_reads_;
+  procfs::ReadResult r = procfs::readTask(pid, tid, false, &info);
+  if (r == procfs::ReadResult::kOk) {
+    resolveNsPpid(&info);
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end() || !it->second.has_data) putLocked(info, monoNs()).has_data = true;
+    *out = info;
+    return Found::kProc;
+  }
+  ++proc_read_gone_;
+  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them.
+  syncWithThread();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (copyLocked(pid, tid, out)) {
+      ++found_exited_;
+      out->exited = true;
+      return Found::kGone;
+    }
+  }
+  if (r == procfs::ReadResult::kZombie) {
+    info.exited = true;
+    *out = info;
+    return Found::kGone;
+  }
+  ++misses_;
+  return Found::kMiss;
+}
+
+bool ProcessTableImpl::lookup(int32_t host_pid, int32_t host_tid, ProcessInfo* out) {
+  return find(host_pid, host_tid, out) != Found::kMiss;
+}
+
+int32_t ProcessTableImpl::hostPidOf(uint32_t pid_ns, int32_t ns_pid) {
+  if (ns_pid <= 0) return 0;
+  if (pid_ns != 0 && pid_ns == own_pid_ns_) return ns_pid;
+  if (pending()) syncWithThread();
+  std::lock_guard<std::mutex> g(mu_);
+  auto ix = ns_index_.find(nsKey(pid_ns, ns_pid));
+  if (ix == ns_index_.end()) {
+    ++ns_misses_;
+    return 0;
+  }
+  return ix->second;
+}
+
+void ProcessTableImpl::attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) {
+  ProcessInfo info;
+  Found f = find(host_pid, host_tid, &info);
+  rec->host_pid = host_pid;
+  rec->host_tid = host_tid > 0 ? host_tid : host_pid;
+  if (f == Found::kMiss) {
+    rec->record_flags |= kAttributionMissing;
+    return;
+  }
+  rec->host_pid = info.host_pid;
+  rec->host_tid = info.host_tid;
+  rec->host_ppid = info.host_ppid;
+  rec->ns_pid = info.ns_pid;
+  rec->ns_tid = info.ns_tid;
+  rec->ns_ppid = info.ns_ppid;
+  rec->uid = info.uid;
+  rec->gid = info.gid;
+  rec->mnt_ns = info.mnt_ns;
+  rec->pid_ns = info.pid_ns;
+  rec->cgroup_id = info.cgroup_id;
+  rec->thread_start_ns = info.thread_start_ns;
+  bool cut = copyField(rec->comm, sizeof(rec->comm), info.comm);
+  cut |= copyField(rec->exe, sizeof(rec->exe), info.exe);
+  cut |= copyField(rec->container_id, sizeof(rec->container_id), info.container_id);
+  if (cut) rec->record_flags |= kPathTruncated;
+  if (f == Found::kGone || info.exited) rec->record_flags |= kOpenerExited;
+}
+
+std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
+  std::map<std::string, uint64_t> s;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    uint64_t exited = 0;
+    for (const auto& kv : tasks_) exited += kv.second.exited_at != 0;
+    s["entries"] = tasks_.size();
+    s["exited_entries"] = exited;
+    s["ns_index_entries"] = ns_index_.size();
+  }
+  s["connector_events"] = connector_events_;
+  s["connector_overflows"] = connector_overflows_;
+  s["taskstats_enabled"] = taskstats_on_ ? 1 : 0;
+  s["taskstats_events"] = taskstats_events_;
+  s["taskstats_overflows"] = taskstats_overflows_;
+  s["proc_reads"] = proc_reads_;
+  s["proc_reads_gone"] = proc_read_gone_;
+  s["lookups"] = lookups_;
+  s["misses"] = misses_;
+  s["found_exited"] = found_exited_;
+  s["syncs"] = syncs_;
+  s["sync_timeouts"] = sync_timeouts_;
+  s["evicted"] = evicted_;
+  s["rescans"] = rescans_;
+  s["ns_misses"] = ns_misses_;
+  s["recv_errors"] = recv_errors_;
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<ProcessTable> makeProcessTable() { return makeProcessTable(ProcessTableOptions{}); }
+
+std::unique_ptr<ProcessTable> makeProcessTable(const ProcessTableOptions& options) {
+  return std::make_unique<ProcessTableImpl>(options);
+}
+
+}  // namespace pmg

@@ -1,0 +1,257 @@
+// Cheap reads of /proc: one directory fd per task, then open/read/close of fixed-size buffers
+// relative to it, so every file read belongs to the same task even if its pid is reused.
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace pmg {
+namespace procfs {
+namespace {
+
+// RAII for a raw fd: every early return closes it.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// The cgroup v2 mount whose directory inodes are the cgroup ids: /sys/fs/cgroup (unified) or
+// /sys/fs/cgroup/unified (hybrid). Empty if there is none.
+const std::string& cgroup2Root() {
+  static const std::string root = [] {
+    for (const char* p : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+      struct statfs sfs;
+      if (statfs(p, &sfs) == 0 && static_cast<unsigned long>(sfs.f_type) == CGROUP2_SUPER_MAGIC) {
+        return std::string(p);
+      }
+    }
+    return std::string();
+  }();
+  return root;
+}
+
+uint64_t nsInode(int dirfd, const char* name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, 0) != 0) return 0;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+// Last number of a whitespace-separated list ("NSpid:\t1234\t7" -> 7) and how many there are.
+int32_t lastNumber(const char* p, const char* end, int* count) {
+  int32_t last = 0;
+  *count = 0;
+  while (p < end) {
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    if (p >= end || *p < '0' || *p > '9') break;
+    char* q = nullptr;
+    long v = strtol(p, &q, 10);
+    if (q == p) break;
+    last = static_cast<int32_t>(v);
+    ++*count;
+    p = q;
+  }
+  return last;
+}
+
+bool startsWith(const char* line, const char* end, const char* key, size_t key_len) {
+  return static_cast<size_t>(end - line) >= key_len && memcmp(line, key, key_len) == 0;
+}
+
+struct StatusFields {
+  int32_t tgid = 0, ppid = 0, ns_tgid = 0, ns_pid = 0;
+  int ns_depth = 0;
+  uint32_t uid = 0, gid = 0;
+  bool have_ids = false;
+};
+
+void parseStatus(const char* buf, long len, StatusFields* f) {
+  const char* p = buf;
+  const char* end = buf + len;
+  while (p < end) {
+    const char* eol = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (eol == nullptr) eol = end;
+    int n = 0;
+#define PMG_KEY(k) startsWith(p, eol, k, sizeof(k) - 1)
+    if (PMG_KEY("Tgid:")) {
+      f->tgid = lastNumber(p + 5, eol, &n);
+    } else if (PMG_KEY("PPid:")) {
+      f->ppid = lastNumber(p + 5, eol, &n);
+    } else if (PMG_KEY("Uid:")) {
+      // Real, effective, saved, fs: the first is the real uid (see process_table.h).
+      f->uid = static_cast<uint32_t>(strtoul(p + 4, nullptr, 10));
+      f->have_ids = true;
+    } else if (PMG_KEY("Gid:")) {
+      f->gid = static_cast<uint32_t>(strtoul(p + 4, nullptr, 10));
+    } else if (PMG_KEY("NStgid:")) {
+      f->ns_tgid = lastNumber(p + 7, eol, &n);
+    } else if (PMG_KEY("NSpid:")) {
+      f->ns_pid = lastNumber(p + 6, eol, &f->ns_depth);
+    }
+#undef PMG_KEY
+    p = eol + 1;
+  }
+}
+
+void readCgroup(int dirfd, ProcessInfo* out) {
+  char buf[4096];
+  long n = readSmallAt(dirfd, "cgroup", buf, sizeof(buf));
+  if (n <= 0) return;
+  const char* p = buf;
+  const char* end = buf + n;
+  const char* v2 = nullptr;
+  const char* v2_end = nullptr;
+  while (p < end) {
+    const char* eol = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (eol == nullptr) eol = end;
+    // "hierarchy:controllers:path"; cgroup v2 is "0::path".
+    const char* c1 = static_cast<const char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
+    const char* c2 =
+        c1 ? static_cast<const char*>(memchr(c1 + 1, ':', static_cast<size_t>(eol - c1 - 1)))
+           : nullptr;
+    if (c2 != nullptr) {
+      std::string_view path(c2 + 1, static_cast<size_t>(eol - c2 - 1));
+      if (eol - p >= 3 && memcmp(p, "0::", 3) == 0) {
+        v2 = c2 + 1;
+        v2_end = eol;
+      }
+      if (out->container_id.empty()) out->container_id = containerIdFromCgroup(path);
+    }
+    p = eol + 1;
+  }
+  if (v2 == nullptr) return;
+  const std::string& root = cgroup2Root();
+  if (root.empty()) return;
+  std::string full = root;
+  full.append(v2, static_cast<size_t>(v2_end - v2));
+  struct stat st;
+  if (stat(full.c_str(), &st) == 0) out->cgroup_id = static_cast<uint64_t>(st.st_ino);
+}
+
+}  // namespace
+
+long readSmallAt(int dirfd, const char* name, char* buf, size_t cap) {
+  if (cap == 0) return -1;
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return -1;
+  size_t len = 0;
+  while (len + 1 < cap) {
+    ssize_t r = read(fd, buf + len, cap - 1 - len);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return -1;
+    }
+    if (r == 0) break;
+    len += static_cast<size_t>(r);
+  }
+  close(fd);
+  buf[len] = '\0';
+  return static_cast<long>(len);
+}
+
+uint64_t ticksToNs(uint64_t ticks) {
+  static const uint64_t hz = [] {
+    long v = sysconf(_SC_CLK_TCK);
+    return v > 0 ? static_cast<uint64_t>(v) : 100u;
+  }();
+  if (1000000000ull % hz == 0) return ticks * (1000000000ull / hz);
+  return ticks / hz * 1000000000ull + ticks % hz * 1000000000ull / hz;
+}
+
+uint32_t ownPidNs() {
+  struct stat st;
+  if (stat("/proc/self/ns/pid", &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out) {
+  if (tid <= 0) return ReadResult::kGone;
+  char path[64];
+  if (pid > 0 && pid != tid) {
+    snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+  } else {
+    snprintf(path, sizeof(path), "/proc/%d", tid);
+  }
+  Fd dir(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) return ReadResult::kGone;
+
+  char buf[4096];
+  long n = readSmallAt(dir.get(), "stat", buf, sizeof(buf));
+  if (n <= 0) return ReadResult::kGone;
+  // "pid (comm) S ppid ..."; comm may hold spaces and parentheses: it ends at the LAST ')'.
+  char* lp = strchr(buf, '(');
+  char* rp = strrchr(buf, ')');
+  if (lp == nullptr || rp == nullptr || rp < lp || rp + 2 >= buf + n) return ReadResult::kGone;
+  std::string comm(lp + 1, static_cast<size_t>(rp - lp - 1));
+  const char state = rp[2];
+  uint64_t start_ticks = 0;
+  {
+    char* p = rp + 2;  // field 3
+    for (int field = 3; field <= 22 && *p != '\0'; ++field) {
+      if (field == 22) start_ticks = strtoull(p, nullptr, 10);
+      char* sp = strchr(p, ' ');
+      if (sp == nullptr) break;
+      p = sp + 1;
+    }
+  }
+  n = readSmallAt(dir.get(), "status", buf, sizeof(buf));
+  if (n <= 0) return ReadResult::kGone;
+  StatusFields st;
+  parseStatus(buf, n, &st);
+  if (st.tgid <= 0 || (pid > 0 && st.tgid != pid) || !st.have_ids) return ReadResult::kGone;
+
+  out->host_tid = tid;
+  out->host_pid = st.tgid;
+  out->comm = std::move(comm);
+  out->thread_start_ns = ticksToNs(start_ticks);
+  out->uid = st.uid;
+  out->gid = st.gid;
+  out->ns_tid = st.ns_pid;
+  out->ns_pid = st.ns_tgid;
+  out->exited = false;
+  const bool zombie = state == 'Z' || state == 'X';
+  if (thread_only) return zombie ? ReadResult::kZombie : ReadResult::kOk;
+
+  out->host_ppid = st.ppid;
+  // One level: the opener lives in our pid namespace, its parent too. Deeper: the table
+  // resolves ns_ppid from the parent's entry.
+  out->ns_ppid = st.ns_depth <= 1 ? st.ppid : 0;
+  if (zombie) return ReadResult::kZombie;  // exe, ns and cgroup are gone with the mm/nsproxy
+
+  char exe[4097];
+  ssize_t len = readlinkat(dir.get(), "exe", exe, sizeof(exe) - 1);
+  if (len >= 0) {
+    out->exe.assign(exe, static_cast<size_t>(len));
+  } else {
+    out->exe.clear();  // kernel threads have none
+  }
+  out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
+  out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
+  out->cgroup_id = 0;
+  out->container_id.clear();
+  readCgroup(dir.get(), out);
+  return ReadResult::kOk;
+}
+
+}  // namespace procfs
+}  // namespace pmg

@@ -1,0 +1,56 @@
+// Starts a native capture and collects decoded records, for the live tests.
+import { readdirSync } from 'node:fs';
+import type { CaptureRecord } from '../../src/capture/record.js';
+import { RingReader } from '../../src/capture/ring.js';
+import { loadNative, type NativeBackendName, type NativeCapture } from '../../src/native.js';
+
+export interface Harness {
+  capture: NativeCapture;
+  reader: RingReader;
+  records: CaptureRecord[];
+  warnings: string[];
+  waitFor(pred: (r: CaptureRecord) => boolean, timeoutMs?: number): Promise<CaptureRecord>;
+  stop(): void;
+}
+
+export function startHarness(
+  ringCapacity?: number,
+  backend: NativeBackendName = 'fanotify',
+): Harness {
+  const records: CaptureRecord[] = [];
+  const warnings: string[] = [];
+  let reader: RingReader | undefined;
+  const capture = loadNative().createCapture({
+    backend,
+    ...(ringCapacity ? { ringCapacity } : {}),
+    onWake: () => reader?.drain((r) => records.push(r)),
+    onWarn: (m) => warnings.push(m),
+  });
+  reader = new RingReader(capture.ring);
+  capture.start();
+  return {
+    capture,
+    reader,
+    records,
+    warnings,
+    stop: () => capture.stop(),
+    async waitFor(pred, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        reader?.drain((r) => records.push(r));
+        const hit = records.find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `no matching record within ${timeoutMs} ms; got ${JSON.stringify(
+              records.map((r) => [r.hostPid, r.comm, r.targetPid, r.pathname]),
+            )}, stats ${JSON.stringify(capture.stats())}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+}
+
+export const countEntries = (dir: string) => readdirSync(dir).length;

@@ -13,7 +13,8 @@ import {
   RecordFlag,
 } from '../../src/capture/record.js';
 import { loadNative } from '../../src/native.js';
-import { countEntries, type Harness, startHarness } from './capture-harness.js';
+import { type Harness, startHarness } from './capture-harness.js';
+import { describeLiveCases } from './live-cases.js';
 
 const addonPath = resolve(__dirname, '../../build/Release/procmem_guard.node');
 const isRoot = process.geteuid?.() === 0;
@@ -45,12 +46,22 @@ function auditSnapshot() {
 
 // The record of the open made by process `pid`, once it arrives.
 const recordOf = (h: Harness, pid: number | undefined) => h.waitFor((r) => r.hostPid === pid);
+
+// The cases shared with the fanotify backend; the flags are always exact syscall arguments.
+describeLiveCases({
+  backend: 'audit',
+  quickFlags: [FlagsSource.syscall],
+  heldFlags: [FlagsSource.syscall],
+  whileRunning: (h) => expect([1, 2]).toContain(h.capture.stats().mode),
+  afterStop: () => expect(ours()).toEqual([]),
+});
+
 const ours = () =>
   addon()
     .auditListRules()
     .filter((r) => r.key === KEY);
 
-describe.runIf(isRoot)('audit backend (live)', () => {
+describe.runIf(isRoot)('audit backend specifics (live)', () => {
   let before: ReturnType<typeof auditSnapshot>;
   let sleeper: ChildProcess;
   let target = 0;
@@ -155,14 +166,6 @@ describe.runIf(isRoot)('audit backend (live)', () => {
       expect(r.openFlags & O_ACCMODE).toBe(2);
     });
 
-    it('reports an opener that opens, closes and exits at once, attributed', async () => {
-      const dd = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']);
-      const r = await recordOf(h, dd.pid);
-      expect(r.comm).toBe('dd');
-      expect(r.exe).toMatch(/\/dd$/);
-      expect(r.hostPpid).toBe(process.pid);
-    });
-
     it('sees opens through a bind mount of /proc', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'pmg-bind-'));
       execFileSync('mount', ['--bind', '/proc', dir]);
@@ -178,87 +181,10 @@ describe.runIf(isRoot)('audit backend (live)', () => {
       expect(r.pathname).toBe(`${dir}/${target}/mem`);
       expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
     });
-
-    it('sees a procfs instance of another pid namespace (unshare --mount-proc)', async () => {
-      // The namespace's procfs appears after start: the once-a-second rescan adds its rules.
-      const res = spawnSync(
-        'unshare',
-        [
-          '--fork',
-          '--pid',
-          '--mount-proc',
-          'sh',
-          '-c',
-          'sleep 1.5; dd if=/proc/1/mem of=/dev/null count=0',
-        ],
-        { stdio: 'ignore' },
-      );
-      expect(res.status).toBe(0);
-      const r = await h.waitFor((x) => x.comm === 'dd' && x.syscallPathname === '/proc/1/mem');
-      expect(r.dev).not.toBe(BigInt(statSync('/proc').dev));
-      expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
-      expect(r.targetPid).toBeGreaterThan(1); // translated to the host pid by the process table
-      expect(h.capture.stats().procfs_instances).toBeGreaterThanOrEqual(2);
-    });
-
-    it('gives nothing for ps, top and reads of maps, status, environ', async () => {
-      const from = h.records.length;
-      spawnSync('ps', ['aux'], { stdio: 'ignore' });
-      spawnSync('top', ['-bn1'], { stdio: 'ignore' });
-      for (const f of ['maps', 'status', 'environ']) {
-        spawnSync('cat', [`/proc/${target}/${f}`], { stdio: 'ignore' });
-      }
-      const marker = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']).pid;
-      await recordOf(h, marker); // a positive after the negatives
-      const others = h.records.slice(from).filter((x) => x.hostPid !== marker);
-      expect(others.filter((x) => ['ps', 'top', 'cat'].includes(x.comm))).toEqual([]);
-      expect(h.capture.stats().filtered_not_mem).toBeGreaterThan(100);
-    });
-
-    it('reports a mem read during a procfs open storm, any loss visible', async () => {
-      const storm = spawn(
-        process.execPath,
-        [
-          '-e',
-          "const fs=require('fs');const t=Date.now()+1500;let n=0;while(Date.now()<t){for(let i=0;i<1000;i++){fs.closeSync(fs.openSync('/proc/self/stat','r'));}n+=1000}console.log(n)",
-        ],
-        { stdio: ['ignore', 'pipe', 'ignore'] },
-      );
-      let opens = '';
-      storm.stdout?.on('data', (d) => {
-        opens += d;
-      });
-      await new Promise((r) => setTimeout(r, 500));
-      const opener = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']).pid;
-      await new Promise((r) => storm.on('exit', r));
-      const losses = h.reader.losses();
-      const lost = losses.auditLost + losses.auditIncomplete + losses.ringFull;
-      if (lost === 0) {
-        expect((await recordOf(h, opener)).targetPid).toBe(target);
-      } else {
-        expect(lost).toBeGreaterThan(0); // visible, not silent
-      }
-      console.log(`audit storm: ${opens.trim()} opens, losses ${JSON.stringify(losses)}`);
-    });
   });
 
-  it('restores the audit rules and enabled state on stop; 100 cycles leave no fds or threads', async () => {
-    const warm = start(); // the first start creates lasting helpers (libuv, V8 platform)
-    warm.stop();
-    await sleep(50);
-    expect(auditSnapshot()).toEqual(before);
-    const fds = countEntries('/proc/self/fd');
-    const threads = countEntries('/proc/self/task');
-    const h = startHarness(16, 'audit');
-    for (let i = 0; i < 100; i++) {
-      h.stop();
-      h.capture.start();
-    }
-    h.stop();
-    h.stop(); // idempotent
-    await sleep(50);
-    expect(countEntries('/proc/self/fd')).toBe(fds);
-    expect(countEntries('/proc/self/task')).toBe(threads);
+  it('restores the audit rules and enabled state on stop, every time', () => {
+    for (let i = 0; i < 5; i++) start().stop();
     expect(auditSnapshot()).toEqual(before);
     expect(existsSync(STATE_FILE)).toBe(false);
   });

@@ -6,12 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, statSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BackendId,
-  type CaptureRecord,
-  FlagsSource,
-  RecordFlag,
-} from '../../src/capture/record.js';
+import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative } from '../../src/native.js';
 import { type Harness, startHarness } from './capture-harness.js';
 import { describeLiveCases } from './live-cases.js';

@@ -1,5 +1,6 @@
 #include "audit_backend.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -48,6 +49,8 @@ constexpr size_t kMaxProcfsDevices = 256;   // rule pairs
 constexpr int64_t kHandoverGraceMs = 5000;  // before taking the daemon role back
 
 enum class Call { kOpen, kOpenat, kOpenat2 };
+// The "ABI" of io_uring operations (URINGOP records carry no arch): IORING_OP_OPENAT(2).
+constexpr uint32_t kArchUring = 0;
 struct SyscallId {
   uint32_t arch;
   int nr;
@@ -57,16 +60,17 @@ struct SyscallId {
 // Rules are installed for both ABIs of the build architecture.
 #if defined(__x86_64__)
 constexpr uint32_t kArch64 = AUDIT_ARCH_X86_64, kArch32 = AUDIT_ARCH_I386;
-constexpr SyscallId kSyscalls[] = {{kArch64, 2, Call::kOpen},      {kArch64, 257, Call::kOpenat},
-                                   {kArch64, 437, Call::kOpenat2}, {kArch32, 5, Call::kOpen},
-                                   {kArch32, 295, Call::kOpenat},  {kArch32, 437, Call::kOpenat2}};
+constexpr SyscallId kSyscalls[] = {
+    {kArch64, 2, Call::kOpen},       {kArch64, 257, Call::kOpenat},
+    {kArch64, 437, Call::kOpenat2},  {kArch32, 5, Call::kOpen},
+    {kArch32, 295, Call::kOpenat},   {kArch32, 437, Call::kOpenat2},
+    {kArchUring, 18, Call::kOpenat}, {kArchUring, 28, Call::kOpenat2}};
 #elif defined(__aarch64__)
 constexpr uint32_t kArch64 = AUDIT_ARCH_AARCH64, kArch32 = AUDIT_ARCH_ARM;
-constexpr SyscallId kSyscalls[] = {{kArch64, 56, Call::kOpenat},
-                                   {kArch64, 437, Call::kOpenat2},
-                                   {kArch32, 5, Call::kOpen},
-                                   {kArch32, 322, Call::kOpenat},
-                                   {kArch32, 437, Call::kOpenat2}};
+constexpr SyscallId kSyscalls[] = {{kArch64, 56, Call::kOpenat},    {kArch64, 437, Call::kOpenat2},
+                                   {kArch32, 5, Call::kOpen},       {kArch32, 322, Call::kOpenat},
+                                   {kArch32, 437, Call::kOpenat2},  {kArchUring, 18, Call::kOpenat},
+                                   {kArchUring, 28, Call::kOpenat2}};
 #else
 #error "audit backend: add the open/openat/openat2 numbers of this architecture"
 #endif
@@ -153,6 +157,22 @@ bool fdinfoFlags(int32_t pid, int64_t fd, uint64_t ino, int32_t* flags) {
   return have_flags && ino_ok;
 }
 
+// The flags of any fd of `pid` open on inode `ino` (when the fd number is not known: io_uring
+// reports the op's return value, 0, not the fd it installed).
+bool fdinfoFlagsByInode(int32_t pid, uint64_t ino, int32_t* flags) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+  DIR* d = opendir(path);
+  if (!d) return false;
+  bool found = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if ((found = fdinfoFlags(pid, strtoll(e->d_name, nullptr, 10), ino, flags))) break;
+  }
+  closedir(d);
+  return found;
+}
+
 // The PATH record of the file that was opened.
 const PathItem* openedPath(const AuditEvent& ev) {
   const PathItem* first = nullptr;
@@ -213,6 +233,7 @@ class AuditBackend : public Backend {
   uint64_t host_proc_dev_ = 0;
   std::set<uint64_t> rule_devs_;  // procfs devices our rules cover
   bool b32_ok_ = true;
+  bool uring_ok_ = true;
   int64_t last_scan_ms_ = 0;
   int64_t stepped_aside_ms_ = -kHandoverGraceMs;
   uint32_t last_lost_ = 0;
@@ -386,8 +407,8 @@ void AuditBackend::restore(const SavedState& s, int32_t registered_pid) {
 }
 
 audit::RuleBlob AuditBackend::makeRule(uint32_t arch, uint64_t dev) const {
-  audit::RuleBuilder b;
-  b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
+  audit::RuleBuilder b(arch == kArchUring ? AUDIT_FILTER_URING_EXIT : AUDIT_FILTER_EXIT);
+  if (arch != kArchUring) b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
   for (const SyscallId& s : kSyscalls) {
     if (s.arch == arch) b.syscall(s.nr);
   }
@@ -409,7 +430,7 @@ void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start) {
       ++it;
       continue;
     }
-    for (uint32_t arch : {kArch64, kArch32}) ctl_.delRule(makeRule(arch, *it));
+    for (uint32_t arch : {kArch64, kArch32, kArchUring}) ctl_.delRule(makeRule(arch, *it));
     it = rule_devs_.erase(it);
   }
   for (uint64_t dev : devs) {
@@ -428,12 +449,16 @@ void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start) {
       continue;
     }
     rule_devs_.insert(dev);
-    if (!b32_ok_) continue;
-    r = ctl_.addRule(makeRule(kArch32, dev));
-    if (r < 0) {  // a kernel without compat support: 64-bit coverage only
-      b32_ok_ = false;
+    if (b32_ok_ && (r = ctl_.addRule(makeRule(kArch32, dev))) < 0) {
+      b32_ok_ = false;  // a kernel without compat support: 64-bit coverage only
       sink_->warn(("audit backend: the 32-bit compat rule was refused (" + errText(r) +
                    "); 32-bit programs are not covered")
+                      .c_str());
+    }
+    if (uring_ok_ && (r = ctl_.addRule(makeRule(kArchUring, dev))) < 0) {
+      uring_ok_ = false;  // before Linux 5.16 audit has no io_uring filter list
+      sink_->warn(("audit backend: the io_uring rule was refused (" + errText(r) +
+                   "); opens submitted through io_uring are not covered")
                       .c_str());
     }
   }
@@ -514,7 +539,7 @@ void AuditBackend::cleanup() {
   mode_ = static_cast<uint64_t>(Mode::kNone);
   handover_ = false;
   rule_devs_.clear();
-  b32_ok_ = true;
+  b32_ok_ = uring_ok_ = true;
   assembler_.reset();
 }
 
@@ -611,8 +636,8 @@ void AuditBackend::onRecord(uint16_t type, std::string_view text) {
     handover_ = true;
     return;
   }
-  if (type != AUDIT_SYSCALL && type != AUDIT_CWD && type != AUDIT_PATH && type != AUDIT_EOE &&
-      type != AUDIT_PROCTITLE) {
+  if (type != AUDIT_SYSCALL && type != AUDIT_URINGOP && type != AUDIT_CWD && type != AUDIT_PATH &&
+      type != AUDIT_EOE && type != AUDIT_PROCTITLE) {
     return;
   }
   records_++;
@@ -683,7 +708,8 @@ void AuditBackend::emit(const AuditEvent& ev) {
   std::string base;
   if (p->name.front() != '/') {
     int32_t dirfd = static_cast<int32_t>(ev.args[0]);
-    if (sc->call == Call::kOpen || dirfd == kAtFdcwd) {
+    // io_uring: the directory fd of the SQE is not in the record; assume the CWD.
+    if (sc->call == Call::kOpen || sc->arch == kArchUring || dirfd == kAtFdcwd) {
       base = ev.cwd;
     } else {
       base = readLink("/proc/" + std::to_string(ev.pid) + "/fd/" + std::to_string(dirfd));
@@ -751,7 +777,10 @@ void AuditBackend::emit(const AuditEvent& ev) {
   }
   if (rec.target_pid > 0 && kill(rec.target_pid, 0) != 0 && errno == ESRCH) flags |= kTargetExited;
 
-  switch (sc->call) {
+  // openat2's a2 points to struct open_how in the opener's memory, and an io_uring record has
+  // no arguments at all: their flags come from fdinfo of the returned fd.
+  Call how = sc->arch == kArchUring ? Call::kOpenat2 : sc->call;
+  switch (how) {
     case Call::kOpen:
       rec.open_flags = static_cast<int32_t>(ev.args[1]);
       rec.flags_source = static_cast<uint8_t>(FlagsSource::kSyscall);
@@ -762,8 +791,9 @@ void AuditBackend::emit(const AuditEvent& ev) {
       rec.flags_source = static_cast<uint8_t>(FlagsSource::kSyscall);
       flags_syscall_++;
       break;
-    case Call::kOpenat2:  // a2 points to struct open_how in the opener's memory: use fdinfo
-      if (fdinfoFlags(ev.pid, ev.exit, p->inode, &rec.open_flags)) {
+    case Call::kOpenat2:
+      if (sc->arch == kArchUring ? fdinfoFlagsByInode(ev.pid, p->inode, &rec.open_flags)
+                                 : fdinfoFlags(ev.pid, ev.exit, p->inode, &rec.open_flags)) {
         rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
         flags_fdinfo_++;
       } else {
@@ -775,7 +805,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   }
   rec.dev = p->dev;
   rec.inode = p->inode;
-  rec.return_value = static_cast<int32_t>(ev.exit);
+  rec.return_value = static_cast<int32_t>(ev.exit);  // io_uring: the op's result, not the fd
   rec.syscall_nr = canonicalNr(sc->call);
   copyStr(rec.pathname, sizeof(rec.pathname), resolved, &flags);
   copyStr(rec.syscall_pathname, sizeof(rec.syscall_pathname), p->name, &flags);

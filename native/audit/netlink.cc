@@ -76,8 +76,8 @@ std::string RuleBlob::key() const {
   return key;
 }
 
-RuleBuilder::RuleBuilder() : head_(sizeof(audit_rule_data), 0) {
-  head()->flags = AUDIT_FILTER_EXIT;
+RuleBuilder::RuleBuilder(uint32_t filter_list) : head_(sizeof(audit_rule_data), 0) {
+  head()->flags = filter_list;
   head()->action = AUDIT_ALWAYS;
 }
 

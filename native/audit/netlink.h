@@ -23,10 +23,11 @@ struct RuleBlob {
   std::string key() const;
 };
 
-// Builds an always,exit rule field by field (the encoding auditctl uses).
+// Builds an `always` rule for a filter list (syscall exit by default, or
+// AUDIT_FILTER_URING_EXIT) field by field, in the encoding auditctl uses.
 class RuleBuilder {
  public:
-  RuleBuilder();
+  explicit RuleBuilder(uint32_t filter_list = AUDIT_FILTER_EXIT);
   RuleBuilder& syscall(int nr);
   RuleBuilder& field(uint32_t field, uint32_t op, uint32_t value);
   RuleBuilder& stringField(uint32_t field, const std::string& value);  // op AUDIT_EQUAL

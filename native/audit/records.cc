@@ -94,13 +94,17 @@ bool Assembler::feed(uint16_t type, std::string_view text, int64_t now_ms,
   uint64_t serial;
   std::string_view body;
   if (!parseHeader(text, &serial, &body)) return false;
-  if (type == AUDIT_SYSCALL) {
+  if (type == AUDIT_SYSCALL || type == AUDIT_URINGOP) {
     AuditEvent ev;
     ev.serial = serial;
     ev.first_ms = now_ms;
     ev.have_syscall = true;
-    ev.arch = static_cast<uint32_t>(fieldU(body, "arch", 16));
-    ev.syscall = static_cast<int>(fieldU(body, "syscall", 10));
+    if (type == AUDIT_SYSCALL) {
+      ev.arch = static_cast<uint32_t>(fieldU(body, "arch", 16));
+      ev.syscall = static_cast<int>(fieldU(body, "syscall", 10));
+    } else {
+      ev.syscall = static_cast<int>(fieldU(body, "uring_op", 10));
+    }
     std::string_view raw;
     ev.success = findField(body, "success", &raw) && raw == "yes";
     if (findField(body, "exit", &raw)) ev.exit = parseSigned(raw);

@@ -1,5 +1,6 @@
 // Parsing of kernel audit records ("audit(sec.msec:serial): key=value ...") and assembly of
 // the records of one syscall event (SYSCALL, CWD, PATH..., PROCTITLE, EOE) by serial number.
+// An io_uring operation starts with a URINGOP record instead of SYSCALL.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,8 @@ struct AuditEvent {
   uint64_t serial = 0;
   int64_t first_ms = 0;  // CLOCK_MONOTONIC ms when its first record arrived
   bool have_syscall = false, have_eoe = false;
-  uint32_t arch = 0;
-  int syscall = -1;
+  uint32_t arch = 0;  // 0 for an io_uring operation (URINGOP record)
+  int syscall = -1;   // syscall number, or io_uring opcode
   bool success = false;
   int64_t exit = 0;
   uint64_t args[4] = {0, 0, 0, 0};

@@ -33,8 +33,8 @@ async function measure(watcher, label) {
     }
   };
   const onFinding = (f) => {
-    if (f.event.processId !== child.pid && f.event.hostProcessId !== child.pid) return;
-    if (f.metadata.id !== 'TRC-1023') return;
+    if (f.event.hostProcessId !== child.pid) return;
+    if (f.sigMetadata.ID !== 'TRC-1023') return;
     found.push(process.hrtime.bigint());
     pair();
   };

@@ -1,8 +1,8 @@
 // Shared helpers for the benchmarks: building the C programs, statistics, the machine's name,
 // tables and result files. Benchmarks measure; they never assert timings.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,7 +62,10 @@ export function printTable(title, rows) {
 export function writeResult(name, data) {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2)}\n`,
+  );
   console.log(`wrote ${file}`);
 }
 
@@ -108,7 +111,7 @@ export function stopAndCollect(handle) {
       const lines = handle.rest.text.trim().split('\n').filter(Boolean);
       try {
         resolve(JSON.parse(lines.at(-1) ?? 'null'));
-      } catch (e) {
+      } catch {
         reject(new Error(`no JSON result from ${handle.child.spawnfile}: ${handle.rest.text}`));
       }
     });

@@ -61,7 +61,16 @@ const noneRate = median(samples.none.map((s) => s.opensPerSec));
 const rows = [];
 for (const [mode, ss] of Object.entries(samples)) {
   if (ss.length === 0) {
-    rows.push({ mode, 'opens/s': 'n/a', spread: '', slowdown: '', 'events/s': '', overflows: '', 'ring lost': '', note: unavailable[mode] ?? '' });
+    rows.push({
+      mode,
+      'opens/s': 'n/a',
+      spread: '',
+      slowdown: '',
+      'events/s': '',
+      overflows: '',
+      'ring lost': '',
+      note: unavailable[mode] ?? '',
+    });
     continue;
   }
   const rates = ss.map((s) => s.opensPerSec);
@@ -71,7 +80,10 @@ for (const [mode, ss] of Object.entries(samples)) {
     const n = res.events ?? res.stats?.native?.events_read ?? res.stats?.eventsSeen ?? 0;
     return n / s.seconds;
   });
-  const overflows = ss.reduce((a, s) => a + (s.result?.overflows ?? s.result?.stats?.lost?.kernel_overflow ?? 0), 0);
+  const overflows = ss.reduce(
+    (a, s) => a + (s.result?.overflows ?? s.result?.stats?.lost?.kernel_overflow ?? 0),
+    0,
+  );
   const ringLost = ss.reduce((a, s) => a + (s.result?.stats?.lost?.ring_full ?? 0), 0);
   rows.push({
     mode,
@@ -85,12 +97,26 @@ for (const [mode, ss] of Object.entries(samples)) {
   });
 }
 const baseRate = median(samples.baseline.map((s) => s.opensPerSec));
-const pmgRate = samples['procmem-guard fanotify'].length ? median(samples['procmem-guard fanotify'].map((s) => s.opensPerSec)) : NaN;
+const pmgRate = samples['procmem-guard fanotify'].length
+  ? median(samples['procmem-guard fanotify'].map((s) => s.opensPerSec))
+  : NaN;
 printTable(`Procfs open storm: ${OPENS} opens of /proc/self/stat, ${ROUNDS} rounds, medians`, rows);
-console.log(`procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`);
+console.log(
+  `procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`,
+);
 
-const mem = samples['procmem-guard fanotify'].map((s) => ({ idleRssKb: s.idleRss, afterStormRssKb: s.afterRss }));
+const mem = samples['procmem-guard fanotify'].map((s) => ({
+  idleRssKb: s.idleRss,
+  afterStormRssKb: s.afterRss,
+}));
 if (mem.length) {
   printTable('procmem-guard (fanotify) RSS per round, kB', mem);
 }
-writeResult('storm', { opens: OPENS, rounds: ROUNDS, rows, relativeToBaseline: baseRate / pmgRate, samples, unavailable });
+writeResult('storm', {
+  opens: OPENS,
+  rounds: ROUNDS,
+  rows,
+  relativeToBaseline: baseRate / pmgRate,
+  samples,
+  unavailable,
+});

@@ -15,6 +15,10 @@ console.log(`ready ${watcher.stats().backend}`);
 process.on('SIGTERM', async () => {
   const rss = process.memoryUsage().rss;
   await watcher.stop();
-  console.log(JSON.stringify({ stats: watcher.stats(), rssKb: Math.round(rss / 1024), findings }, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  console.log(
+    JSON.stringify({ stats: watcher.stats(), rssKb: Math.round(rss / 1024), findings }, (_k, v) =>
+      typeof v === 'bigint' ? Number(v) : v,
+    ),
+  );
   process.exit(0);
 });

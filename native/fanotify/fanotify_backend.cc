@@ -102,6 +102,11 @@ class FanotifyBackend : public Backend {
   // Opener thread-group id and thread id from the event's pid (a tid with FAN_REPORT_TID).
   void openerIds(int32_t event_pid, int32_t* pid, int32_t* tid);
   bool isOwnThread(int32_t event_pid, int32_t tid) const;
+  void fillFileFields(CaptureRecord* rec, const struct stat& st, const ProcfsInstance& inst,
+                      const std::string& path, const MemPath& mem);
+  void markSelfTarget(CaptureRecord* rec);
+  // For an event whose target is gone: the mem file the opener still holds, if any.
+  bool fillFromHeldMemFd(int32_t tid, CaptureRecord* rec);
   CaptureRecord newRecord() const;
   void emit(const CaptureRecord& rec);
   void expirePending(uint64_t now);
@@ -270,8 +275,14 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
   const ProcfsInstance* inst = scanner_->byDev(st.st_dev);
   std::string path;
   MemPath mem;
-  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path) ||
-      !parseMemPath(path, &mem)) {
+  if (!inst || !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path)) {
+    counters_.filtered_not_mem++;
+    return;
+  }
+  std::string fs_path;
+  if (!parseMemPath(path, &mem) &&
+      !(path.size() >= 4 && path.compare(path.size() - 4, 4, "/mem") == 0 &&
+        procfsPathOf(fd.get(), path, &fs_path) && parseMemPath(fs_path, &mem))) {
     counters_.filtered_not_mem++;
     return;
   }
@@ -294,22 +305,9 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
     return;
   }
   CaptureRecord rec = newRecord();
-  rec.dev = st.st_dev;
-  rec.inode = st.st_ino;
-  rec.ctime_ns = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull +
-                 static_cast<uint64_t>(st.st_ctim.tv_nsec);
-  rec.target_pid = mem.pid;
-  rec.target_tid = mem.tid;
-  if (!inst.host_pids) {  // a container's procfs shows its own pids: translate to host pids
-    rec.target_pid = table_->hostPidOf(inst.pid_ns, mem.pid);
-    rec.target_tid = mem.thread ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec.target_pid;
-  }
-  rec.record_flags |=
-      kProcfsMem | (mem.thread ? kThreadMem : 0u) | (mem.deleted ? kTargetExited : 0u);
-  if (!copyString(rec.pathname, path)) rec.record_flags |= kPathTruncated;
-  copyString(rec.syscall_pathname, path);
+  fillFileFields(&rec, st, inst, path, mem);
   table_->attribute(pid, tid, &rec);
-  if (rec.target_pid != 0 && rec.target_pid == rec.host_pid) rec.record_flags |= kSelfTarget;
+  markSelfTarget(&rec);
 
   int32_t flags = 0, fdnum = 0;
   if (readOpenerFlags(tid, st.st_dev, st.st_ino, &flags, &fdnum)) {
@@ -326,6 +324,57 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   emit(rec);
 }
 
+void FanotifyBackend::fillFileFields(CaptureRecord* rec, const struct stat& st,
+                                     const ProcfsInstance& inst, const std::string& path,
+                                     const MemPath& mem) {
+  rec->dev = st.st_dev;
+  rec->inode = st.st_ino;
+  rec->ctime_ns = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull +
+                  static_cast<uint64_t>(st.st_ctim.tv_nsec);
+  rec->target_pid = mem.pid;
+  rec->target_tid = mem.tid;
+  if (!inst.host_pids) {  // a container's procfs shows its own pids: translate to host pids
+    rec->target_pid = table_->hostPidOf(inst.pid_ns, mem.pid);
+    rec->target_tid = mem.thread ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec->target_pid;
+  }
+  rec->record_flags |=
+      kProcfsMem | (mem.thread ? kThreadMem : 0u) | (mem.deleted ? kTargetExited : 0u);
+  if (!copyString(rec->pathname, path)) rec->record_flags |= kPathTruncated;
+  copyString(rec->syscall_pathname, path);
+}
+
+void FanotifyBackend::markSelfTarget(CaptureRecord* rec) {
+  if (rec->target_pid != 0 && rec->target_pid == rec->host_pid) rec->record_flags |= kSelfTarget;
+}
+
+bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
+  std::string path;
+  MemPath mem;
+  const ProcfsInstance* inst = nullptr;
+  struct stat held;
+  std::string fd_dir = "/proc/" + std::to_string(tid) + "/fd/";
+  int fd = findOpenerFd(tid, [&](int n, const struct stat& st) {
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600) return false;
+    inst = scanner_->byDev(st.st_dev);
+    held = st;
+    if (!inst || !readLink(fd_dir + std::to_string(n), &path) || !parseMemPath(path, &mem))
+      return false;
+    // Only a file of a target that is gone: its path no longer reaches the same inode (a
+    // held fd pins a live target's dentry, so the same path finds the same inode).
+    std::string now = inst->path + "/" + std::to_string(mem.pid) +
+                      (mem.thread ? "/task/" + std::to_string(mem.tid) : "") + "/mem";
+    struct stat cur;
+    return stat(now.c_str(), &cur) != 0 || cur.st_ino != st.st_ino || cur.st_dev != st.st_dev;
+  });
+  int32_t flags = 0;
+  if (fd < 0 || !readFdFlags(tid, fd, &flags)) return false;
+  fillFileFields(rec, held, *inst, path, mem);
+  rec->open_flags = flags;
+  rec->return_value = fd;
+  rec->flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
+  return true;
+}
+
 void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
   if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
     counters_.filtered_self++;
@@ -337,8 +386,9 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     warnOnce(-ev.fd, std::string("a fanotify event could not be opened: ") + std::strerror(-ev.fd));
     return;
   }
-  // The target exited before we read the event; which of its mm files it was is unknown
-  // (see kFileUnknown). Reported rather than dropped: better a finding than silence.
+  // The target exited before we read the event, so the kernel could not reopen the file for
+  // us. Reported rather than dropped (better a finding than silence): as the mem file the
+  // opener still holds if there is one, else as one of the target's mm files (kFileUnknown).
   int32_t pid = 0, tid = 0;
   openerIds(ev.pid, &pid, &tid);
   if (isOwnThread(ev.pid, tid)) {
@@ -346,11 +396,17 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     return;
   }
   CaptureRecord rec = newRecord();
-  bool wrote = (ev.mask & FAN_CLOSE_WRITE) != 0;
-  rec.record_flags |= kTargetExited | (wrote ? kProcfsMem : kFileUnknown);
-  rec.open_flags = O_RDWR;
-  rec.flags_source = static_cast<uint8_t>(wrote ? FlagsSource::kInferred : FlagsSource::kUnknown);
+  rec.record_flags |= kTargetExited;
+  // The opener may still hold the file: its fd link names the mem file and its fdinfo the
+  // flags. (If it holds several mem fds of exited targets, the first one found is reported.)
+  if (!fillFromHeldMemFd(tid, &rec)) {
+    bool wrote = (ev.mask & FAN_CLOSE_WRITE) != 0;
+    rec.record_flags |= wrote ? kProcfsMem : kFileUnknown;
+    rec.open_flags = O_RDWR;
+    rec.flags_source = static_cast<uint8_t>(wrote ? FlagsSource::kInferred : FlagsSource::kUnknown);
+  }
   table_->attribute(pid, tid, &rec);
+  markSelfTarget(&rec);
   counters_.target_exited++;
   emit(rec);
 }

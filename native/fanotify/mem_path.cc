@@ -1,8 +1,10 @@
 #include "mem_path.h"
 
+#include <sstream>
 #include <vector>
 
 #include "../util/proc_files.h"
+#include "procfs_instances.h"
 
 namespace pmg {
 namespace {
@@ -43,6 +45,27 @@ bool parseMemPath(const std::string& raw, MemPath* out) {
   if (!asPid(parts[1], &out->pid)) return false;
   out->tid = out->pid;
   return true;
+}
+
+bool procfsPathOf(int fd, const std::string& path, std::string* fs_path) {
+  std::string info, mnt_id, mountinfo, line;
+  if (!readSmallFile("/proc/self/fdinfo/" + std::to_string(fd), &info) ||
+      !fieldValue(info, "mnt_id", &mnt_id) ||
+      !readSmallFile("/proc/self/mountinfo", &mountinfo, 4 << 20))
+    return false;
+  std::istringstream lines(mountinfo);
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, mountpoint;
+    if (!(fields >> id >> parent >> majmin >> root >> mountpoint) || id != mnt_id) continue;
+    root = unescapeMountPath(root);
+    mountpoint = unescapeMountPath(mountpoint);
+    if (path.compare(0, mountpoint.size(), mountpoint) != 0) return false;
+    std::string rest = path.substr(mountpoint == "/" ? 0 : mountpoint.size());
+    *fs_path = (root == "/" ? "" : root) + rest;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace pmg

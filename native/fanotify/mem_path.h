@@ -18,4 +18,9 @@ struct MemPath {
 
 bool parseMemPath(const std::string& path, MemPath* out);
 
+// For a file named "mem" whose path holds no pid (a bind mount of /proc/<pid> or of a task
+// directory elsewhere): the path inside its procfs, from the mount's root in our mountinfo
+// (found by the mnt_id in our fdinfo of `fd`). False if it cannot be worked out.
+bool procfsPathOf(int fd, const std::string& path, std::string* fs_path);
+
 }  // namespace pmg

@@ -11,30 +11,39 @@
 
 namespace pmg {
 
-bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd) {
-  std::string base = "/proc/" + std::to_string(pid);
-  DIR* dir = opendir((base + "/fd").c_str());
-  if (!dir) return false;
+int findOpenerFd(int32_t pid, const std::function<bool(int fd, const struct stat&)>& match) {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!dir) return -1;
   int found = -1;
   while (struct dirent* e = readdir(dir)) {
     uint64_t n = 0;
-    if (!parseDecimal(e->d_name, &n)) continue;
     struct stat st;
-    if (fstatat(dirfd(dir), e->d_name, &st, 0) == 0 && st.st_dev == dev && st.st_ino == ino) {
+    if (parseDecimal(e->d_name, &n) && fstatat(dirfd(dir), e->d_name, &st, 0) == 0 &&
+        match(static_cast<int>(n), st)) {
       found = static_cast<int>(n);
       break;
     }
   }
   closedir(dir);
-  if (found < 0) return false;
+  return found;
+}
+
+bool readFdFlags(int32_t pid, int fd, int32_t* flags) {
   std::string info, value;
-  if (!readSmallFile(base + "/fdinfo/" + std::to_string(found), &info) ||
+  if (!readSmallFile("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd), &info) ||
       !fieldValue(info, "flags", &value))
     return false;
   char* end = nullptr;
   long v = std::strtol(value.c_str(), &end, 8);
   if (end == value.c_str()) return false;
   *flags = static_cast<int32_t>(v);
+  return true;
+}
+
+bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd) {
+  int found = findOpenerFd(
+      pid, [dev, ino](int, const struct stat& st) { return st.st_dev == dev && st.st_ino == ino; });
+  if (found < 0 || !readFdFlags(pid, found, flags)) return false;
   *fd = found;
   return true;
 }

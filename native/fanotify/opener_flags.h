@@ -3,16 +3,23 @@
 // inferred from the FAN_CLOSE_WRITE that follows (see PendingFlags).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "../record.h"
 
 namespace pmg {
 
+// The first descriptor of /proc/<pid>/fd that `match` accepts (given its number and a stat of
+// its file), or -1. stat() of the fd links and readdir of the fd directory are not opens, so
+// this adds no procfs open events.
+int findOpenerFd(int32_t pid, const std::function<bool(int fd, const struct stat&)>& match);
+// The open(2) flags of descriptor `fd` of process `pid`, from its fdinfo.
+bool readFdFlags(int32_t pid, int fd, int32_t* flags);
 // Looks through /proc/<pid>/fd for a descriptor on (dev, ino) and reads its fdinfo flags.
-// stat() of the fd links and readdir of the fd directory are not opens, so this adds no
-// procfs open events except the one fdinfo read.
 bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd);
 
 // Records whose opener had already closed the file. fanotify queues FAN_CLOSE_WRITE for a

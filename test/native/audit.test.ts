@@ -1,5 +1,6 @@
-// Live tests of the audit backend against the real kernel, through createCapture({ backend:
-// 'audit' }) and the shared ring. Needs root; uses auditctl/auditd when installed (Debian
+// Live tests of what is specific to the audit backend, against the real kernel, through
+// createCapture({ backend: 'audit' }) and the shared ring (the cases common to every backend are
+// in test/live/capture.test.ts). Needs root; uses auditctl/auditd when installed (Debian
 // package auditd; CI installs it).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, statSync } from 'node:fs';
@@ -9,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative } from '../../src/native.js';
 import { type Harness, startHarness } from './capture-harness.js';
-import { describeLiveCases } from './live-cases.js';
 
 const addonPath = resolve(__dirname, '../../build/Release/procmem_guard.node');
 const isRoot = process.geteuid?.() === 0;
@@ -41,15 +41,6 @@ function auditSnapshot() {
 
 // The record of the open made by process `pid`, once it arrives.
 const recordOf = (h: Harness, pid: number | undefined) => h.waitFor((r) => r.hostPid === pid);
-
-// The cases shared with the fanotify backend; the flags are always exact syscall arguments.
-describeLiveCases({
-  backend: 'audit',
-  quickFlags: [FlagsSource.syscall],
-  heldFlags: [FlagsSource.syscall],
-  whileRunning: (h) => expect([1, 2]).toContain(h.capture.stats().mode),
-  afterStop: () => expect(ours()).toEqual([]),
-});
 
 const ours = () =>
   addon()

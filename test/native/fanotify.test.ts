@@ -1,14 +1,218 @@
-// Live fanotify capture against the real kernel: the shared live cases (live-cases.ts) with
-// what is specific to fanotify. Needs root (CI runs as root).
-import { expect } from 'vitest';
-import { FlagsSource } from '../../src/capture/record.js';
-import { describeLiveCases } from './live-cases.js';
+// Live fanotify capture against the real kernel: real processes, real opens. Needs root
+// (CI runs as root).
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
+import { countEntries, type Harness, startHarness } from './capture-harness.js';
 
-describeLiveCases({
-  backend: 'fanotify',
-  // The fd may be closed before the event is read: fdinfo if still open, else inferred.
-  quickFlags: [FlagsSource.fdinfo, FlagsSource.inferred],
-  heldFlags: [FlagsSource.fdinfo],
-  whileRunning: (h) => expect(h.capture.stats().marks).toBeGreaterThanOrEqual(1),
-  afterStop: (h) => expect(h.capture.stats().marks).toBe(0),
+const isRoot = process.geteuid?.() === 0;
+const O_ACCMODE = 3;
+
+function dd(args: string[]): number {
+  const res = spawnSync('dd', [...args, 'of=/dev/null', 'bs=1', 'count=0'], { stdio: 'ignore' });
+  if (res.error) throw res.error;
+  return res.pid ?? 0;
+}
+
+describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
+  let victim: ChildProcess;
+  let h: Harness;
+
+  beforeAll(() => {
+    victim = spawn('sleep', ['600'], { stdio: 'ignore' });
+  });
+  afterAll(() => {
+    victim.kill('SIGKILL');
+  });
+  afterEach(() => h?.stop());
+
+  it("reports dd reading another live process's /proc/<pid>/mem", async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const opener = dd([`if=/proc/${target}/mem`]);
+    const r = await h.waitFor((x) => x.hostPid === opener);
+    expect(r.comm).toBe('dd');
+    expect(r.targetPid).toBe(target);
+    expect(r.targetTid).toBe(target);
+    expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
+    expect(r.recordFlags & RecordFlag.threadMem).toBe(0);
+    expect(r.pathname).toBe(`/proc/${target}/mem`);
+    expect(r.openFlags & O_ACCMODE).toBe(0); // O_RDONLY, read or inferred
+    expect([FlagsSource.fdinfo, FlagsSource.inferred]).toContain(r.flagsSource);
+    const s = h.capture.stats();
+    expect(s.emitted).toBeGreaterThanOrEqual(1);
+    expect(s.marks).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports /proc/self/mem as a self-target read', async () => {
+    h = startHarness();
+    // The shell holds the fd while it waits for sleep, so the file and its flags are readable.
+    const sh = spawn('sh', ['-c', 'exec 3</proc/self/mem; sleep 0.5'], { stdio: 'ignore' });
+    const r = await h.waitFor((x) => x.hostPid === sh.pid);
+    expect(r.targetPid).toBe(sh.pid);
+    expect(r.recordFlags & RecordFlag.selfTarget).toBeTruthy();
+    expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
+    expect(r.flagsSource).toBe(FlagsSource.fdinfo);
+    expect(r.openFlags & O_ACCMODE).toBe(0);
+    await new Promise((r) => sh.on('exit', r));
+  });
+
+  it('reports dd reading its own mem and exiting at once (target gone before the read)', async () => {
+    h = startHarness();
+    const opener = dd(['if=/proc/self/mem']);
+    const r = await h.waitFor((x) => x.hostPid === opener);
+    expect(r.comm).toBe('dd');
+    // Either we reopened the file in time, or the kernel told us the target was gone.
+    const selfSeen = (r.recordFlags & RecordFlag.selfTarget) !== 0 && r.targetPid === opener;
+    const goneSeen =
+      (r.recordFlags & (RecordFlag.fileUnknown | RecordFlag.targetExited)) ===
+      (RecordFlag.fileUnknown | RecordFlag.targetExited);
+    expect(selfSeen || goneSeen).toBe(true);
+  });
+
+  it('reports /proc/<pid>/task/<tid>/mem as a thread mem file', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const opener = dd([`if=/proc/${target}/task/${target}/mem`]);
+    const r = await h.waitFor((x) => x.hostPid === opener);
+    expect(r.recordFlags & RecordFlag.threadMem).toBeTruthy();
+    expect(r.targetPid).toBe(target);
+    expect(r.targetTid).toBe(target);
+  });
+
+  it('decides by filesystem and file, not by the "/proc" string', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const procBind = mkdtempSync(join(tmpdir(), 'pmg-proc-'));
+    const pidBind = mkdtempSync(join(tmpdir(), 'pmg-pid-'));
+    execFileSync('mount', ['--bind', '/proc', procBind]);
+    execFileSync('mount', ['--bind', `/proc/${target}`, pidBind]);
+    try {
+      const viaProcBind = dd([`if=${procBind}/${target}/mem`]);
+      const viaPidBind = dd([`if=${pidBind}/mem`]);
+      const relative = spawnSync('sh', [
+        '-c',
+        `cd /proc/${target} && exec dd if=mem of=/dev/null bs=1 count=0`,
+      ]).pid;
+      const threadSelf = dd(['if=/proc/thread-self/mem']);
+      for (const opener of [viaProcBind, viaPidBind, relative]) {
+        const r = await h.waitFor((x) => x.hostPid === opener);
+        expect(r.targetPid).toBe(target);
+        expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
+      }
+      const t = await h.waitFor((x) => x.hostPid === threadSelf);
+      expect(t.recordFlags & (RecordFlag.threadMem | RecordFlag.fileUnknown)).toBeTruthy();
+    } finally {
+      execFileSync('umount', [procBind]);
+      execFileSync('umount', [pidBind]);
+      rmdirSync(procBind);
+      rmdirSync(pidBind);
+    }
+  });
+
+  it('reports a write open with write access flags', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const res = spawnSync(
+      'dd',
+      ['if=/dev/null', `of=/proc/${target}/mem`, 'conv=notrunc', 'bs=1', 'count=0'],
+      { stdio: 'ignore' },
+    );
+    const r = await h.waitFor((x) => x.hostPid === res.pid);
+    expect(r.openFlags & O_ACCMODE).not.toBe(0);
+  });
+
+  it('reports a mem open inside unshare --fork --pid --mount-proc, with host target pid', async () => {
+    h = startHarness();
+    // The namespace's procfs is mounted after start: the periodic rescan must mark it
+    // before the open (1.5 s later).
+    const res = spawnSync(
+      'unshare',
+      [
+        '--fork',
+        '--pid',
+        '--mount-proc',
+        'sh',
+        '-c',
+        'sleep 1.5; dd if=/proc/1/mem of=/dev/null bs=1 count=0; sleep 0.5',
+      ],
+      { stdio: 'ignore' },
+    );
+    expect(res.status).toBe(0);
+    const r = await h.waitFor((x) => x.comm === 'dd' && x.pathname === '/proc/1/mem');
+    expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
+    expect(r.targetPid).not.toBe(1); // translated to the host pid of the namespace's init
+    expect(r.targetPid).toBeGreaterThan(1);
+    expect(r.nsPid).not.toBe(r.hostPid);
+    expect(h.capture.stats().procfs_instances).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives nothing for ps, top and reads of maps, status, environ', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const negatives = [
+      spawnSync('ps', ['aux'], { stdio: 'ignore' }).pid,
+      spawnSync('top', ['-bn1'], { stdio: 'ignore' }).pid,
+      ...['maps', 'status', 'environ'].map(
+        (f) => spawnSync('cat', [`/proc/${target}/${f}`], { stdio: 'ignore' }).pid,
+      ),
+    ];
+    const marker = dd([`if=/proc/${target}/mem`]); // a positive after the negatives
+    await h.waitFor((x) => x.hostPid === marker);
+    // Other processes on a shared host may open mem files meanwhile: look only at ours.
+    expect(h.records.filter((x) => negatives.includes(x.hostPid))).toEqual([]);
+    expect(h.capture.stats().filtered_not_mem).toBeGreaterThan(100);
+  });
+
+  it('reports a mem read during a procfs open storm, any loss visible', async () => {
+    h = startHarness();
+    const target = victim.pid ?? 0;
+    const storm = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const fs=require('fs');const t=Date.now()+1500;let n=0;while(Date.now()<t){for(let i=0;i<1000;i++){fs.closeSync(fs.openSync('/proc/self/stat','r'));}n+=1000}console.log(n)",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let opens = '';
+    storm.stdout?.on('data', (d) => {
+      opens += d;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const opener = dd([`if=/proc/${target}/mem`]);
+    await new Promise((r) => storm.on('exit', r));
+    const lossesBefore = h.reader.losses();
+    const stats = h.capture.stats();
+    const lost = (stats.overflows ?? 0) + (stats.unreadable ?? 0) + lossesBefore.ringFull;
+    if (lost === 0) {
+      const r = await h.waitFor((x) => x.hostPid === opener, 10_000);
+      expect(r.targetPid).toBe(target);
+    } else {
+      expect(lossesBefore.kernelOverflow + lossesBefore.ringFull).toBeGreaterThan(0);
+    }
+    console.log(`storm: ${opens.trim()} opens, stats ${JSON.stringify(stats)}`);
+  });
+
+  it('start/stop 100 times leaves no fds or threads behind', async () => {
+    const warm = startHarness(); // first start creates lasting helpers (libuv, V8 platform)
+    warm.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    const fds = countEntries('/proc/self/fd');
+    const threads = countEntries('/proc/self/task');
+    h = startHarness(16);
+    for (let i = 0; i < 100; i++) {
+      h.stop();
+      h.capture.start();
+    }
+    h.stop();
+    h.stop(); // idempotent
+    await new Promise((r) => setTimeout(r, 50));
+    expect(countEntries('/proc/self/fd')).toBe(fds);
+    expect(countEntries('/proc/self/task')).toBe(threads);
+    expect(h.capture.stats().marks).toBe(0);
+  });
 });

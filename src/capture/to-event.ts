@@ -1,0 +1,85 @@
+// Turns a native CaptureRecord into a Tracee security_file_open event. The only place that
+// knows both layouts.
+import { createSecurityFileOpenEvent } from '../events/build.js';
+import type { FlagsSource as FlagsSourceName, SecurityFileOpenEvent } from '../events/types.js';
+import { BackendId, type CaptureRecord, FlagsSource, RecordFlag } from './record.js';
+
+const flagsSourceNames: Record<number, FlagsSourceName> = {
+  [FlagsSource.unknown]: 'unknown',
+  [FlagsSource.fdinfo]: 'fdinfo',
+  [FlagsSource.inferred]: 'inferred',
+  [FlagsSource.syscall]: 'syscall',
+};
+
+const backendNames: Record<number, string> = {
+  [BackendId.fanotify]: 'fanotify',
+  [BackendId.audit]: 'audit',
+};
+
+// x86-64 and i386 syscall numbers the audit backend reports (fanotify does not know the syscall).
+const syscallNames: Record<number, string> = { 2: 'open', 257: 'openat', 437: 'openat2' };
+
+/**
+ * Userspace st_dev (glibc encoding) to the kernel's internal dev_t (major << 20 | minor),
+ * which is what Tracee prints for security_file_open's `dev`.
+ */
+export function stDevToKernelDev(dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return (major << 20n) | minor;
+}
+
+export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFileOpenEvent {
+  // Thread start: the kernel counts from boot; Tracee prints epoch nanoseconds. The record's
+  // realtime and monotonic readings of one moment give the boot time (a VM that was suspended
+  // would be off by the suspended time).
+  const bootEpochNs = rec.timestampNs - rec.monotonicNs;
+  const flags = rec.recordFlags;
+  return createSecurityFileOpenEvent({
+    timestamp: rec.timestampNs,
+    threadStartTime: rec.threadStartNs > 0n ? rec.threadStartNs + bootEpochNs : 0n,
+    processId: rec.nsPid,
+    threadId: rec.nsTid,
+    parentProcessId: rec.nsPpid,
+    hostProcessId: rec.hostPid,
+    hostThreadId: rec.hostTid,
+    hostParentProcessId: rec.hostPpid,
+    userId: rec.uid,
+    mountNamespace: rec.mntNs,
+    pidNamespace: rec.pidNs,
+    processName: rec.comm,
+    executable: { path: rec.exe },
+    hostName,
+    cgroupId: rec.cgroupId,
+    containerId: rec.containerId,
+    container: rec.containerId ? { id: rec.containerId } : {},
+    returnValue: rec.returnValue,
+    syscall: syscallNames[rec.syscallNr] ?? '',
+    pathname: rec.pathname,
+    flags: rec.openFlags,
+    dev: stDevToKernelDev(rec.dev),
+    inode: rec.inode,
+    ctime: rec.ctimeNs,
+    syscallPathname: rec.syscallPathname || rec.pathname,
+    procmemGuard: {
+      procfsMem: (flags & RecordFlag.procfsMem) !== 0,
+      targetPid: rec.targetPid,
+      targetTid: rec.targetTid,
+      flagsSource: flagsSourceNames[rec.flagsSource] ?? 'unknown',
+      backend: backendNames[rec.backend] ?? 'unknown',
+      ...captureNotes(flags),
+    },
+  });
+}
+
+const noteBits: [number, string][] = [
+  [RecordFlag.openerExited, 'opener-exited'],
+  [RecordFlag.attributionMissing, 'attribution-missing'],
+  [RecordFlag.fileUnknown, 'path-unknown'],
+  [RecordFlag.pathTruncated, 'truncated'],
+];
+
+function captureNotes(flags: number): { notes?: string[] } {
+  const notes = noteBits.filter(([bit]) => flags & bit).map(([, note]) => note);
+  return notes.length ? { notes } : {};
+}

@@ -1,0 +1,30 @@
+// What a CLI command is. main.ts dispatches from a table of these; `watch` and `doctor`
+// join the table as their own files (src/cli/watch.ts, src/cli/doctor.ts).
+
+import type { Readable, Writable } from 'node:stream';
+
+/** The process streams, passed in so that commands can be tested without a child process. */
+export interface CliIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `procmem-guard --help`. */
+  summary: string;
+  /** Full help text for `procmem-guard <name> --help`. */
+  help: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** A usage mistake: main prints the message and the command's help hint, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS_INCOMPLETE = 1;
+export const EXIT_USAGE = 2;

@@ -1,0 +1,134 @@
+// procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
+
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { loadNative } from '../native.js';
+import { type BackendChoice, ProcMemWatcher } from '../watcher/watcher.js';
+import { type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
+
+const HELP = `Usage: procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
+
+Reports what this host offers for capture (privileges, kernel, fanotify features, the procfs
+instances that would be watched), then runs a live self-test: a child process (dd) reads
+another child's /proc/<pid>/mem and the TRC-1023 finding must arrive.
+
+Options:
+  -b, --backend NAME   auto (the default), fanotify or audit
+      --timeout MS     how long to wait for the self-test finding (default 5000)
+  -h, --help           show this help
+
+Exit status: 0 only if the self-test finding arrived; 1 otherwise; 2 on a usage error.`;
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: 'check privileges and kernel features, then run a live self-test',
+  help: HELP,
+  run: runDoctor,
+};
+
+async function runDoctor(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      backend: { type: 'string', short: 'b', default: 'auto' },
+      timeout: { type: 'string', default: '5000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const timeoutMs = Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new UsageError(
+      `--timeout must be a positive whole number of milliseconds, not "${values.timeout}"`,
+    );
+  }
+  if (!['auto', 'fanotify', 'audit'].includes(values.backend)) {
+    throw new UsageError(`unknown --backend "${values.backend}"; expected auto, fanotify or audit`);
+  }
+  const say = (key: string, value: string) => io.stdout.write(`${key.padEnd(20)} ${value}\n`);
+
+  let probe: ReturnType<ReturnType<typeof loadNative>['probe']>;
+  try {
+    probe = loadNative().probe();
+  } catch (err) {
+    say('native addon', `MISSING: ${(err as Error).message}`);
+    return 1;
+  }
+  const caps = probe.capabilities;
+  say('kernel', probe.kernel);
+  say('euid', String(probe.euid));
+  say(
+    'capabilities',
+    `CAP_SYS_ADMIN ${yes(caps.sysAdmin)}, CAP_AUDIT_CONTROL ${yes(caps.auditControl)}, CAP_AUDIT_READ ${yes(caps.auditRead)}`,
+  );
+  const fan = probe.fanotify;
+  say(
+    'fanotify',
+    fan.available
+      ? `available; FAN_REPORT_FD_ERROR ${yes(fan.reportFdError)}, FAN_REPORT_TID ${yes(fan.reportTid)}, ` +
+          `filesystem marks on /proc ${yes(fan.markFilesystem)}${fan.markError ? ` (${fan.markError})` : ''}`
+      : `unavailable: ${fan.error ?? 'unknown reason'}`,
+  );
+  for (const p of probe.procfsInstances) {
+    say(
+      'procfs instance',
+      `${p.path} (mounted at ${p.mountpoint}, dev ${p.dev}, ${p.hostPids ? 'host pids' : `pid ns ${p.pidNs}`})`,
+    );
+  }
+
+  const watcher = new ProcMemWatcher({ backend: values.backend as BackendChoice });
+  watcher.on('error', (e) => say('warning', e.message));
+  try {
+    await watcher.start();
+  } catch (err) {
+    say('capture', `FAILED: ${(err as Error).message}`);
+    say('self-test', 'FAIL: capture could not start');
+    return 1;
+  }
+  const st = watcher.stats();
+  say('backend', `${st.backend} (${st.backendReason})`);
+
+  const target = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const began = process.hrtime.bigint();
+  let readerPid: number | undefined;
+  const arrived = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    watcher.on('finding', (f) => {
+      if (
+        readerPid !== undefined &&
+        f.event.hostProcessId === readerPid &&
+        f.sigMetadata.ID === 'TRC-1023'
+      ) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    const reader = spawn('dd', [`if=/proc/${target.pid}/mem`, 'of=/dev/null', 'bs=1', 'count=0'], {
+      stdio: 'ignore',
+    });
+    readerPid = reader.pid;
+    reader.on('error', (err) => {
+      say('self-test', `could not run dd: ${err.message}`);
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  const ms = Number(process.hrtime.bigint() - began) / 1e6;
+  target.kill();
+  await watcher.stop();
+  say(
+    'self-test',
+    arrived
+      ? `PASS: TRC-1023 for dd (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
+      : `FAIL: no finding within ${timeoutMs} ms`,
+  );
+  return arrived ? EXIT_OK : 1;
+}
+
+const yes = (b: boolean) => (b ? 'yes' : 'no');

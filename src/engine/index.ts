@@ -1,0 +1,7 @@
+export {
+  eventOrigin,
+  SignatureEngine,
+  type SignatureEngineEvents,
+  type SignatureEngineOptions,
+  SignatureError,
+} from './engine.js';

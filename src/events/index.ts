@@ -1,0 +1,28 @@
+export { createSecurityFileOpenEvent, type SecurityFileOpenFields } from './build.js';
+export { parseJsonExact, writeJson } from './exact-json.js';
+export {
+  formatOpenFlags,
+  isReadAccess,
+  isWriteAccess,
+  O_ACCMODE,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  OPEN_FLAG_BITS,
+  OpenFlagsError,
+  parseOpenFlags,
+} from './open-flags.js';
+export {
+  EventFieldError,
+  EventParseError,
+  type EventParseResult,
+  eventFromJson,
+  parseEventLine,
+} from './reader.js';
+export * from './types.js';
+export {
+  serializeArgs,
+  serializeCaptureMark,
+  serializeContainer,
+  serializeEvent,
+} from './writer.js';

@@ -1,0 +1,116 @@
+// The event model: Tracee's trace.Event (types/trace/trace.go) under its JSON field names.
+// 64-bit kernel values (nanosecond times, cgroup ids, inode numbers, device numbers) are
+// bigint: Tracee prints them as 19-digit integers that a JavaScript number cannot hold.
+
+/** A JSON value as this project reads it: integers beyond 2^53 arrive as bigint. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+export type JsonObject = { [key: string]: JsonValue };
+
+/** One Tracee argument: `{name, type, value}`, `type` being Tracee's C type name. */
+export interface TraceeArgument<Name extends string = string, Value extends JsonValue = JsonValue> {
+  name: Name;
+  type: string;
+  value: Value;
+}
+
+export interface TraceeContainer {
+  id?: string;
+  name?: string;
+  image?: string;
+  imageDigest?: string;
+}
+
+/** How the capture layer learned the open flags. */
+export type FlagsSource = 'fdinfo' | 'inferred' | 'syscall' | 'unknown' | 'tracee';
+
+/**
+ * procmem-guard's own capture metadata, kept apart from Tracee's fields under the JSON key
+ * `procmemGuard`. Absent on events read from Tracee.
+ */
+export interface CaptureMark {
+  /** The kernel identified the opened file as a procfs mem file (whatever the path). */
+  procfsMem: boolean;
+  /** Process whose memory the file exposes, when known. */
+  targetPid?: number;
+  /** Thread, for /proc/<pid>/task/<tid>/mem. */
+  targetTid?: number;
+  flagsSource: FlagsSource;
+  /** Capture backend that produced the event ("fanotify", "audit", ...). */
+  backend?: string;
+  /**
+   * Caveats the capture recorded: 'opener-exited' (attribution came from the process table),
+   * 'attribution-missing', 'path-unknown' (the target exited before the kernel could name the
+   * file), 'truncated' (a string field was cut).
+   */
+  notes?: string[];
+}
+
+/** Context fields shared by every Tracee event. */
+export interface TraceeEventContext {
+  timestamp: bigint;
+  threadStartTime: bigint;
+  processorId: number;
+  processId: number;
+  cgroupId: bigint;
+  threadId: number;
+  parentProcessId: number;
+  hostProcessId: number;
+  hostThreadId: number;
+  hostParentProcessId: number;
+  userId: number;
+  mountNamespace: number;
+  pidNamespace: number;
+  processName: string;
+  executable: { path: string };
+  hostName: string;
+  containerId: string;
+  container: TraceeContainer;
+  eventId: number;
+  eventName: string;
+  argsNum: number;
+  returnValue: number;
+  syscall: string;
+}
+
+export interface TraceeEvent extends TraceeEventContext {
+  args: TraceeArgument[];
+  procmemGuard?: CaptureMark;
+  /**
+   * Fields this model does not name (kubernetes, contextFlags, matchedPolicies, ...), in
+   * input order, so that reading and writing an event keeps them.
+   */
+  extra?: JsonObject;
+}
+
+export const SECURITY_FILE_OPEN = 'security_file_open';
+/** Tracee's event id for security_file_open in current releases (older ones used 722, 730). */
+export const SECURITY_FILE_OPEN_EVENT_ID = 732;
+
+/** security_file_open's arguments, in Tracee's order; extra arguments may follow. */
+export type SecurityFileOpenArgs = [
+  TraceeArgument<'pathname', string>,
+  /** The raw integer (type "int") or Tracee's parsed string (type "string"). */
+  TraceeArgument<'flags', number | string>,
+  TraceeArgument<'dev', bigint>,
+  TraceeArgument<'inode', bigint>,
+  TraceeArgument<'ctime', bigint>,
+  TraceeArgument<'syscall_pathname', string>,
+  ...TraceeArgument[],
+];
+
+export interface SecurityFileOpenEvent extends TraceeEvent {
+  eventName: typeof SECURITY_FILE_OPEN;
+  args: SecurityFileOpenArgs;
+}
+
+export function isSecurityFileOpen(event: TraceeEvent): event is SecurityFileOpenEvent {
+  return event.eventName === SECURITY_FILE_OPEN;
+}

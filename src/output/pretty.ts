@@ -1,0 +1,64 @@
+// One aligned line per finding, for people:
+// 2024-11-27T02:40:00.123456789Z  sev 3  TRC-1023 proc_mem_access          pid 4242    dd               /proc/1234/mem  O_RDONLY|O_LARGEFILE
+
+import { formatOpenFlags, parseOpenFlags } from '../events/open-flags.js';
+import type { TraceeEvent } from '../events/types.js';
+import type { Finding } from '../signatures/signature.js';
+
+const NS_PER_SECOND = 1_000_000_000n;
+/** Older Tracee versions stamp events with time since boot; epoch times are far larger. */
+const EPOCH_2001_NS = 978_307_200n * NS_PER_SECOND;
+
+export function formatFindingPretty(finding: Finding): string {
+  const { event, sigMetadata } = finding;
+  const severity = sigMetadata.Properties.Severity;
+  return [
+    formatTimestamp(event.timestamp).padEnd(30),
+    `sev ${severity}`,
+    `${sigMetadata.ID} ${sigMetadata.EventName}`.padEnd(33),
+    `pid ${event.hostProcessId || event.processId}`.padEnd(11),
+    printableName(event.processName).padEnd(16),
+    target(event),
+  ].join('  ');
+}
+
+/** One aligned line per captured event (watch --events --format pretty). */
+export function formatEventPretty(event: TraceeEvent): string {
+  return [
+    formatTimestamp(event.timestamp).padEnd(30),
+    'event'.padEnd(39),
+    `pid ${event.hostProcessId || event.processId}`.padEnd(11),
+    printableName(event.processName).padEnd(16),
+    target(event),
+  ].join('  ');
+}
+
+/** Nanoseconds since the epoch as ISO 8601 with all nine digits; boot-relative as +s. */
+export function formatTimestamp(ns: bigint): string {
+  const seconds = ns / NS_PER_SECOND;
+  const fraction = (ns % NS_PER_SECOND).toString().padStart(9, '0');
+  if (ns < EPOCH_2001_NS) return `+${seconds}.${fraction}s`;
+  const iso = new Date(Number(seconds) * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${fraction}Z`;
+}
+
+function target(event: TraceeEvent): string {
+  const path = event.args.find((arg) => arg.name === 'pathname')?.value;
+  const flags = event.args.find((arg) => arg.name === 'flags')?.value;
+  const parts = [typeof path === 'string' ? JSON.stringify(path).slice(1, -1) : '?'];
+  if (event.procmemGuard?.targetPid !== undefined)
+    parts.push(`target ${event.procmemGuard.targetPid}`);
+  if (typeof flags === 'number' || typeof flags === 'string') {
+    try {
+      parts.push(formatOpenFlags(parseOpenFlags(flags)));
+    } catch {
+      parts.push(String(flags));
+    }
+  }
+  return parts.join('  ');
+}
+
+/** A process name as one printable token (comm can hold any byte but NUL). */
+function printableName(name: string): string {
+  return name === '' ? '?' : JSON.stringify(name).slice(1, -1).replace(/ /g, '\\x20');
+}

@@ -1,0 +1,41 @@
+// Typed, actionable errors for when capture cannot start. Codes mirror native/backend.h.
+
+export type CaptureErrorCode =
+  | 'EPERM_CAPTURE' // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
+  | 'FANOTIFY_UNAVAILABLE' // kernel built without fanotify, or it refused our group/marks
+  | 'AUDIT_UNAVAILABLE' // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
+  | 'LIMIT_REACHED' // fanotify max_user_groups / max_user_marks, audit rule limit
+  | 'AUDIT_BUSY' // audit state we cannot share safely
+  | 'NATIVE_MISSING' // the addon was not built
+  | 'INTERNAL';
+
+export class CaptureError extends Error {
+  override readonly name = 'CaptureError';
+  constructor(
+    readonly code: CaptureErrorCode,
+    message: string,
+    /** The backend that failed, when one was tried. */
+    readonly backend?: 'fanotify' | 'audit',
+  ) {
+    super(message);
+  }
+}
+
+const knownCodes = new Set<string>([
+  'EPERM_CAPTURE',
+  'FANOTIFY_UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
+  'LIMIT_REACHED',
+  'AUDIT_BUSY',
+  'NATIVE_MISSING',
+  'INTERNAL',
+]);
+
+/** Wraps whatever the native layer threw into a CaptureError, keeping its code and message. */
+export function toCaptureError(err: unknown, backend?: 'fanotify' | 'audit'): CaptureError {
+  if (err instanceof CaptureError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' && knownCodes.has(e.code) ? e.code : 'INTERNAL';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  return new CaptureError(code as CaptureErrorCode, message, backend);
+}

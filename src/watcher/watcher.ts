@@ -1,0 +1,247 @@
+// ProcMemWatcher: the public live API. Owns one native capture (fanotify or audit), drains its
+// ring on every wake-up, turns records into Tracee security_file_open events, runs the
+// signature engine and re-emits everything as typed events.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../capture/ring.js';
+import { recordToEvent } from '../capture/to-event.js';
+import { SignatureEngine } from '../engine/engine.js';
+import type { SecurityFileOpenEvent } from '../events/types.js';
+import { loadNative, type NativeCapture } from '../native.js';
+import { builtinSignatures } from '../signatures/index.js';
+import type { Finding, Signature } from '../signatures/signature.js';
+import { CaptureError, toCaptureError } from './errors.js';
+
+export type BackendName = 'fanotify' | 'audit';
+export type BackendChoice = 'auto' | BackendName;
+
+/** Why events were lost (native LossCause, native/record.h). */
+export type LossReason = LossCause;
+
+export interface LostReport {
+  /** 'ring' when JavaScript fell behind; otherwise the kernel-side backend. */
+  source: 'ring' | BackendName;
+  count: number;
+  reason: LossReason;
+}
+
+export interface ProcMemWatcherOptions {
+  /** Capture backend. 'auto' (default) prefers fanotify and falls back to audit. */
+  backend?: BackendChoice;
+  /** Extra signatures, run beside the built-in ones. */
+  signatures?: Signature[];
+  /** Run TRC-1023 and TRC-1024 (default true). */
+  builtinSignatures?: boolean;
+  /** Ring capacity in records (power of two; default 4096, 4 MiB). */
+  ringCapacity?: number;
+  /** Aborting stops the watcher. */
+  signal?: AbortSignal;
+}
+
+export interface WatcherStats {
+  backend: BackendName | null;
+  /** Why this backend was chosen (or why the first choice failed). */
+  backendReason: string;
+  running: boolean;
+  /** Events the backend read from the kernel (all procfs opens for fanotify). */
+  eventsSeen: number;
+  /** Events dropped on purpose in native code (not a mem file, our own reads). */
+  filtered: number;
+  /** security_file_open events emitted to JavaScript. */
+  emitted: number;
+  findings: number;
+  signatureErrors: number;
+  lost: LossCounters & { total: number };
+  /** Raw native counters of the backend and the process table. */
+  native: Record<string, number>;
+}
+
+export interface ProcMemWatcherEvents {
+  event: [SecurityFileOpenEvent];
+  finding: [Finding];
+  lost: [LostReport];
+  error: [Error];
+}
+
+function zeroLosses(): WatcherStats['lost'] {
+  return Object.assign(Object.fromEntries(LOSS_CAUSES.map((r) => [r, 0])), {
+    total: 0,
+  }) as WatcherStats['lost'];
+}
+
+export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
+  readonly #options: ProcMemWatcherOptions;
+  readonly #engine: SignatureEngine;
+  readonly #hostName = hostname();
+  #capture: NativeCapture | null = null;
+  #reader: RingReader | null = null;
+  #lastLoss: LossCounters | null = null;
+  #backend: BackendName | null = null;
+  #backendReason = 'not started';
+  #lastNative: Record<string, number> = {};
+  #emitted = 0;
+  #findings = 0;
+  #signatureErrors = 0;
+  #lost = zeroLosses();
+  #starting: Promise<void> | null = null;
+  #onAbort = () => {
+    void this.stop();
+  };
+
+  constructor(options: ProcMemWatcherOptions = {}) {
+    super();
+    this.#options = options;
+    this.#engine = new SignatureEngine({
+      signatures: [
+        ...(options.builtinSignatures === false ? [] : builtinSignatures()),
+        ...(options.signatures ?? []),
+      ],
+    });
+    this.#engine.on('finding', (f) => {
+      this.#findings++;
+      this.emit('finding', f);
+    });
+    this.#engine.on('error', (err) => {
+      this.#signatureErrors++;
+      this.#emitError(err);
+    });
+  }
+
+  get running(): boolean {
+    return this.#capture !== null;
+  }
+
+  /** Starts capture. Resolves once an open made from now on will be reported. */
+  start(): Promise<void> {
+    if (this.#capture) return Promise.resolve();
+    if (this.#starting) return this.#starting;
+    this.#starting = this.#start().finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const signal = this.#options.signal;
+    if (signal?.aborted)
+      throw new CaptureError('INTERNAL', 'procmem-guard: start() called with an aborted signal');
+    const choice = this.#options.backend ?? 'auto';
+    if (!['auto', 'fanotify', 'audit'].includes(choice)) {
+      throw new CaptureError(
+        'INTERNAL',
+        `procmem-guard: unknown backend "${choice}" (use auto, fanotify or audit)`,
+      );
+    }
+    let native: ReturnType<typeof loadNative>;
+    try {
+      native = loadNative();
+    } catch (err) {
+      throw new CaptureError('NATIVE_MISSING', (err as Error).message);
+    }
+    const order: BackendName[] = choice === 'auto' ? ['fanotify', 'audit'] : [choice];
+    const failures: CaptureError[] = [];
+    for (const backend of order) {
+      const capture = native.createCapture({
+        backend,
+        ringCapacity: this.#options.ringCapacity ?? 4096,
+        onWake: () => this.#drain(),
+        onWarn: (msg: string) => this.#emitError(new Error(`procmem-guard (${backend}): ${msg}`)),
+      });
+      try {
+        capture.start();
+      } catch (err) {
+        failures.push(toCaptureError(err, backend));
+        continue;
+      }
+      this.#capture = capture;
+      this.#reader = new RingReader(capture.ring);
+      this.#lastLoss = this.#reader.losses();
+      this.#backend = backend;
+      this.#backendReason =
+        choice === 'auto'
+          ? failures.length
+            ? `auto: fanotify failed (${failures[0]?.code}: ${failures[0]?.message}); using audit`
+            : 'auto: fanotify available'
+          : `requested ${backend}`;
+      signal?.addEventListener('abort', this.#onAbort, { once: true });
+      return;
+    }
+    const first = failures[0] as CaptureError;
+    this.#backendReason = failures.map((f) => `${f.backend}: ${f.code}`).join('; ');
+    if (failures.length === 1) throw first;
+    throw new CaptureError(
+      first.code,
+      `procmem-guard: no capture backend could start:\n${failures.map((f) => `  ${f.backend}: ${f.message}`).join('\n')}`,
+      first.backend,
+    );
+  }
+
+  /** Stops capture and releases every kernel object; delivers what was still queued. */
+  async stop(): Promise<void> {
+    if (this.#starting) await this.#starting.catch(() => undefined);
+    const capture = this.#capture;
+    if (!capture) return;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    try {
+      capture.stop();
+    } finally {
+      this.#drain();
+      this.#lastNative = capture.stats();
+      this.#capture = null;
+      this.#reader = null;
+    }
+  }
+
+  stats(): WatcherStats {
+    const native = this.#capture ? this.#capture.stats() : this.#lastNative;
+    const filtered = Object.entries(native)
+      .filter(([k]) => k.startsWith('filtered'))
+      .reduce((a, [, v]) => a + v, 0);
+    return {
+      backend: this.#backend,
+      backendReason: this.#backendReason,
+      running: this.running,
+      eventsSeen: native.events_read ?? 0,
+      filtered,
+      emitted: this.#emitted,
+      findings: this.#findings,
+      signatureErrors: this.#signatureErrors,
+      lost: { ...this.#lost },
+      native,
+    };
+  }
+
+  /** Reads everything in the ring; called once per native wake-up. */
+  #drain(): void {
+    const reader = this.#reader;
+    if (!reader) return;
+    reader.drain((rec) => {
+      const event = recordToEvent(rec, this.#hostName);
+      this.#emitted++;
+      this.emit('event', event);
+      this.#engine.dispatch(event);
+    });
+    this.#reportLosses(reader);
+  }
+
+  #reportLosses(reader: RingReader): void {
+    const now = reader.losses();
+    const last = this.#lastLoss;
+    this.#lastLoss = now;
+    if (!last) return;
+    for (const reason of LOSS_CAUSES) {
+      const delta = now[reason] - last[reason];
+      if (delta <= 0) continue;
+      this.#lost[reason] += delta;
+      this.#lost.total += delta;
+      const source = reason === 'ringFull' ? 'ring' : (this.#backend ?? 'fanotify');
+      this.emit('lost', { source, count: delta, reason });
+    }
+  }
+
+  // 'error' without a listener would throw from inside a native callback; only emit if heard.
+  #emitError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.emitWarning(err.message, 'ProcMemGuardWarning');
+  }
+}

@@ -1,0 +1,82 @@
+// Shared test data: Tracee security_file_open lines in Tracee's own JSON layout, and helpers
+// to run signatures over events.
+
+import { createSecurityFileOpenEvent, type SecurityFileOpenFields } from '../src/events/build.js';
+import { parseEventLine } from '../src/events/reader.js';
+import type { TraceeEvent } from '../src/events/types.js';
+import type { Finding, Signature } from '../src/signatures/signature.js';
+
+export interface LineFields {
+  timestamp?: string;
+  processId?: number;
+  processName?: string;
+  pathname?: string;
+  flags?: number | string;
+  eventName?: string;
+  ctime?: string;
+}
+
+/** One compact Tracee JSON line, field for field as `tracee --output json` writes it. */
+export function traceeLine(fields: LineFields = {}): string {
+  const pid = fields.processId ?? 4242;
+  const pathname = fields.pathname ?? '/proc/1234/mem';
+  const flags = fields.flags ?? 'O_RDONLY|O_LARGEFILE';
+  const flagsArg =
+    typeof flags === 'number'
+      ? `{"name":"flags","type":"int","value":${flags}}`
+      : `{"name":"flags","type":"string","value":${JSON.stringify(flags)}}`;
+  return (
+    `{"timestamp":${fields.timestamp ?? '1732675200123456789'},"threadStartTime":1732675190000000123,` +
+    `"processorId":3,"processId":${pid},"cgroupId":10376,"threadId":${pid},"parentProcessId":977,` +
+    `"hostProcessId":${pid},"hostThreadId":${pid},"hostParentProcessId":977,"userId":0,` +
+    `"mountNamespace":4026531841,"pidNamespace":4026531836,` +
+    `"processName":${JSON.stringify(fields.processName ?? 'dd')},"executable":{"path":"/usr/bin/dd"},` +
+    `"hostName":"build-7","containerId":"","container":{},"kubernetes":{},"eventId":"732",` +
+    `"eventName":${JSON.stringify(fields.eventName ?? 'security_file_open')},"matchedPolicies":[""],` +
+    `"argsNum":6,"returnValue":0,"syscall":"openat","stackAddresses":null,` +
+    `"contextFlags":{"containerStarted":false,"isCompat":false},"threadEntityId":2316339463,` +
+    `"processEntityId":2316339463,"parentEntityId":1740364381,"args":[` +
+    `{"name":"pathname","type":"const char*","value":${JSON.stringify(pathname)}},${flagsArg},` +
+    `{"name":"dev","type":"dev_t","value":23},{"name":"inode","type":"unsigned long","value":18446744073709551557},` +
+    `{"name":"ctime","type":"unsigned long","value":${fields.ctime ?? '1732675190987654321'}},` +
+    `{"name":"syscall_pathname","type":"const char*","value":${JSON.stringify(pathname)}}]}`
+  );
+}
+
+/** Findings a fresh, initialised signature reports for one event. */
+export function findingsOf(signature: Signature, event: TraceeEvent): Finding[] {
+  const findings: Finding[] = [];
+  signature.init({ callback: (finding) => findings.push(finding) });
+  signature.onEvent(event);
+  signature.close();
+  return findings;
+}
+
+/** A row of a signature table: the event, described, and whether the signature fires. */
+export interface SignatureCase {
+  name: string;
+  event: TraceeEvent;
+  fires: boolean;
+}
+
+/** An event for a signature table: built from fields, or parsed from a Tracee line. */
+export function openEvent(
+  fields: Partial<SecurityFileOpenFields> & { eventName?: string },
+): TraceeEvent {
+  const { eventName, ...rest } = fields;
+  const event = createSecurityFileOpenEvent({
+    pathname: '/proc/1234/mem',
+    flags: 0,
+    processId: 99,
+    processName: 'dd',
+    ...rest,
+  });
+  return eventName === undefined ? event : { ...event, eventName };
+}
+
+/** A parsed Tracee line (flags in Tracee's string form, as `--output option:parse-arguments`). */
+export function traceeEvent(fields: LineFields): TraceeEvent {
+  const result = parseEventLine(traceeLine(fields), 1);
+  if (!result.ok) throw result.error;
+  return result.event;
+}

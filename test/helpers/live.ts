@@ -1,0 +1,89 @@
+// Helpers for the live tests: real processes, real /proc opens, a real watcher.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SecurityFileOpenEvent } from '../../src/events/index.js';
+import type { Finding } from '../../src/signatures/signature.js';
+import type { LostReport } from '../../src/watcher/watcher.js';
+import { type BackendName, ProcMemWatcher } from '../../src/watcher/watcher.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+export const isRoot = process.geteuid?.() === 0;
+
+/** Compiles a C helper (test/helpers/NAME.c or bench/c/NAME.c) once per machine boot. */
+export function cHelper(name: string): string {
+  const dir = join(tmpdir(), 'procmem-guard-test-bin');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, name);
+  const src = [join(here, `${name}.c`), join(root, 'bench', 'c', `${name}.c`)].find(existsSync);
+  if (!src) throw new Error(`no C source for helper ${name}`);
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, src]);
+  return out;
+}
+
+export interface Collected {
+  watcher: ProcMemWatcher;
+  events: SecurityFileOpenEvent[];
+  findings: Finding[];
+  lost: LostReport[];
+  errors: Error[];
+}
+
+export async function startWatcher(backend: BackendName): Promise<Collected> {
+  const watcher = new ProcMemWatcher({ backend });
+  const c: Collected = { watcher, events: [], findings: [], lost: [], errors: [] };
+  watcher.on('event', (e) => c.events.push(e));
+  watcher.on('finding', (f) => c.findings.push(f));
+  watcher.on('lost', (l) => c.lost.push(l));
+  watcher.on('error', (e) => c.errors.push(e));
+  await watcher.start();
+  return c;
+}
+
+/** Polls until `pick` returns something, or fails after `ms` with `what` in the message. */
+export async function waitFor<T>(what: string, pick: () => T | undefined, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = pick();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A long-lived target process whose memory the tests open. */
+export function spawnTarget(): ChildProcess & { pid: number } {
+  const child = spawn('sleep', ['120'], { stdio: 'ignore' });
+  if (!child.pid) throw new Error('could not start the sleep target');
+  return child as ChildProcess & { pid: number };
+}
+
+/** Runs a command to completion; returns its pid and stdout. */
+export function run(
+  cmd: string,
+  args: string[],
+): Promise<{ pid: number; stdout: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ pid: child.pid as number, stdout, code });
+    });
+  });
+}
+
+export const signatureIds = (fs: Finding[]) => [...new Set(fs.map((f) => f.sigMetadata.ID))].sort();

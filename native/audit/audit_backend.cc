@@ -48,7 +48,8 @@ constexpr int64_t kScanEveryMs = 1000;      // new procfs instances (containers,
 constexpr size_t kMaxProcfsDevices = 256;   // rule pairs
 constexpr int64_t kHandoverGraceMs = 5000;  // before taking the daemon role back
 
-enum class Call { kOpen, kOpenat, kOpenat2 };
+// kMount: mount(2) and move_mount(2), watched only to notice new procfs instances at once.
+enum class Call { kOpen, kOpenat, kOpenat2, kMount };
 // The "ABI" of io_uring operations (URINGOP records carry no arch): IORING_OP_OPENAT(2).
 constexpr uint32_t kArchUring = 0;
 struct SyscallId {
@@ -64,13 +65,18 @@ constexpr SyscallId kSyscalls[] = {
     {kArch64, 2, Call::kOpen},       {kArch64, 257, Call::kOpenat},
     {kArch64, 437, Call::kOpenat2},  {kArch32, 5, Call::kOpen},
     {kArch32, 295, Call::kOpenat},   {kArch32, 437, Call::kOpenat2},
-    {kArchUring, 18, Call::kOpenat}, {kArchUring, 28, Call::kOpenat2}};
+    {kArchUring, 18, Call::kOpenat}, {kArchUring, 28, Call::kOpenat2},
+    {kArch64, 165, Call::kMount},    {kArch64, 429, Call::kMount},
+    {kArch32, 21, Call::kMount},     {kArch32, 429, Call::kMount}};
 #elif defined(__aarch64__)
 constexpr uint32_t kArch64 = AUDIT_ARCH_AARCH64, kArch32 = AUDIT_ARCH_ARM;
-constexpr SyscallId kSyscalls[] = {{kArch64, 56, Call::kOpenat},    {kArch64, 437, Call::kOpenat2},
-                                   {kArch32, 5, Call::kOpen},       {kArch32, 322, Call::kOpenat},
-                                   {kArch32, 437, Call::kOpenat2},  {kArchUring, 18, Call::kOpenat},
-                                   {kArchUring, 28, Call::kOpenat2}};
+constexpr SyscallId kSyscalls[] = {
+    {kArch64, 56, Call::kOpenat},     {kArch64, 437, Call::kOpenat2},
+    {kArch32, 5, Call::kOpen},        {kArch32, 322, Call::kOpenat},
+    {kArch32, 437, Call::kOpenat2},   {kArchUring, 18, Call::kOpenat},
+    {kArchUring, 28, Call::kOpenat2}, {kArch64, 40, Call::kMount},
+    {kArch64, 429, Call::kMount},     {kArch32, 21, Call::kMount},
+    {kArch32, 429, Call::kMount}};
 #else
 #error "audit backend: add the open/openat/openat2 numbers of this architecture"
 #endif
@@ -204,7 +210,9 @@ class AuditBackend : public Backend {
   void removeOurRules(bool for_recovery);
   void restore(const SavedState& s, int32_t registered_pid);
   audit::RuleBlob makeRule(uint32_t arch, uint64_t dev) const;
-  void syncRules(const std::set<uint64_t>& devs, bool at_start);
+  audit::RuleBlob makeMountRule(uint32_t arch) const;
+  void syncRules(const std::set<uint64_t>& devs, bool at_start, bool remove_missing);
+  void onMount(int32_t pid);
   void registerDaemon(const audit_status& st);
   void becomeListener();
   void saveState();
@@ -245,7 +253,7 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> mode_{0};
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
-      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0};
+      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0};
 };
 
 void AuditBackend::start(EventSink& sink, ProcessTable& table) {
@@ -305,9 +313,15 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
       setsockopt(rd_.fd(), SOL_SOCKET, SO_RCVBUF, &kRcvBuf, sizeof(kRcvBuf));
     }
     rd_.setPassthrough([this](uint16_t type, std::string_view text) { onRecord(type, text); });
-    assembler_ = std::make_unique<audit::Assembler>(
-        kMaxPending, kMaxAgeMs,
-        [](const AuditEvent& ev) { return findSyscall(ev.arch, ev.syscall) != nullptr; });
+    assembler_ =
+        std::make_unique<audit::Assembler>(kMaxPending, kMaxAgeMs, [this](const AuditEvent& ev) {
+          const SyscallId* sc = findSyscall(ev.arch, ev.syscall);
+          if (sc && sc->call == Call::kMount) {
+            if (ev.success) onMount(ev.pid);
+            return false;
+          }
+          return sc != nullptr;
+        });
     if (daemon) {
       registerDaemon(status);
     } else {
@@ -321,7 +335,13 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
     }
     std::set<uint64_t> devs = audit::procfsDevicesAllNamespaces();
     devs.insert(host_proc_dev_);
-    syncRules(devs, true);
+    syncRules(devs, true, true);
+    if ((r = ctl_.addRule(makeMountRule(kArch64))) < 0) {
+      sink_->warn(("audit backend: cannot watch mount(2) (" + errText(r) +
+                   "); new procfs instances are found by the once-a-second scan only")
+                      .c_str());
+    }
+    if (b32_ok_) ctl_.addRule(makeMountRule(kArch32));
     last_scan_ms_ = monoMs();
     stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd_ < 0) fail("INTERNAL", std::string("audit backend: eventfd: ") + strerror(errno));
@@ -410,7 +430,7 @@ audit::RuleBlob AuditBackend::makeRule(uint32_t arch, uint64_t dev) const {
   audit::RuleBuilder b(arch == kArchUring ? AUDIT_FILTER_URING_EXIT : AUDIT_FILTER_EXIT);
   if (arch != kArchUring) b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
   for (const SyscallId& s : kSyscalls) {
-    if (s.arch == arch) b.syscall(s.nr);
+    if (s.arch == arch && s.call != Call::kMount) b.syscall(s.nr);
   }
   // Our own procfs reads (fdinfo, the process table) must not feed back into our queue.
   b.field(AUDIT_PID, AUDIT_NOT_EQUAL, static_cast<uint32_t>(self_pid_));
@@ -423,9 +443,23 @@ audit::RuleBlob AuditBackend::makeRule(uint32_t arch, uint64_t dev) const {
   return b.build();
 }
 
+// mount(2)/move_mount(2) by anyone: a new procfs instance gets its rules as soon as its mount
+// is seen, instead of at the next once-a-second scan.
+audit::RuleBlob AuditBackend::makeMountRule(uint32_t arch) const {
+  audit::RuleBuilder b;
+  b.field(AUDIT_ARCH, AUDIT_EQUAL, arch);
+  for (const SyscallId& s : kSyscalls) {
+    if (s.arch == arch && s.call == Call::kMount) b.syscall(s.nr);
+  }
+  b.field(AUDIT_PID, AUDIT_NOT_EQUAL, static_cast<uint32_t>(self_pid_));
+  b.field(AUDIT_SUCCESS, AUDIT_EQUAL, 1);
+  b.stringField(AUDIT_FILTERKEY, kAuditRuleKey);
+  return b.build();
+}
+
 // Makes our rules cover exactly `devs` (up to kMaxProcfsDevices procfs instances).
-void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start) {
-  for (auto it = rule_devs_.begin(); it != rule_devs_.end();) {
+void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start, bool remove_missing) {
+  for (auto it = rule_devs_.begin(); remove_missing && it != rule_devs_.end();) {
     if (devs.count(*it) || *it == host_proc_dev_) {
       ++it;
       continue;
@@ -621,7 +655,7 @@ void AuditBackend::run() {
     finishBatch(now);
     if (now - last_scan_ms_ >= kScanEveryMs) {
       last_scan_ms_ = now;
-      syncRules(audit::procfsDevicesAllNamespaces(), false);
+      syncRules(audit::procfsDevicesAllNamespaces(), false, true);
     }
     if (now - last_status_ms_ >= kStatusEveryMs || handover_) {
       last_status_ms_ = now;
@@ -646,6 +680,18 @@ void AuditBackend::onRecord(uint16_t type, std::string_view text) {
   if (incomplete) {
     incomplete_ += incomplete;
     sink_->lost(LossCause::kAuditIncomplete, incomplete);
+  }
+}
+
+// Someone mounted something: if it is a procfs, cover it now (the mounter's namespace).
+void AuditBackend::onMount(int32_t pid) {
+  mounts_seen_++;
+  std::set<uint64_t> devs = audit::procfsDevicesIn("/proc/" + std::to_string(pid) + "/mountinfo");
+  for (uint64_t dev : devs) {
+    if (!rule_devs_.count(dev)) {
+      syncRules(devs, false, false);
+      return;
+    }
   }
 }
 
@@ -699,7 +745,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   events_++;
   const SyscallId* sc = findSyscall(ev.arch, ev.syscall);
   const PathItem* p = openedPath(ev);
-  if (!sc || !ev.success || !p || !p->has_name || p->name.empty()) {
+  if (!sc || sc->call == Call::kMount || !ev.success || !p || !p->has_name || p->name.empty()) {
     filtered_++;
     return;
   }
@@ -792,6 +838,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
       flags_syscall_++;
       break;
     case Call::kOpenat2:
+    case Call::kMount:  // not reached: mount events are never assembled
       if (sc->arch == kArchUring ? fdinfoFlagsByInode(ev.pid, p->inode, &rec.open_flags)
                                  : fdinfoFlags(ev.pid, ev.exit, p->inode, &rec.open_flags)) {
         rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
@@ -831,7 +878,8 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"fdinfo_flags", flags_fdinfo_.load()},
           {"unknown_flags", flags_unknown_.load()},
           {"foreign_key", foreign_key_.load()},
-          {"procfs_instances", procfs_instances_.load()}};
+          {"procfs_instances", procfs_instances_.load()},
+          {"mounts_seen", mounts_seen_.load()}};
 }
 
 }  // namespace

@@ -110,8 +110,8 @@ bool Assembler::feed(uint16_t type, std::string_view text, int64_t now_ms,
     if (findField(body, "exit", &raw)) ev.exit = parseSigned(raw);
     static const char* const kArgs[4] = {"a0", "a1", "a2", "a3"};
     for (int i = 0; i < 4; i++) ev.args[i] = fieldU(body, kArgs[i], 16);
-    if (!wanted_(ev)) return true;
     ev.pid = static_cast<int32_t>(fieldU(body, "pid", 10));
+    if (!wanted_(ev)) return true;
     ev.ppid = static_cast<int32_t>(fieldU(body, "ppid", 10));
     ev.uid = static_cast<uint32_t>(fieldU(body, "uid", 10));
     ev.gid = static_cast<uint32_t>(fieldU(body, "gid", 10));

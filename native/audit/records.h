@@ -50,8 +50,8 @@ struct AuditEvent {
 
 class Assembler {
  public:
-  // `wanted` decides from the SYSCALL record whether an event is assembled at all; records of
-  // other serials are dropped as they arrive.
+  // `wanted` decides from the SYSCALL record (arch, syscall, success, exit, args and pid are
+  // filled) whether an event is assembled at all; records of other serials are dropped.
   Assembler(size_t max_pending, int64_t max_age_ms, std::function<bool(const AuditEvent&)> wanted)
       : max_pending_(max_pending), max_age_ms_(max_age_ms), wanted_(std::move(wanted)) {}
 

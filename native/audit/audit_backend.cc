@@ -865,7 +865,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
 std::map<std::string, uint64_t> AuditBackend::stats() const {
   return {{"mode", mode_.load()},  // 1 = audit daemon (unicast), 2 = read-log group (multicast)
           {"records", records_.load()},
-          {"events", events_.load()},
+          {"events_read", events_.load()},  // assembled open events (name shared with fanotify)
           {"emitted", emitted_.load()},
           {"filtered_not_mem", filtered_.load()},
           {"incomplete", incomplete_.load()},

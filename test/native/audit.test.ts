@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative } from '../../src/native.js';
+import { cHelper } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const addonPath = resolve(__dirname, '../../build/Release/procmem_guard.node');
@@ -16,7 +17,6 @@ const isRoot = process.geteuid?.() === 0;
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const hasAuditctl = isRoot && which('auditctl');
 const hasAuditd = isRoot && which('auditd');
-const hasPython = which('python3');
 const KEY = 'procmem-guard';
 const O_ACCMODE = 3;
 const STATE_FILE = '/run/procmem-guard/audit.state';
@@ -135,26 +135,17 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
       expect(r.recordFlags & RecordFlag.threadMem).toBeTruthy();
     });
 
-    it.runIf(hasPython)('reports openat2 with flags read from fdinfo', async () => {
-      const script = [
-        'import ctypes, os, sys, struct, time',
-        'how = struct.pack("QQQ", os.O_RDWR | os.O_CLOEXEC, 0, 0)',
-        'libc = ctypes.CDLL(None, use_errno=True)',
-        'fd = libc.syscall(437, -100, sys.argv[1].encode(), ctypes.c_char_p(how), 24)',
-        'assert fd >= 0, ctypes.get_errno()',
-        'time.sleep(0.5)',
-      ].join('\n');
-      const py = spawnSync('python3', ['-c', script, `/proc/${target}/mem`]);
-      expect(py.status).toBe(0);
-      const r = await recordOf(h, py.pid);
+    it('reports openat2 with flags read from fdinfo', async () => {
+      const o = spawnSync(cHelper('openat2_open'), [`/proc/${target}/mem`, 'rw', '300']);
+      expect(o.stdout.toString()).toMatch(/fd=\d+/);
+      const r = await recordOf(h, o.pid);
       expect(r.syscallNr).toBe(437);
       expect(r.flagsSource).toBe(FlagsSource.fdinfo);
       expect(r.openFlags & O_ACCMODE).toBe(2);
     });
 
-    it.runIf(which('cc'))('reports opens submitted through io_uring (best effort)', async () => {
-      const bin = join(mkdtempSync(join(tmpdir(), 'pmg-uring-')), 'uring_open');
-      execFileSync('cc', ['-O2', '-o', bin, resolve(__dirname, '../helpers/uring_open.c')]);
+    it('reports opens submitted through io_uring (best effort)', async () => {
+      const bin = cHelper('uring_open');
       // Measured: an IORING_OP_OPENAT completed inline is audited; the first open of a path
       // (punted to an io-wq worker) was not. So several tries, and at least one must be seen.
       const pids: number[] = [];

@@ -15,13 +15,16 @@
 
 namespace pmg {
 
+// Exec events only; a burst of thousands of execs fits, and ENOBUFS only delays a rescan.
+constexpr int kExecSocketBuffer = 1 << 20;
+
 ProcfsMarker::ProcfsMarker(bool per_mount, MarkFn mark, WarnFn warn)
     : mark_(std::move(mark)), warn_(std::move(warn)), scanner_(per_mount) {}
 
 void ProcfsMarker::start() {
   rescan();
   std::string err;
-  exec_fd_ = netlink::openProcConnector(&err);
+  exec_fd_ = netlink::openProcConnector(kExecSocketBuffer, &err);
   if (exec_fd_ < 0) warn_(errno, "new procfs instances are found by periodic rescans only: " + err);
   stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) {

@@ -14,6 +14,7 @@
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import {
   type JsonObject,
+  LEADING_INTEGER_FIELDS,
   SECURITY_FILE_OPEN,
   type SecurityFileOpenEvent,
   type TraceeContainer,
@@ -28,19 +29,7 @@ const key = (name: string) => `,"${name}":`;
 
 // Capture groups, in order. Kept next to the pattern so the two cannot drift apart.
 const GROUPS = [
-  'timestamp',
-  'threadStartTime',
-  'processorId',
-  'processId',
-  'cgroupId',
-  'threadId',
-  'parentProcessId',
-  'hostProcessId',
-  'hostThreadId',
-  'hostParentProcessId',
-  'userId',
-  'mountNamespace',
-  'pidNamespace',
+  ...LEADING_INTEGER_FIELDS,
   'processName',
   'executablePath',
   'hostName',
@@ -80,21 +69,7 @@ const G = Object.fromEntries(GROUPS.map((name, i) => [name, i + 1])) as Record<G
 
 const LAYOUT = new RegExp(
   [
-    `^\\{"timestamp":${INT}`,
-    ...[
-      'threadStartTime',
-      'processorId',
-      'processId',
-      'cgroupId',
-      'threadId',
-      'parentProcessId',
-      'hostProcessId',
-      'hostThreadId',
-      'hostParentProcessId',
-      'userId',
-      'mountNamespace',
-      'pidNamespace',
-    ].map((name) => `${key(name)}${INT}`),
+    `^\\{${LEADING_INTEGER_FIELDS.map((name) => `"${name}":${INT}`).join(',')}`,
     `${key('processName')}${STR}`,
     opt(`${key('executable')}\\{"path":${STR}\\}`),
     `${key('hostName')}${STR}`,

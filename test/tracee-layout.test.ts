@@ -95,4 +95,16 @@ describe('Tracee layout reader', () => {
     }
     expect(accepted).toBeGreaterThan(100); // the fuzz did exercise accepted lines
   });
+
+  it('stays linear on long and pathological lines', () => {
+    const long = traceeLine({ pathname: `/proc/1/${'d/'.repeat(1_000_000)}mem` });
+    const unterminated = traceeLine().replace(
+      '"processName":"dd"',
+      `"processName":"${'x'.repeat(2_000_000)}`,
+    );
+    const started = performance.now();
+    expect(readTraceeLayout(long)).toEqual(general(long));
+    expect(readTraceeLayout(unterminated)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
 });

@@ -118,6 +118,9 @@ class ProcessTableImpl final : public ProcessTable {
   void markExitedLocked(Entry& e, uint64_t now);
 
   void resolveNsPpid(ProcessInfo* info);
+  void countFailed(procfs::ReadResult r) {
+    ++(r == procfs::ReadResult::kError ? proc_read_errors_ : proc_read_gone_);
+  }
   void deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
                    ProcessInfo* info) const;
   void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, uint64_t scan_start);
@@ -142,9 +145,9 @@ class ProcessTableImpl final : public ProcessTable {
   bool ready_ = false;
 
   std::atomic<uint64_t> connector_events_{0}, connector_overflows_{0}, taskstats_events_{0},
-      taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, misses_{0}, lookups_{0},
-      syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0}, ns_misses_{0},
-      recv_errors_{0}, found_exited_{0};
+      taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, proc_read_errors_{0}, misses_{0},
+      lookups_{0}, syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0},
+      ns_misses_{0}, recv_errors_{0}, found_exited_{0};
   std::atomic<bool> taskstats_on_{false};
 };
 
@@ -375,9 +378,9 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
                        !have_base ? procfs::Fields::kAll
                                   : (thread ? procfs::Fields::kThread : procfs::Fields::kForked),
                        &info);
-  if (r == procfs::ReadResult::kGone) {
+  if (r == procfs::ReadResult::kGone || r == procfs::ReadResult::kError) {
     // Exited before we could read it: what it inherited is the best we have.
-    ++proc_read_gone_;
+    countFailed(r);
     info = have_base ? base : ProcessInfo{};
     info.host_pid = child_tgid;
     info.host_tid = child_pid;
@@ -409,7 +412,7 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
     return;
   }
   Entry& e = putLocked(info, now);
-  e.has_data = have_base || r != procfs::ReadResult::kGone;
+  e.has_data = have_base || r == procfs::ReadResult::kOk || r == procfs::ReadResult::kZombie;
   if (r == procfs::ReadResult::kZombie) markExitedLocked(e, now);
 }
 
@@ -424,12 +427,13 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
     putLocked(info, now).has_data = true;
     return;
   }
-  ++proc_read_gone_;
-  // Exited right after exec. What the fork left is stale now: drop the old program's name and
-  // path rather than report them; keep pids, ids, namespaces and cgroup (exec keeps those).
+  countFailed(r);
+  // Exited right after exec (or, rarely, /proc could not be read: kError). What the fork left is
+  // stale now: drop the old program's name and path rather than report them; keep pids, ids,
+  // namespaces and cgroup (exec keeps those).
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
-    if (r == procfs::ReadResult::kGone) return;
+    if (r != procfs::ReadResult::kZombie) return;
     Entry& e = putLocked(info, now);
     e.has_data = true;
     markExitedLocked(e, now);
@@ -521,8 +525,8 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
   ++proc_reads_;
   procfs::ReadResult r =
       procfs::readTask(pid, tid, base ? procfs::Fields::kThread : procfs::Fields::kAll, &info);
-  if (r == procfs::ReadResult::kGone) {
-    ++proc_read_gone_;
+  if (r == procfs::ReadResult::kGone || r == procfs::ReadResult::kError) {
+    countFailed(r);
     return;
   }
   resolveNsPpid(&info);
@@ -767,7 +771,12 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     *out = info;
     return hit ? Found::kTable : Found::kProc;
   }
-  ++proc_read_gone_;
+  countFailed(r);
+  if (r == procfs::ReadResult::kError) {  // says nothing about the task: keep what we know
+    if (hit) return Found::kTable;
+    ++misses_;
+    return Found::kMiss;
+  }
   // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
   // with nothing queued is final: the events of this task (fork, exec: sent before it could
   // open anything) were already applied when we looked, and they were not there.
@@ -852,6 +861,7 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
       {"taskstats_overflows", &ProcessTableImpl::taskstats_overflows_},
       {"proc_reads", &ProcessTableImpl::proc_reads_},
       {"proc_reads_gone", &ProcessTableImpl::proc_read_gone_},
+      {"proc_read_errors", &ProcessTableImpl::proc_read_errors_},
       {"lookups", &ProcessTableImpl::lookups_},
       {"misses", &ProcessTableImpl::misses_},
       {"found_exited", &ProcessTableImpl::found_exited_},

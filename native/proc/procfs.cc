@@ -231,9 +231,17 @@ uint32_t ownPidNs() {
 
 namespace {
 
+// After a failed open/read: did the task vanish, or did the read fail for another reason?
+ReadResult failure() {
+  return errno == ENOENT || errno == ESRCH ? ReadResult::kGone : ReadResult::kError;
+}
+
 // The task's directory: /proc/<pid>/task/<tid>, or /proc/<tid> when pid is unknown or equal.
 int openTaskDir(int32_t pid, int32_t tid) {
-  if (tid <= 0) return -1;
+  if (tid <= 0) {
+    errno = ESRCH;
+    return -1;
+  }
   char path[64];
   if (pid > 0 && pid != tid) {
     snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
@@ -260,17 +268,18 @@ ReadResult readNsAndCgroup(int dirfd, ProcessInfo* out) {
 
 ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out) {
   Fd dir(openTaskDir(pid, tid));
-  if (dir.get() < 0) return ReadResult::kGone;
+  if (dir.get() < 0) return failure();
   return readNsAndCgroup(dir.get(), out);
 }
 
 ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
   Fd dir(openTaskDir(pid, tid));
-  if (dir.get() < 0) return ReadResult::kGone;
+  if (dir.get() < 0) return failure();
 
   char buf[4096];
   long n = readSmallAt(dir.get(), "stat", buf, sizeof(buf));
-  if (n <= 0) return ReadResult::kGone;
+  if (n < 0) return failure();
+  if (n == 0) return ReadResult::kGone;
   // "pid (comm) S ppid ..."; comm may hold spaces and parentheses: it ends at the LAST ')'.
   char* lp = strchr(buf, '(');
   char* rp = strrchr(buf, ')');
@@ -288,7 +297,8 @@ ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
     }
   }
   n = readSmallAt(dir.get(), "status", buf, sizeof(buf));
-  if (n <= 0) return ReadResult::kGone;
+  if (n < 0) return failure();
+  if (n == 0) return ReadResult::kGone;
   StatusFields st;
   parseStatus(buf, n, &st);
   if (st.tgid <= 0 || (pid > 0 && st.tgid != pid) || !st.have_ids) return ReadResult::kGone;

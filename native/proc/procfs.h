@@ -17,6 +17,8 @@ enum class ReadResult {
   kOk,      // everything read from a live task
   kZombie,  // the task has exited but is not reaped: comm/ids/start time valid, exe/ns not
   kGone,    // no such task (or it vanished mid-read)
+  kError,   // could not read for another reason (EMFILE, ENOMEM, EACCES...): says nothing
+            // about whether the task lives
 };
 
 // What readTask reads; what it does not read is left as it is in `out`.

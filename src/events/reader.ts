@@ -9,6 +9,7 @@ import {
   type FlagsSource,
   type JsonObject,
   type JsonValue,
+  LEADING_INTEGER_FIELDS,
   SECURITY_FILE_OPEN,
   SECURITY_FILE_OPEN_EVENT_ID,
   type SecurityFileOpenArgs,
@@ -115,20 +116,8 @@ export function printable(text: string): string {
   );
 }
 
-const KNOWN_FIELDS = new Set([
-  'timestamp',
-  'threadStartTime',
-  'processorId',
-  'processId',
-  'cgroupId',
-  'threadId',
-  'parentProcessId',
-  'hostProcessId',
-  'hostThreadId',
-  'hostParentProcessId',
-  'userId',
-  'mountNamespace',
-  'pidNamespace',
+const KNOWN_FIELDS = new Set<string>([
+  ...LEADING_INTEGER_FIELDS,
   'processName',
   'executable',
   'hostName',

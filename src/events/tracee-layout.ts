@@ -1,105 +1,129 @@
 // A reader for the one layout Tracee (and this project's writer) print security_file_open
-// events in: compact JSON, fields in trace.Event's declaration order. It reads the line once,
-// left to right, checking every character it accepts, and makes 64-bit integers straight from
-// their digits, so it needs neither JSON.parse nor the digit recovery of exact-numbers.ts.
+// events in: compact JSON, fields in trace.Event's declaration order. One anchored regular
+// expression checks the whole line and captures every value; 64-bit integers are made
+// straight from their digits, so it needs neither JSON.parse nor the digit recovery of
+// exact-numbers.ts. (A hand-written character scanner was tried first: slower than
+// JSON.parse itself. The regex engine compares the fixed text natively.)
 //
-// It is strict by construction: anything outside the expected layout, and anything it would
-// have to interpret (escapes in strings, numbers with fractions or exponents, an unknown flag
-// name, an unexpected field) makes it return undefined, and the caller reads the line with
-// the general path (JSON.parse + validation), which also produces the error messages. A test
-// compares the two on valid lines and on thousands of corrupted ones.
+// It is strict by construction: the expression only admits valid JSON (integers without
+// fraction or exponent, strings without escapes or control characters). Anything else,
+// including an unknown flag name or an oversized number, makes it return undefined and the
+// caller reads the line with the general path (JSON.parse + validation), which also words
+// every error. A test compares the two on valid lines and on thousands of corrupted ones.
 
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import {
   type JsonObject,
-  type JsonValue,
+  LEADING_INTEGER_FIELDS,
   SECURITY_FILE_OPEN,
-  type SecurityFileOpenArgs,
   type SecurityFileOpenEvent,
   type TraceeContainer,
 } from './types.js';
 
-/** Thrown inside the scanner to abandon the fast path; never escapes this module. */
+/** A JSON integer token (no fraction, no exponent), captured. */
+const INT = '(-?(?:0|[1-9][0-9]*))';
+/** A JSON string with no escape and no control character, its content captured. */
+const STR = '"([^"\\\\\\u0000-\\u001f]*)"';
+const opt = (text: string) => `(?:${text})?`;
+const key = (name: string) => `,"${name}":`;
+
+// Capture groups, in order. Kept next to the pattern so the two cannot drift apart.
+const GROUPS = [
+  ...LEADING_INTEGER_FIELDS,
+  'processName',
+  'executablePath',
+  'hostName',
+  'containerId',
+  'containerIdField',
+  'containerName',
+  'containerImage',
+  'containerImageDigest',
+  'kubernetes',
+  'eventId',
+  'matchedPolicies',
+  'argsNum',
+  'returnValue',
+  'syscall',
+  'stackAddresses',
+  'containerStarted',
+  'isCompat',
+  'threadEntityId',
+  'processEntityId',
+  'parentEntityId',
+  'pathnameType',
+  'pathname',
+  'flagsType',
+  'flagsString',
+  'flagsInt',
+  'devType',
+  'dev',
+  'inodeType',
+  'inode',
+  'ctimeType',
+  'ctime',
+  'syscallPathnameType',
+  'syscallPathname',
+] as const;
+type Group = (typeof GROUPS)[number];
+const G = Object.fromEntries(GROUPS.map((name, i) => [name, i + 1])) as Record<Group, number>;
+
+const LAYOUT = new RegExp(
+  [
+    `^\\{${LEADING_INTEGER_FIELDS.map((name) => `"${name}":${INT}`).join(',')}`,
+    `${key('processName')}${STR}`,
+    opt(`${key('executable')}\\{"path":${STR}\\}`),
+    `${key('hostName')}${STR}`,
+    opt(`${key('containerId')}${STR}`),
+    `${key('container')}\\{`,
+    opt(
+      `"id":${STR}${opt(`,"name":${STR}`)}${opt(`,"image":${STR}`)}${opt(`,"imageDigest":${STR}`)}`,
+    ),
+    '\\}',
+    `(${key('kubernetes')}\\{\\})?`,
+    `${key('eventId')}"${INT}"`,
+    `${key('eventName')}"${SECURITY_FILE_OPEN}"`,
+    opt(
+      `${key('matchedPolicies')}\\[((?:"[^"\\\\\\u0000-\\u001f]*"(?:,"[^"\\\\\\u0000-\\u001f]*")*)?)\\]`,
+    ),
+    `${key('argsNum')}${INT}`,
+    `${key('returnValue')}${INT}`,
+    `${key('syscall')}${STR}`,
+    `(${key('stackAddresses')}null)?`,
+    opt(`${key('contextFlags')}\\{"containerStarted":(true|false),"isCompat":(true|false)\\}`),
+    opt(`${key('threadEntityId')}${INT}`),
+    opt(`${key('processEntityId')}${INT}`),
+    opt(`${key('parentEntityId')}${INT}`),
+    `${key('args')}\\[`,
+    `\\{"name":"pathname","type":${STR},"value":${STR}\\}`,
+    `,\\{"name":"flags","type":${STR},"value":(?:${STR}|${INT})\\}`,
+    `,\\{"name":"dev","type":${STR},"value":${INT}\\}`,
+    `,\\{"name":"inode","type":${STR},"value":${INT}\\}`,
+    `,\\{"name":"ctime","type":${STR},"value":${INT}\\}`,
+    `,\\{"name":"syscall_pathname","type":${STR},"value":${STR}\\}`,
+    '\\]\\}$',
+  ].join(''),
+);
+
+// The group list and the pattern must agree; an empty alternative makes every group count.
+if ((new RegExp(`${LAYOUT.source}|`).exec('')?.length ?? 0) - 1 !== GROUPS.length) {
+  throw new Error('tracee-layout: capture groups and GROUPS disagree');
+}
+
+/** Thrown to abandon the fast path; never escapes this module. */
 const DECLINE = Object.freeze({ decline: true });
 
-class Scanner {
-  pos = 0;
-  constructor(readonly line: string) {}
+/** A safe integer from an INT capture, or DECLINE past 15 digits (the general path decides). */
+function int(text: string): number {
+  const negative = text.charCodeAt(0) === 0x2d;
+  if (text.length - (negative ? 1 : 0) > 15) throw DECLINE;
+  let value = 0;
+  for (let i = negative ? 1 : 0; i < text.length; i++)
+    value = value * 10 + text.charCodeAt(i) - 0x30;
+  return negative ? -value : value;
+}
 
-  /** Consumes `text` (a key with its quotes and colon, or punctuation) or declines. */
-  expect(text: string): void {
-    if (!this.accept(text)) throw DECLINE;
-  }
-
-  /** Consumes `text` if it is next. A charCodeAt loop: startsWith costs far more here. */
-  accept(text: string): boolean {
-    const { line, pos } = this;
-    const length = text.length;
-    for (let i = 0; i < length; i++) {
-      if (line.charCodeAt(pos + i) !== text.charCodeAt(i)) return false;
-    }
-    this.pos = pos + length;
-    return true;
-  }
-
-  /** Index of the end of the integer token at pos (JSON grammar, no fraction/exponent). */
-  private integerEnd(): number {
-    const { line } = this;
-    let end = this.pos;
-    if (line.charCodeAt(end) === 0x2d) end++;
-    const first = end;
-    let c = line.charCodeAt(end);
-    while (c >= 0x30 && c <= 0x39) c = line.charCodeAt(++end);
-    const digits = end - first;
-    // No digits, a leading zero, or a fraction/exponent: not ours to interpret.
-    if (digits === 0 || (digits > 1 && line.charCodeAt(first) === 0x30)) throw DECLINE;
-    if (c === 0x2e || c === 0x65 || c === 0x45) throw DECLINE;
-    return end;
-  }
-
-  /** A safe integer (at most 15 digits). */
-  int(): number {
-    const start = this.pos;
-    const end = this.integerEnd();
-    const negative = this.line.charCodeAt(start) === 0x2d;
-    const first = negative ? start + 1 : start;
-    if (end - first > 15) throw DECLINE;
-    let value = 0;
-    for (let i = first; i < end; i++) value = value * 10 + (this.line.charCodeAt(i) - 0x30);
-    this.pos = end;
-    return negative ? -value : value;
-  }
-
-  /** Any integer, exactly. */
-  u64(): bigint {
-    const start = this.pos;
-    const end = this.integerEnd();
-    if (end - start <= 15) return BigInt(this.int());
-    this.pos = end;
-    return BigInt(this.line.slice(start, end));
-  }
-
-  /** A string token without escapes or control characters. */
-  string(): string {
-    const { line } = this;
-    if (line.charCodeAt(this.pos) !== 0x22) throw DECLINE;
-    const start = this.pos + 1;
-    let end = start;
-    let c = line.charCodeAt(end);
-    while (c !== 0x22) {
-      // Escapes need decoding, raw control characters are invalid JSON, NaN is the end.
-      if (c < 0x20 || c === 0x5c || Number.isNaN(c)) throw DECLINE;
-      c = line.charCodeAt(++end);
-    }
-    this.pos = end + 1;
-    return line.slice(start, end);
-  }
-
-  boolean(): boolean {
-    if (this.accept('true')) return true;
-    if (this.accept('false')) return false;
-    throw DECLINE;
-  }
+function u64(text: string): bigint {
+  return text.length <= 15 ? BigInt(int(text)) : BigInt(text);
 }
 
 /**
@@ -107,186 +131,114 @@ class Scanner {
  * when the line is anything else (the caller then uses the general path).
  */
 export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefined {
+  const m = LAYOUT.exec(line);
+  if (m === null) return undefined;
   try {
-    return read(new Scanner(line));
+    return build(m);
   } catch (err) {
     if (err === DECLINE) return undefined;
     throw err;
   }
 }
 
-function read(s: Scanner): SecurityFileOpenEvent {
-  s.expect('{"timestamp":');
-  const timestamp = s.u64();
-  s.expect(',"threadStartTime":');
-  const threadStartTime = s.u64();
-  s.expect(',"processorId":');
-  const processorId = s.int();
-  s.expect(',"processId":');
-  const processId = s.int();
-  s.expect(',"cgroupId":');
-  const cgroupId = s.u64();
-  s.expect(',"threadId":');
-  const threadId = s.int();
-  s.expect(',"parentProcessId":');
-  const parentProcessId = s.int();
-  s.expect(',"hostProcessId":');
-  const hostProcessId = s.int();
-  s.expect(',"hostThreadId":');
-  const hostThreadId = s.int();
-  s.expect(',"hostParentProcessId":');
-  const hostParentProcessId = s.int();
-  s.expect(',"userId":');
-  const userId = s.int();
-  s.expect(',"mountNamespace":');
-  const mountNamespace = s.int();
-  s.expect(',"pidNamespace":');
-  const pidNamespace = s.int();
-  s.expect(',"processName":');
-  const processName = s.string();
-  let executablePath = '';
-  if (s.accept(',"executable":{"path":')) {
-    executablePath = s.string();
-    s.expect('}');
-  }
-  s.expect(',"hostName":');
-  const hostName = s.string();
-  const containerId = s.accept(',"containerId":') ? s.string() : '';
-  s.expect(',"container":');
-  const container = readContainer(s);
-  let extra: JsonObject | undefined;
-  if (s.accept(',"kubernetes":{}')) extra = { kubernetes: {} };
-  s.expect(',"eventId":"');
-  const eventIdStart = s.pos;
-  const eventId = s.int();
-  if (s.pos - eventIdStart > 10) throw DECLINE; // as the general path's limit
-  s.expect('","eventName":"security_file_open"');
-  if (s.accept(',"matchedPolicies":[')) {
-    const policies: JsonValue[] = [];
-    if (!s.accept(']')) {
-      do policies.push(s.string());
-      while (s.accept(','));
-      s.expect(']');
-    }
-    extra ??= {};
-    extra.matchedPolicies = policies;
-  }
-  s.expect(',"argsNum":');
-  const argsNum = s.int();
-  s.expect(',"returnValue":');
-  const returnValue = s.int();
-  s.expect(',"syscall":');
-  const syscall = s.string();
-  if (s.accept(',"stackAddresses":null')) {
-    extra ??= {};
-    extra.stackAddresses = null;
-  }
-  if (s.accept(',"contextFlags":{"containerStarted":')) {
-    const containerStarted = s.boolean();
-    s.expect(',"isCompat":');
-    const isCompat = s.boolean();
-    s.expect('}');
-    extra ??= {};
-    extra.contextFlags = { containerStarted, isCompat };
-  }
-  for (const key of ENTITY_IDS) {
-    if (s.accept(key.token)) {
-      extra ??= {};
-      extra[key.name] = s.int();
-    }
-  }
-  s.expect(',"args":[');
-  const args = readArgs(s);
-  s.expect('}');
-  if (s.pos !== s.line.length) throw DECLINE;
-  const event: SecurityFileOpenEvent = {
-    timestamp,
-    threadStartTime,
-    processorId,
-    processId,
-    cgroupId,
-    threadId,
-    parentProcessId,
-    hostProcessId,
-    hostThreadId,
-    hostParentProcessId,
-    userId,
-    mountNamespace,
-    pidNamespace,
-    processName,
-    executable: { path: executablePath },
-    hostName,
-    containerId,
-    container,
-    eventId,
-    eventName: SECURITY_FILE_OPEN,
-    argsNum,
-    returnValue,
-    syscall,
-    args,
-  };
-  if (extra !== undefined) event.extra = extra;
-  return event;
-}
-
-const ENTITY_IDS = ['threadEntityId', 'processEntityId', 'parentEntityId'].map((name) => ({
-  name,
-  token: `,"${name}":`,
-}));
-
-function readContainer(s: Scanner): TraceeContainer {
-  s.expect('{');
-  const container: TraceeContainer = {};
-  if (s.accept('}')) return container;
-  let first = true;
-  for (const key of ['id', 'name', 'image', 'imageDigest'] as const) {
-    if (s.accept(`${first ? '' : ','}"${key}":`)) {
-      container[key] = s.string();
-      first = false;
-    }
-  }
-  s.expect('}');
-  return container;
-}
-
-function readArgs(s: Scanner): SecurityFileOpenArgs {
-  s.expect('{"name":"pathname","type":');
-  const pathnameType = s.string();
-  s.expect(',"value":');
-  const pathname = s.string();
-  s.expect('},{"name":"flags","type":');
-  const flagsType = s.string();
-  s.expect(',"value":');
-  const flags = s.line.charCodeAt(s.pos) === 0x22 ? s.string() : s.int();
+function build(m: Array<string | undefined>): SecurityFileOpenEvent {
+  const eventIdText = m[G.eventId] as string;
+  if (eventIdText.length > 10) throw DECLINE; // the general path's limit
+  const flagsString = m[G.flagsString];
+  const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : flagsString;
   try {
     parseOpenFlags(flags);
   } catch (err) {
     if (err instanceof OpenFlagsError) throw DECLINE; // the general path words the error
     throw err;
   }
-  s.expect('},{"name":"dev","type":');
-  const devType = s.string();
-  s.expect(',"value":');
-  const dev = s.u64();
-  s.expect('},{"name":"inode","type":');
-  const inodeType = s.string();
-  s.expect(',"value":');
-  const inode = s.u64();
-  s.expect('},{"name":"ctime","type":');
-  const ctimeType = s.string();
-  s.expect(',"value":');
-  const ctime = s.u64();
-  s.expect('},{"name":"syscall_pathname","type":');
-  const syscallPathnameType = s.string();
-  s.expect(',"value":');
-  const syscallPathname = s.string();
-  s.expect('}]');
-  return [
-    { name: 'pathname', type: pathnameType, value: pathname },
-    { name: 'flags', type: flagsType, value: flags },
-    { name: 'dev', type: devType, value: dev },
-    { name: 'inode', type: inodeType, value: inode },
-    { name: 'ctime', type: ctimeType, value: ctime },
-    { name: 'syscall_pathname', type: syscallPathnameType, value: syscallPathname },
-  ];
+  const container: TraceeContainer = {};
+  const containerIdField = m[G.containerIdField];
+  if (containerIdField !== undefined) {
+    container.id = containerIdField;
+    const name = m[G.containerName];
+    if (name !== undefined) container.name = name;
+    const image = m[G.containerImage];
+    if (image !== undefined) container.image = image;
+    const imageDigest = m[G.containerImageDigest];
+    if (imageDigest !== undefined) container.imageDigest = imageDigest;
+  }
+  const event: SecurityFileOpenEvent = {
+    timestamp: u64(m[G.timestamp] as string),
+    threadStartTime: u64(m[G.threadStartTime] as string),
+    processorId: int(m[G.processorId] as string),
+    processId: int(m[G.processId] as string),
+    cgroupId: u64(m[G.cgroupId] as string),
+    threadId: int(m[G.threadId] as string),
+    parentProcessId: int(m[G.parentProcessId] as string),
+    hostProcessId: int(m[G.hostProcessId] as string),
+    hostThreadId: int(m[G.hostThreadId] as string),
+    hostParentProcessId: int(m[G.hostParentProcessId] as string),
+    userId: int(m[G.userId] as string),
+    mountNamespace: int(m[G.mountNamespace] as string),
+    pidNamespace: int(m[G.pidNamespace] as string),
+    processName: m[G.processName] as string,
+    executable: { path: m[G.executablePath] ?? '' },
+    hostName: m[G.hostName] as string,
+    containerId: m[G.containerId] ?? '',
+    container,
+    eventId: int(eventIdText),
+    eventName: SECURITY_FILE_OPEN,
+    argsNum: int(m[G.argsNum] as string),
+    returnValue: int(m[G.returnValue] as string),
+    syscall: m[G.syscall] as string,
+    args: [
+      { name: 'pathname', type: m[G.pathnameType] as string, value: m[G.pathname] as string },
+      { name: 'flags', type: m[G.flagsType] as string, value: flags },
+      { name: 'dev', type: m[G.devType] as string, value: u64(m[G.dev] as string) },
+      { name: 'inode', type: m[G.inodeType] as string, value: u64(m[G.inode] as string) },
+      { name: 'ctime', type: m[G.ctimeType] as string, value: u64(m[G.ctime] as string) },
+      {
+        name: 'syscall_pathname',
+        type: m[G.syscallPathnameType] as string,
+        value: m[G.syscallPathname] as string,
+      },
+    ],
+  };
+  const extra = extraFields(m);
+  if (extra !== undefined) event.extra = extra;
+  return event;
+}
+
+/** The Tracee fields the model keeps in `extra`, in Tracee's order, as the general path. */
+function extraFields(m: Array<string | undefined>): JsonObject | undefined {
+  // Most lines carry all of them; build the object only if one is there.
+  if (
+    m[G.kubernetes] === undefined &&
+    m[G.matchedPolicies] === undefined &&
+    m[G.stackAddresses] === undefined &&
+    m[G.containerStarted] === undefined &&
+    m[G.threadEntityId] === undefined &&
+    m[G.processEntityId] === undefined &&
+    m[G.parentEntityId] === undefined
+  ) {
+    return undefined;
+  }
+  const extra: JsonObject = {};
+  if (m[G.kubernetes] !== undefined) extra.kubernetes = {};
+  const policies = m[G.matchedPolicies];
+  if (policies !== undefined) {
+    // The strings hold no escapes, so the list is valid JSON as it stands.
+    extra.matchedPolicies = policies === '""' ? [''] : (JSON.parse(`[${policies}]`) as string[]);
+  }
+  if (m[G.stackAddresses] !== undefined) extra.stackAddresses = null;
+  const containerStarted = m[G.containerStarted];
+  if (containerStarted !== undefined) {
+    extra.contextFlags = {
+      containerStarted: containerStarted === 'true',
+      isCompat: m[G.isCompat] === 'true',
+    };
+  }
+  const threadEntityId = m[G.threadEntityId];
+  if (threadEntityId !== undefined) extra.threadEntityId = int(threadEntityId);
+  const processEntityId = m[G.processEntityId];
+  if (processEntityId !== undefined) extra.processEntityId = int(processEntityId);
+  const parentEntityId = m[G.parentEntityId];
+  if (parentEntityId !== undefined) extra.parentEntityId = int(parentEntityId);
+  return extra;
 }

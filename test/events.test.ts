@@ -209,6 +209,12 @@ describe('malformed input', () => {
     expect(error.message).not.toMatch(/[\u0000-\u001f\ufffd]/);
   });
 
+  it('reports absurd nesting in an unknown field instead of overflowing the stack', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const error = parseError(traceeLine().replace('"args":[', `"deep":${deep},"args":[`), 5);
+    expect(error.message).toMatch(/^line 5: invalid JSON: nesting deeper than 512/);
+  });
+
   it('reports a 10 MB line quickly with a short message', () => {
     const line = `{"a":"${'x'.repeat(10 * 1024 * 1024)}`;
     const started = performance.now();

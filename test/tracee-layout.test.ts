@@ -57,6 +57,8 @@ describe('Tracee layout reader', () => {
       traceeLine().replace('"processorId":3', '"processorId":03'),
       traceeLine().replace('"processorId":3', '"processorId":1e0'),
       traceeLine().replace('"eventId":"732"', '"eventId":732'),
+      traceeLine().replace('"eventId":"732"', '"eventId":"-0"'),
+      traceeLine().replace('"eventId":"732"', '"eventId":"12345678901"'),
       traceeLine({ flags: 'O_RDONLY|O_BOGUS' }),
       `${traceeLine()} `,
       ` ${traceeLine()}`,

@@ -4,7 +4,8 @@
 
 import type { JsonObject, JsonValue } from './types.js';
 
-const MAX_DEPTH = 512;
+/** Deeper JSON is refused (a recursive reader would otherwise overflow the stack). */
+export const MAX_JSON_DEPTH = 512;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 /** Parses JSON text; integer tokens outside the safe range become bigint. Throws SyntaxError. */
@@ -32,7 +33,7 @@ class ExactParser {
   }
 
   value(depth: number): JsonValue {
-    if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH}`);
+    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
     const c = this.text.charCodeAt(this.pos);
     if (c === 0x22) return this.string();
     if (c === 0x7b) return this.object(depth);

@@ -1,6 +1,6 @@
 // Reads one line of Tracee JSON output into a validated, typed event.
 
-import { parseJsonExact } from './exact-json.js';
+import { MAX_JSON_DEPTH, parseJsonExact } from './exact-json.js';
 import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import { readTraceeLayout } from './tracee-layout.js';
@@ -371,19 +371,21 @@ function argValue(args: RawArgument[], index: number, exact: ExactDigits | undef
 function exactJson(value: unknown, exact: ExactDigits | undefined): JsonValue {
   if (exact !== undefined) {
     if (isRoundedInteger(value)) throw NEED_EXACT_PARSE;
-    if (typeof value === 'object' && value !== null) assertNoRoundedInteger(value);
+    if (typeof value === 'object' && value !== null) assertNoRoundedInteger(value, 0);
   }
   return value as JsonValue;
 }
 
-function assertNoRoundedInteger(value: object): void {
+function assertNoRoundedInteger(value: object, depth: number): void {
+  // Absurd nesting goes to the exact parser, which reports it, instead of overflowing here.
+  if (depth > MAX_JSON_DEPTH) throw NEED_EXACT_PARSE;
   // for-in rather than Object.values: no array allocated for every small object.
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
     if (typeof item === 'number') {
       if (!Number.isSafeInteger(item) && Number.isInteger(item)) throw NEED_EXACT_PARSE;
     } else if (typeof item === 'object' && item !== null) {
-      assertNoRoundedInteger(item);
+      assertNoRoundedInteger(item, depth + 1);
     }
   }
 }

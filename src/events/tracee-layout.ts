@@ -143,7 +143,8 @@ export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefine
 
 function build(m: Array<string | undefined>): SecurityFileOpenEvent {
   const eventIdText = m[G.eventId] as string;
-  if (eventIdText.length > 10) throw DECLINE; // the general path's limit
+  // The general path's limits: at most 10 characters, and "-0" does not read back as itself.
+  if (eventIdText.length > 10 || eventIdText === '-0') throw DECLINE;
   const flagsString = m[G.flagsString];
   const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : flagsString;
   try {

@@ -236,10 +236,16 @@ void ProcessTableImpl::run() {
     ready_ = true;
   }
   gen_cv_.notify_all();
-  uint64_t last_sweep = monoNs();
+  // Exited entries are swept every min(1 s, grace), but not more often than every 50 ms.
+  const uint64_t sweep_every =
+      std::max<uint64_t>(50, std::min<uint64_t>(1000, opts_.exit_grace_ms)) * 1000000ull;
+  uint64_t next_sweep = monoNs() + sweep_every;
   while (!stopping_) {
     pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {conn_fd_, POLLIN, 0}, {ts_fd_, POLLIN, 0}};
-    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, 1000);
+    const uint64_t before = monoNs();
+    const int timeout_ms =
+        next_sweep > before ? static_cast<int>((next_sweep - before) / 1000000ull) + 1 : 0;
+    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, timeout_ms);
     if (r < 0 && errno != EINTR) ++recv_errors_;
     if (fds[0].revents & POLLIN) {
       uint64_t v;
@@ -261,8 +267,8 @@ void ProcessTableImpl::run() {
     }
     gen_cv_.notify_all();
     uint64_t now = monoNs();
-    if (now - last_sweep >= 1000000000ull) {
-      last_sweep = now;
+    if (now >= next_sweep) {
+      next_sweep = now + sweep_every;
       sweep(now);
     }
   }

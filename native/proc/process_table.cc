@@ -149,6 +149,11 @@ class ProcessTableImpl final : public ProcessTable {
       lookups_{0}, syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0},
       ns_misses_{0}, recv_errors_{0}, found_exited_{0};
   std::atomic<bool> taskstats_on_{false};
+  // The kernel reported the fork of our own thread: events do reach us. The proc connector
+  // only speaks to the initial network namespace; inside another one it is silent.
+  std::atomic<bool> connector_verified_{false};
+  std::atomic<int32_t> thread_tid_{0};
+  int32_t own_pid_ = 0;
 };
 
 // ---------------------------------------------------------------- lifecycle
@@ -159,10 +164,17 @@ void ProcessTableImpl::start() {
   std::string err;
   conn_fd_ = netlink::openProcConnector(opts_.receive_buffer_bytes, &err);
   if (conn_fd_ < 0) {
-    bool perm = errno == EPERM || errno == EACCES;
-    throw CaptureError{perm ? "EPERM_CAPTURE" : "INTERNAL",
-                       "process table: cannot subscribe to the proc connector (" + err +
-                           (perm ? "); run as root or with CAP_NET_ADMIN" : ")")};
+    const int e = errno;
+    const bool perm = e == EPERM || e == EACCES;
+    const char* hint = perm ? "; run as root or with CAP_NET_ADMIN"
+                       : e == ECONNREFUSED
+                           ? "; the kernel sends process events only to the initial network "
+                             "namespace: run on the host network (docker --network host, "
+                             "Kubernetes hostNetwork: true)"
+                           : "";
+    throw CaptureError{
+        perm ? "EPERM_CAPTURE" : "INTERNAL",
+        "process table: cannot subscribe to the proc connector (" + err + ")" + hint};
   }
   if (opts_.taskstats) {
     std::string ts_err;
@@ -178,6 +190,9 @@ void ProcessTableImpl::start() {
     throw CaptureError{"INTERNAL", std::string("process table: eventfd: ") + strerror(e)};
   }
   own_pid_ns_ = procfs::ownPidNs();
+  own_pid_ = static_cast<int32_t>(getpid());
+  connector_verified_ = false;
+  thread_tid_ = 0;
   stopping_ = false;
   need_rescan_ = false;
   rxbuf_.assign(256 * 1024, 0);
@@ -196,8 +211,13 @@ void ProcessTableImpl::start() {
   }
   running_ = true;
   // The thread scans /proc first; once that is done every process is known.
-  std::unique_lock<std::mutex> g(gen_mu_);
-  gen_cv_.wait(g, [this] { return ready_; });
+  {
+    std::unique_lock<std::mutex> g(gen_mu_);
+    gen_cv_.wait(g, [this] { return ready_; });
+  }
+  // Its own creation was a fork event: wait (bounded) until it has seen it.
+  const uint64_t deadline = monoNs() + 500000000ull;
+  while (!connector_verified_ && monoNs() < deadline) syncWithThread();
 }
 
 void ProcessTableImpl::stop() {
@@ -225,6 +245,7 @@ void ProcessTableImpl::stop() {
 // ---------------------------------------------------------------- thread
 
 void ProcessTableImpl::run() {
+  thread_tid_ = static_cast<int32_t>(gettid());
   pthread_setname_np(pthread_self(), "pmg-proctable");  // best effort; shows in task/*/comm
   if (opts_.thread_nice != 0 &&
       setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts_.thread_nice) != 0) {
@@ -369,6 +390,7 @@ void ProcessTableImpl::onEvent(const proc_event& ev) {
 void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t child_pid,
                               int32_t child_tgid) {
   const bool thread = child_pid != child_tgid;
+  if (child_tgid == own_pid_ && child_pid == thread_tid_) connector_verified_ = true;
   ProcessInfo base;
   bool have_base;
   {
@@ -860,6 +882,7 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
     s["ns_index_entries"] = ns_index_.size();
   }
   s["taskstats_enabled"] = taskstats_on_ ? 1 : 0;
+  s["connector_verified"] = connector_verified_ ? 1 : 0;
   static constexpr std::pair<const char*, std::atomic<uint64_t> ProcessTableImpl::*> kCounters[] = {
       {"connector_events", &ProcessTableImpl::connector_events_},
       {"connector_overflows", &ProcessTableImpl::connector_overflows_},

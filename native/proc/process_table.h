@@ -42,7 +42,9 @@ class ProcessTable {
   // container, thread start) for the opener; sets kOpenerExited/kAttributionMissing.
   virtual void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) = 0;
   // Counters: entries, exited_entries, connector_events, connector_overflows (ENOBUFS),
-  // proc_reads, misses, ... Thread-safe.
+  // proc_reads, misses, ...; connector_verified is 1 once the kernel reported the fork of the
+  // table's own thread (0: no events arrive, e.g. in a non-initial network namespace: only
+  // /proc reads attribute then). Thread-safe.
   virtual std::map<std::string, uint64_t> stats() const = 0;
 };
 

@@ -476,6 +476,21 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     }
   });
 
+  it('verifies at start that process events arrive', () => {
+    expect(table.stats().connector_verified).toBe(1);
+  });
+
+  it('fails with an actionable error in a network namespace the proc connector ignores', () => {
+    const addon = new URL('../../build/Release/procmem_guard.node', import.meta.url).pathname;
+    const script = `const T = require(${JSON.stringify(addon)}).processTableForTest;
+      try { new T.Handle().start(); console.log('started'); }
+      catch (e) { console.log(e.code + ': ' + e.message); }`;
+    const out = execFileSync('unshare', ['--net', process.execPath, '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/^INTERNAL: .*proc connector.*initial network namespace/);
+  });
+
   it('start/stop 50 times leaves no fds or threads behind', () => {
     // Our kinds of fds only (other tests' child pipes close asynchronously): eventfds and
     // netlink sockets (inodes listed in /proc/self/net/netlink).

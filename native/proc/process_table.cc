@@ -805,11 +805,14 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     ++misses_;
     return Found::kMiss;
   }
-  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
-  // with nothing queued is final: the events of this task (fork, exec: sent before it could
-  // open anything) were already applied when we looked, and they were not there.
-  if (hit || pending()) syncWithThread();
-  {
+  // Gone (or a zombie). A known task: its exit and TASKSTATS record are queued by now; apply
+  // them. An unknown one: its fork and exec events (sent before it could open anything) are
+  // queued unless they were applied already; while events are queued, keep applying them (up
+  // to miss_wait_ms) until it shows up. Nothing queued: the miss is final.
+  const uint64_t deadline = monoNs() + opts_.miss_wait_ms * 1000000ull;
+  for (bool first = true; first || (pending() && monoNs() < deadline); first = false) {
+    if (!hit && !pending()) break;
+    syncWithThread();
     std::lock_guard<std::mutex> g(mu_);
     if (copyLocked(pid, tid, out)) {
       ++found_exited_;

@@ -52,7 +52,10 @@ struct ProcessTableOptions {
   uint64_t exit_grace_ms = 10000;  // exited entries are kept this long, then evicted
   size_t max_entries = 1000000;    // cap; exited entries are evicted first, then the oldest
   uint32_t sync_timeout_ms = 50;   // how long a lookup waits for the connector to catch up
-  bool taskstats = true;           // also listen to TASKSTATS exit records (names at exit)
+  // How long, in all, a lookup of a task that is gone and not yet in the table keeps waiting
+  // while events are still queued (the table thread lags behind a fork storm).
+  uint32_t miss_wait_ms = 250;
+  bool taskstats = true;  // also listen to TASKSTATS exit records (names at exit)
   // On a lookup of a live task, re-read its namespaces and cgroup: catches setns/unshare
   // without exec and cgroup moves, which no proc connector event reports.
   bool refresh_live = true;

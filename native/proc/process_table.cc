@@ -86,6 +86,7 @@ class ProcessTableImpl final : public ProcessTable {
     uint64_t touched = 0;     // monotonic ns of the last lookup (eviction order)
     bool has_data = false;    // false: only an exit was seen (tombstone)
     bool final_comm = false;  // comm/uid came from the TASKSTATS exit record
+    uint64_t exec_at = 0;     // monotonic ns of its last exec (thread-group leaders)
   };
   enum class Found { kMiss, kTable, kProc, kGone };
 
@@ -452,7 +453,9 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
   uint64_t now = monoNs();
   std::lock_guard<std::mutex> g(mu_);
   if (r == procfs::ReadResult::kOk) {
-    putLocked(info, now).has_data = true;
+    Entry& e = putLocked(info, now);
+    e.has_data = true;
+    e.exec_at = now;
     return;
   }
   countFailed(r);
@@ -607,7 +610,15 @@ void ProcessTableImpl::sweep(uint64_t now) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     auto next = std::next(it);
-    if (it->second.exited_at != 0 && now - it->second.exited_at >= grace) eraseLocked(it);
+    Entry& e = it->second;
+    if (e.exited_at == 0 && e.info.host_tid != e.info.host_pid) {
+      // exec ends every other thread; the one that exec'd takes the leader's tid and its old
+      // tid gets no exit event. A thread recorded before its leader's exec is gone.
+      auto leader = tasks_.find(e.info.host_pid);
+      if (leader != tasks_.end() && leader->second.exec_at > e.updated) markExitedLocked(e, now);
+    } else if (e.exited_at != 0 && now - e.exited_at >= grace) {
+      eraseLocked(it);
+    }
     it = next;
   }
 }
@@ -640,6 +651,7 @@ ProcessTableImpl::Entry& ProcessTableImpl::putLocked(const ProcessInfo& info, ui
   e.info.exited = false;
   e.exited_at = 0;
   e.final_comm = false;
+  e.exec_at = 0;
   e.updated = now;
   e.touched = now;
   if (info.pid_ns != 0 && info.ns_tid > 0)

@@ -316,6 +316,36 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     }
   });
 
+  it("retires the old tid of a thread that exec'd (no exit event for it)", async () => {
+    const bin = join(dir, 'pmgthrexec');
+    const src = new URL('./fixtures/thread-exec.c', import.meta.url).pathname;
+    execFileSync('cc', ['-O2', '-pthread', '-o', bin, src]);
+    const t = new T.Handle({ graceMs: 100 });
+    t.start();
+    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[
+        Symbol.asyncIterator
+      ]();
+      const tid = Number((await lines.next()).value);
+      const pid = child.pid as number;
+      await settle(t);
+      expect(t.lookup(0, tid)).toMatchObject({ hostPid: pid, hostTid: tid, exited: false });
+      child.stdin?.write('\n');
+      // comm changes inside exec, before the kernel sends the exec event: wait for the table.
+      await waitFor(() => {
+        const info = t.lookup(pid);
+        return info?.comm === 'sleep' && !info.exited ? true : undefined;
+      });
+      expect(t.lookup(pid)).toMatchObject({ hostPid: pid, comm: 'sleep', exited: false });
+      await sleep(600); // marked exited by the sweep, then evicted after the 100 ms grace
+      expect(t.lookup(0, tid)).toBeNull();
+    } finally {
+      t.stop();
+      child.kill('SIGKILL');
+    }
+  });
+
   it('translates a pid inside unshare --fork --pid --mount-proc with hostPidOf', async () => {
     const u = spawn('unshare', ['--fork', '--pid', '--mount-proc', 'sleep', '5']);
     try {

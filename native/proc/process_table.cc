@@ -86,6 +86,7 @@ class ProcessTableImpl final : public ProcessTable {
     uint64_t touched = 0;     // monotonic ns of the last lookup (eviction order)
     bool has_data = false;    // false: only an exit was seen (tombstone)
     bool final_comm = false;  // comm/uid came from the TASKSTATS exit record
+    uint64_t exec_at = 0;     // monotonic ns of its last exec (thread-group leaders)
   };
   enum class Found { kMiss, kTable, kProc, kGone };
 
@@ -149,6 +150,11 @@ class ProcessTableImpl final : public ProcessTable {
       lookups_{0}, syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0},
       ns_misses_{0}, recv_errors_{0}, found_exited_{0};
   std::atomic<bool> taskstats_on_{false};
+  // The kernel reported the fork of our own thread: events do reach us. The proc connector
+  // only speaks to the initial network namespace; inside another one it is silent.
+  std::atomic<bool> connector_verified_{false};
+  std::atomic<int32_t> thread_tid_{0};
+  int32_t own_pid_ = 0;
 };
 
 // ---------------------------------------------------------------- lifecycle
@@ -159,10 +165,17 @@ void ProcessTableImpl::start() {
   std::string err;
   conn_fd_ = netlink::openProcConnector(opts_.receive_buffer_bytes, &err);
   if (conn_fd_ < 0) {
-    bool perm = errno == EPERM || errno == EACCES;
-    throw CaptureError{perm ? "EPERM_CAPTURE" : "INTERNAL",
-                       "process table: cannot subscribe to the proc connector (" + err +
-                           (perm ? "); run as root or with CAP_NET_ADMIN" : ")")};
+    const int e = errno;
+    const bool perm = e == EPERM || e == EACCES;
+    const char* hint = perm ? "; run as root or with CAP_NET_ADMIN"
+                       : e == ECONNREFUSED
+                           ? "; the kernel sends process events only to the initial network "
+                             "namespace: run on the host network (docker --network host, "
+                             "Kubernetes hostNetwork: true)"
+                           : "";
+    throw CaptureError{
+        perm ? "EPERM_CAPTURE" : "INTERNAL",
+        "process table: cannot subscribe to the proc connector (" + err + ")" + hint};
   }
   if (opts_.taskstats) {
     std::string ts_err;
@@ -178,6 +191,9 @@ void ProcessTableImpl::start() {
     throw CaptureError{"INTERNAL", std::string("process table: eventfd: ") + strerror(e)};
   }
   own_pid_ns_ = procfs::ownPidNs();
+  own_pid_ = static_cast<int32_t>(getpid());
+  connector_verified_ = false;
+  thread_tid_ = 0;
   stopping_ = false;
   need_rescan_ = false;
   rxbuf_.assign(256 * 1024, 0);
@@ -196,8 +212,13 @@ void ProcessTableImpl::start() {
   }
   running_ = true;
   // The thread scans /proc first; once that is done every process is known.
-  std::unique_lock<std::mutex> g(gen_mu_);
-  gen_cv_.wait(g, [this] { return ready_; });
+  {
+    std::unique_lock<std::mutex> g(gen_mu_);
+    gen_cv_.wait(g, [this] { return ready_; });
+  }
+  // Its own creation was a fork event: wait (bounded) until it has seen it.
+  const uint64_t deadline = monoNs() + 500000000ull;
+  while (!connector_verified_ && monoNs() < deadline) syncWithThread();
 }
 
 void ProcessTableImpl::stop() {
@@ -225,6 +246,7 @@ void ProcessTableImpl::stop() {
 // ---------------------------------------------------------------- thread
 
 void ProcessTableImpl::run() {
+  thread_tid_ = static_cast<int32_t>(gettid());
   pthread_setname_np(pthread_self(), "pmg-proctable");  // best effort; shows in task/*/comm
   if (opts_.thread_nice != 0 &&
       setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts_.thread_nice) != 0) {
@@ -236,10 +258,16 @@ void ProcessTableImpl::run() {
     ready_ = true;
   }
   gen_cv_.notify_all();
-  uint64_t last_sweep = monoNs();
+  // Exited entries are swept every min(1 s, grace), but not more often than every 50 ms.
+  const uint64_t sweep_every =
+      std::max<uint64_t>(50, std::min<uint64_t>(1000, opts_.exit_grace_ms)) * 1000000ull;
+  uint64_t next_sweep = monoNs() + sweep_every;
   while (!stopping_) {
     pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {conn_fd_, POLLIN, 0}, {ts_fd_, POLLIN, 0}};
-    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, 1000);
+    const uint64_t before = monoNs();
+    const int timeout_ms =
+        next_sweep > before ? static_cast<int>((next_sweep - before) / 1000000ull) + 1 : 0;
+    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, timeout_ms);
     if (r < 0 && errno != EINTR) ++recv_errors_;
     if (fds[0].revents & POLLIN) {
       uint64_t v;
@@ -261,8 +289,8 @@ void ProcessTableImpl::run() {
     }
     gen_cv_.notify_all();
     uint64_t now = monoNs();
-    if (now - last_sweep >= 1000000000ull) {
-      last_sweep = now;
+    if (now >= next_sweep) {
+      next_sweep = now + sweep_every;
       sweep(now);
     }
   }
@@ -363,6 +391,7 @@ void ProcessTableImpl::onEvent(const proc_event& ev) {
 void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t child_pid,
                               int32_t child_tgid) {
   const bool thread = child_pid != child_tgid;
+  if (child_tgid == own_pid_ && child_pid == thread_tid_) connector_verified_ = true;
   ProcessInfo base;
   bool have_base;
   {
@@ -424,7 +453,9 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
   uint64_t now = monoNs();
   std::lock_guard<std::mutex> g(mu_);
   if (r == procfs::ReadResult::kOk) {
-    putLocked(info, now).has_data = true;
+    Entry& e = putLocked(info, now);
+    e.has_data = true;
+    e.exec_at = now;
     return;
   }
   countFailed(r);
@@ -579,7 +610,15 @@ void ProcessTableImpl::sweep(uint64_t now) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     auto next = std::next(it);
-    if (it->second.exited_at != 0 && now - it->second.exited_at >= grace) eraseLocked(it);
+    Entry& e = it->second;
+    if (e.exited_at == 0 && e.info.host_tid != e.info.host_pid) {
+      // exec ends every other thread; the one that exec'd takes the leader's tid and its old
+      // tid gets no exit event. A thread recorded before its leader's exec is gone.
+      auto leader = tasks_.find(e.info.host_pid);
+      if (leader != tasks_.end() && leader->second.exec_at > e.updated) markExitedLocked(e, now);
+    } else if (e.exited_at != 0 && now - e.exited_at >= grace) {
+      eraseLocked(it);
+    }
     it = next;
   }
 }
@@ -612,6 +651,7 @@ ProcessTableImpl::Entry& ProcessTableImpl::putLocked(const ProcessInfo& info, ui
   e.info.exited = false;
   e.exited_at = 0;
   e.final_comm = false;
+  e.exec_at = 0;
   e.updated = now;
   e.touched = now;
   if (info.pid_ns != 0 && info.ns_tid > 0)
@@ -777,11 +817,14 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
     ++misses_;
     return Found::kMiss;
   }
-  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
-  // with nothing queued is final: the events of this task (fork, exec: sent before it could
-  // open anything) were already applied when we looked, and they were not there.
-  if (hit || pending()) syncWithThread();
-  {
+  // Gone (or a zombie). A known task: its exit and TASKSTATS record are queued by now; apply
+  // them. An unknown one: its fork and exec events (sent before it could open anything) are
+  // queued unless they were applied already; while events are queued, keep applying them (up
+  // to miss_wait_ms) until it shows up. Nothing queued: the miss is final.
+  const uint64_t deadline = monoNs() + opts_.miss_wait_ms * 1000000ull;
+  for (bool first = true; first || (pending() && monoNs() < deadline); first = false) {
+    if (!hit && !pending()) break;
+    syncWithThread();
     std::lock_guard<std::mutex> g(mu_);
     if (copyLocked(pid, tid, out)) {
       ++found_exited_;
@@ -854,6 +897,7 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
     s["ns_index_entries"] = ns_index_.size();
   }
   s["taskstats_enabled"] = taskstats_on_ ? 1 : 0;
+  s["connector_verified"] = connector_verified_ ? 1 : 0;
   static constexpr std::pair<const char*, std::atomic<uint64_t> ProcessTableImpl::*> kCounters[] = {
       {"connector_events", &ProcessTableImpl::connector_events_},
       {"connector_overflows", &ProcessTableImpl::connector_overflows_},

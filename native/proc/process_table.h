@@ -42,7 +42,9 @@ class ProcessTable {
   // container, thread start) for the opener; sets kOpenerExited/kAttributionMissing.
   virtual void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) = 0;
   // Counters: entries, exited_entries, connector_events, connector_overflows (ENOBUFS),
-  // proc_reads, misses, ... Thread-safe.
+  // proc_reads, misses, ...; connector_verified is 1 once the kernel reported the fork of the
+  // table's own thread (0: no events arrive, e.g. in a non-initial network namespace: only
+  // /proc reads attribute then). Thread-safe.
   virtual std::map<std::string, uint64_t> stats() const = 0;
 };
 
@@ -50,7 +52,10 @@ struct ProcessTableOptions {
   uint64_t exit_grace_ms = 10000;  // exited entries are kept this long, then evicted
   size_t max_entries = 1000000;    // cap; exited entries are evicted first, then the oldest
   uint32_t sync_timeout_ms = 50;   // how long a lookup waits for the connector to catch up
-  bool taskstats = true;           // also listen to TASKSTATS exit records (names at exit)
+  // How long, in all, a lookup of a task that is gone and not yet in the table keeps waiting
+  // while events are still queued (the table thread lags behind a fork storm).
+  uint32_t miss_wait_ms = 250;
+  bool taskstats = true;  // also listen to TASKSTATS exit records (names at exit)
   // On a lookup of a live task, re-read its namespaces and cgroup: catches setns/unshare
   // without exec and cgroup moves, which no proc connector event reports.
   bool refresh_live = true;

@@ -50,8 +50,10 @@ class ProcessTable {
 
 struct ProcessTableOptions {
   uint64_t exit_grace_ms = 10000;  // exited entries are kept this long, then evicted
-  size_t max_entries = 1000000;    // cap; exited entries are evicted first, then the oldest
-  uint32_t sync_timeout_ms = 50;   // how long a lookup waits for the connector to catch up
+  // Cap; exited entries are evicted first, then the oldest. ~300 bytes an entry: 128k entries
+  // bound the table near 40 MB even on a host with an unusual number of live tasks.
+  size_t max_entries = 131072;
+  uint32_t sync_timeout_ms = 50;  // how long a lookup waits for the connector to catch up
   // How long, in all, a lookup of a task that is gone and not yet in the table keeps waiting
   // while events are still queued (the table thread lags behind a fork storm).
   uint32_t miss_wait_ms = 250;

@@ -39,7 +39,12 @@ int main() {
   Table t;
   for (int round = 0; round < 2; round++) {
     auto b = makeAuditBackend();
-    b->start(s, t);
+    try {
+      b->start(s, t);
+    } catch (const CaptureError& e) {
+      printf("start failed: %s: %s\n", e.code.c_str(), e.message.c_str());
+      return 2;
+    }
     if (system("sleep 5 & dd if=/proc/$!/mem of=/dev/null count=0 2>/dev/null; dd "
                "if=/proc/self/mem of=/dev/null count=0 2>/dev/null; cat /proc/self/maps > "
                "/dev/null; unshare --fork --pid --mount-proc sh -c 'dd if=/proc/1/mem of=/dev/null "

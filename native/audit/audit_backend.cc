@@ -6,8 +6,10 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -301,6 +303,7 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
     state_.orig_enabled = status.enabled;
     state_.set_enabled = status.enabled == 0 ? 1 : -1;
     state_.orig_backlog_limit = status.backlog_limit;
+    state_.daemon_at_start = static_cast<int32_t>(status.pid);
     bool daemon = status.pid == 0;
     if (daemon) {
       state_.registered_pid = self_pid_;
@@ -396,7 +399,8 @@ void AuditBackend::removeOurRules(bool for_recovery) {
 }
 
 // Puts back what `s` says we changed, but only where the value is still the one we set and no
-// other audit daemon has taken over since: a change made by someone else is theirs to keep.
+// audit daemon has registered since we started (a newcomer like auditd sets enabled and
+// backlog_limit itself): a change made by someone else is theirs to keep.
 void AuditBackend::restore(const SavedState& s, int32_t registered_pid) {
   audit_status st{};
   if (ctl_.getStatus(&st) < 0) return;
@@ -407,15 +411,16 @@ void AuditBackend::restore(const SavedState& s, int32_t registered_pid) {
     ctl_.setStatus(un);  // also clears a dead watcher's registration (the kernel tests it first)
     if (ctl_.getStatus(&st) < 0) return;
   }
-  bool foreign_daemon = st.pid != 0 && static_cast<int32_t>(st.pid) != self_pid_;
+  int32_t daemon = static_cast<int32_t>(st.pid);
+  bool newcomer = daemon != 0 && daemon != self_pid_ && daemon != s.daemon_at_start;
   audit_status put{};
   if (s.set_backlog_limit >= 0 && s.orig_backlog_limit >= 0 &&
-      st.backlog_limit == static_cast<uint32_t>(s.set_backlog_limit) && !foreign_daemon) {
+      st.backlog_limit == static_cast<uint32_t>(s.set_backlog_limit) && !newcomer) {
     put.mask |= AUDIT_STATUS_BACKLOG_LIMIT;
     put.backlog_limit = static_cast<uint32_t>(s.orig_backlog_limit);
   }
   if (s.set_enabled >= 0 && s.orig_enabled >= 0 &&
-      st.enabled == static_cast<uint32_t>(s.set_enabled) && !foreign_daemon) {
+      st.enabled == static_cast<uint32_t>(s.set_enabled) && !newcomer) {
     put.mask |= AUDIT_STATUS_ENABLED;
     put.enabled = static_cast<uint32_t>(s.orig_enabled);
   }
@@ -638,6 +643,10 @@ void AuditBackend::drainForStop(std::vector<uint8_t>& buf) {
 }
 
 void AuditBackend::run() {
+  pthread_setname_np(pthread_self(), "pmg-audit");  // best effort; shows in task/*/comm
+  // Best effort (needs CAP_SYS_NICE): the sooner a mount record is read, the sooner a new procfs
+  // instance is covered; and a slow reader makes procfs openers wait once the backlog is full.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), -10) != 0) errno = 0;
   std::vector<uint8_t> buf(16384);
   pollfd fds[2] = {{rd_.fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
   for (;;) {

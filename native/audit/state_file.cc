@@ -71,10 +71,11 @@ int StateFile::save(const SavedState& s) const {
       snprintf(text, sizeof(text),
                "# procmem-guard audit backend: kernel audit state to restore after a crash\n"
                "version=1\nowner_pid=%d\norig_enabled=%lld\nset_enabled=%lld\n"
-               "orig_backlog_limit=%lld\nset_backlog_limit=%lld\nregistered_pid=%d\n",
+               "orig_backlog_limit=%lld\nset_backlog_limit=%lld\nregistered_pid=%d\n"
+               "daemon_at_start=%d\n",
                s.owner_pid, static_cast<long long>(s.orig_enabled),
                static_cast<long long>(s.set_enabled), static_cast<long long>(s.orig_backlog_limit),
-               static_cast<long long>(s.set_backlog_limit), s.registered_pid);
+               static_cast<long long>(s.set_backlog_limit), s.registered_pid, s.daemon_at_start);
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return -errno;
   int err = 0;

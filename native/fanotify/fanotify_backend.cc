@@ -385,7 +385,8 @@ bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
 }
 
 void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
-  if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
+  // Our own threads too (the procfs marker reads mountinfo of processes that may be exiting).
+  if (isOwnThread(ev.pid, ev.pid)) {
     counters_.filtered_self++;
     return;
   }

@@ -143,16 +143,15 @@ std::string possibleCpus() {
   return "0-" + std::to_string(cpus > 0 ? cpus - 1 : 0);
 }
 
-int openNetlink(int protocol, uint32_t groups, std::string* err) {
+int openNetlink(int protocol, uint32_t groups, int rcvbuf, std::string* err) {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) {
     *err = errnoText("netlink socket");
     return -1;
   }
   // A deep receive queue absorbs fork storms; beyond the limit recv() reports ENOBUFS.
-  int size = 8 << 20;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));  // best effort
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));  // best effort
   }
   sockaddr_nl sa = {};
   sa.nl_family = AF_NETLINK;
@@ -170,8 +169,8 @@ int openNetlink(int protocol, uint32_t groups, std::string* err) {
 
 }  // namespace
 
-int openProcConnector(std::string* err) {
-  int fd = openNetlink(NETLINK_CONNECTOR, CN_IDX_PROC, err);
+int openProcConnector(int rcvbuf, std::string* err) {
+  int fd = openNetlink(NETLINK_CONNECTOR, CN_IDX_PROC, rcvbuf, err);
   if (fd < 0) return -1;
   if (!sendMcastOp(fd, PROC_CN_MCAST_LISTEN)) {
     *err = errnoText("proc connector PROC_CN_MCAST_LISTEN");
@@ -191,7 +190,7 @@ void closeProcConnector(int fd) {
 
 void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const proc_event&),
                      void* ctx) {
-  size_t n = len;
+  long n = static_cast<long>(len);  // signed: NLMSG_NEXT may step past the end
   for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nlh, n);
        nlh = NLMSG_NEXT(nlh, n)) {
     if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_NOOP) continue;
@@ -207,8 +206,8 @@ void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const 
   }
 }
 
-int openTaskstats(uint16_t* family, std::string* err) {
-  int fd = openNetlink(NETLINK_GENERIC, 0, err);
+int openTaskstats(int rcvbuf, uint16_t* family, std::string* err) {
+  int fd = openNetlink(NETLINK_GENERIC, 0, rcvbuf, err);
   if (fd < 0) return -1;
   int fam = resolveFamily(fd, TASKSTATS_GENL_NAME, err);
   if (fam < 0) {
@@ -256,7 +255,7 @@ void closeTaskstats(int fd, uint16_t family) {
 }
 
 void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<TaskExit>* out) {
-  size_t n = len;
+  long n = static_cast<long>(len);  // signed: NLMSG_NEXT may step past the end
   for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nlh, n);
        nlh = NLMSG_NEXT(nlh, n)) {
     if (nlh->nlmsg_type != family || nlh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN)) continue;
@@ -280,6 +279,11 @@ void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<Ta
                                  : 0;
                     e.ppid = static_cast<int32_t>(ts.ac_ppid);
                     e.uid = ts.ac_uid;
+                    e.elapsed_us = ts.ac_etime;
+                    if (l >= offsetof(taskstats, ac_exe_inode) + sizeof(ts.ac_exe_inode)) {
+                      e.exe_dev = ts.ac_exe_dev;
+                      e.exe_ino = ts.ac_exe_inode;
+                    }
                     e.gid = ts.ac_gid;
                     static_assert(sizeof(e.comm) > sizeof(ts.ac_comm), "comm");
                     memcpy(e.comm, ts.ac_comm, sizeof(ts.ac_comm));

@@ -14,7 +14,8 @@ namespace netlink {
 
 // Opens a non-blocking NETLINK_CONNECTOR socket subscribed to CN_IDX_PROC
 // (PROC_CN_MCAST_LISTEN). Returns the fd, or -1 with `err` set.
-int openProcConnector(std::string* err);
+// `rcvbuf` is the receive queue size asked for (SO_RCVBUFFORCE, else SO_RCVBUF).
+int openProcConnector(int rcvbuf, std::string* err);
 // Sends PROC_CN_MCAST_IGNORE and closes.
 void closeProcConnector(int fd);
 // Calls on_event for each proc_event in one datagram from the kernel.
@@ -25,12 +26,14 @@ void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const 
 struct TaskExit {
   int32_t pid = 0, tgid = 0, ppid = 0;
   uint32_t uid = 0, gid = 0;
+  uint64_t exe_dev = 0, exe_ino = 0;  // 0 on kernels before TASKSTATS v12
+  uint64_t elapsed_us = 0;            // ac_etime: from task start to exit
   char comm[33] = {};
 };
 
 // Opens a non-blocking generic netlink socket registered as a TASKSTATS listener for every
 // possible CPU. Returns the fd, or -1 with `err` set. `family` receives the family id.
-int openTaskstats(uint16_t* family, std::string* err);
+int openTaskstats(int rcvbuf, uint16_t* family, std::string* err);
 // Deregisters and closes.
 void closeTaskstats(int fd, uint16_t family);
 // Appends the exit records in one datagram.

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +47,19 @@ bool copyField(char* dst, size_t cap, const std::string& s) {
   memcpy(dst, s.data(), n);
   memset(dst + n, 0, cap - n);
   return n < s.size();
+}
+
+// Start of a task that exits now and ran `elapsed_us`, in ns since boot, rounded down to clock
+// ticks like field 22 of /proc/<pid>/stat (what a live read would have given).
+uint64_t startFromElapsed(uint64_t elapsed_us) {
+  timespec ts;
+  if (elapsed_us == 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return 0;
+  uint64_t now =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  uint64_t elapsed = elapsed_us * 1000ull;
+  if (elapsed >= now) return 0;
+  uint64_t tick = procfs::ticksToNs(1);
+  return (now - elapsed) / tick * tick;
 }
 
 uint64_t nsKey(uint32_t pid_ns, int32_t ns_tid) {
@@ -103,8 +118,12 @@ class ProcessTableImpl final : public ProcessTable {
   void markExitedLocked(Entry& e, uint64_t now);
 
   void resolveNsPpid(ProcessInfo* info);
-  void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
-                    uint64_t scan_start);
+  void countFailed(procfs::ReadResult r) {
+    ++(r == procfs::ReadResult::kError ? proc_read_errors_ : proc_read_gone_);
+  }
+  void deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
+                   ProcessInfo* info) const;
+  void readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, uint64_t scan_start);
 
   const ProcessTableOptions opts_;
   mutable std::mutex mu_;
@@ -126,9 +145,9 @@ class ProcessTableImpl final : public ProcessTable {
   bool ready_ = false;
 
   std::atomic<uint64_t> connector_events_{0}, connector_overflows_{0}, taskstats_events_{0},
-      taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, misses_{0}, lookups_{0},
-      syncs_{0}, sync_timeouts_{0}, evicted_{0}, rescans_{0}, ns_misses_{0}, recv_errors_{0},
-      found_exited_{0};
+      taskstats_overflows_{0}, proc_reads_{0}, proc_read_gone_{0}, proc_read_errors_{0}, misses_{0},
+      lookups_{0}, syncs_{0}, sync_timeouts_{0}, refreshes_{0}, evicted_{0}, rescans_{0},
+      ns_misses_{0}, recv_errors_{0}, found_exited_{0};
   std::atomic<bool> taskstats_on_{false};
 };
 
@@ -138,7 +157,7 @@ void ProcessTableImpl::start() {
   std::lock_guard<std::mutex> lk(lifecycle_mu_);
   if (running_) return;
   std::string err;
-  conn_fd_ = netlink::openProcConnector(&err);
+  conn_fd_ = netlink::openProcConnector(opts_.receive_buffer_bytes, &err);
   if (conn_fd_ < 0) {
     bool perm = errno == EPERM || errno == EACCES;
     throw CaptureError{perm ? "EPERM_CAPTURE" : "INTERNAL",
@@ -147,7 +166,7 @@ void ProcessTableImpl::start() {
   }
   if (opts_.taskstats) {
     std::string ts_err;
-    ts_fd_ = netlink::openTaskstats(&ts_family_, &ts_err);
+    ts_fd_ = netlink::openTaskstats(opts_.receive_buffer_bytes, &ts_family_, &ts_err);
     taskstats_on_ = ts_fd_ >= 0;  // optional: names at exit; the table works without it
   }
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -184,6 +203,7 @@ void ProcessTableImpl::start() {
 void ProcessTableImpl::stop() {
   std::lock_guard<std::mutex> lk(lifecycle_mu_);
   if (!running_) return;
+  running_ = false;  // lookups from now on neither poll nor wake the thread
   stopping_ = true;
   uint64_t one = 1;
   if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
@@ -194,7 +214,6 @@ void ProcessTableImpl::stop() {
   netlink::closeTaskstats(ts_fd_, ts_family_);
   close(wake_fd_);
   conn_fd_ = ts_fd_ = wake_fd_ = -1;
-  running_ = false;
   taskstats_on_ = false;
   std::vector<char>().swap(rxbuf_);
   std::vector<netlink::TaskExit>().swap(exits_);
@@ -206,16 +225,27 @@ void ProcessTableImpl::stop() {
 // ---------------------------------------------------------------- thread
 
 void ProcessTableImpl::run() {
+  pthread_setname_np(pthread_self(), "pmg-proctable");  // best effort; shows in task/*/comm
+  if (opts_.thread_nice != 0 &&
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts_.thread_nice) != 0) {
+    ++recv_errors_;  // EPERM without CAP_SYS_NICE: runs at the default priority
+  }
   scan(false);
   {
     std::lock_guard<std::mutex> g(gen_mu_);
     ready_ = true;
   }
   gen_cv_.notify_all();
-  uint64_t last_sweep = monoNs();
+  // Exited entries are swept every min(1 s, grace), but not more often than every 50 ms.
+  const uint64_t sweep_every =
+      std::max<uint64_t>(50, std::min<uint64_t>(1000, opts_.exit_grace_ms)) * 1000000ull;
+  uint64_t next_sweep = monoNs() + sweep_every;
   while (!stopping_) {
     pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {conn_fd_, POLLIN, 0}, {ts_fd_, POLLIN, 0}};
-    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, 1000);
+    const uint64_t before = monoNs();
+    const int timeout_ms =
+        next_sweep > before ? static_cast<int>((next_sweep - before) / 1000000ull) + 1 : 0;
+    int r = poll(fds, ts_fd_ >= 0 ? 3 : 2, timeout_ms);
     if (r < 0 && errno != EINTR) ++recv_errors_;
     if (fds[0].revents & POLLIN) {
       uint64_t v;
@@ -237,8 +267,8 @@ void ProcessTableImpl::run() {
     }
     gen_cv_.notify_all();
     uint64_t now = monoNs();
-    if (now - last_sweep >= 1000000000ull) {
-      last_sweep = now;
+    if (now >= next_sweep) {
+      next_sweep = now + sweep_every;
       sweep(now);
     }
   }
@@ -349,25 +379,20 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
   }
   ProcessInfo info = have_base ? base : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(child_tgid, child_pid, thread && have_base, &info);
-  if (r == procfs::ReadResult::kGone) {
+  procfs::ReadResult r =
+      procfs::readTask(child_tgid, child_pid,
+                       !have_base ? procfs::Fields::kAll
+                                  : (thread ? procfs::Fields::kThread : procfs::Fields::kForked),
+                       &info);
+  if (r == procfs::ReadResult::kGone || r == procfs::ReadResult::kError) {
     // Exited before we could read it: what it inherited is the best we have.
-    ++proc_read_gone_;
+    countFailed(r);
     info = have_base ? base : ProcessInfo{};
     info.host_pid = child_tgid;
     info.host_tid = child_pid;
     info.thread_start_ns = 0;
-    if (!thread) {
-      info.host_ppid = parent_tgid;
-      info.ns_ppid = 0;
-    }
-    if (have_base && base.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
-      info.ns_pid = child_tgid;
-      info.ns_tid = child_pid;
-      if (!thread) info.ns_ppid = parent_tgid;
-    } else {
-      info.ns_pid = info.ns_tid = 0;
-    }
+    if (!thread) info.host_ppid = parent_tgid;
+    deriveNsIds(base, thread, parent_tgid, &info);
   } else if (r == procfs::ReadResult::kZombie && have_base && !thread) {
     info.exe = base.exe;  // zombies have no exe/ns links; until exec they equal the parent's
     info.mnt_ns = base.mnt_ns;
@@ -393,14 +418,14 @@ void ProcessTableImpl::onFork(int32_t parent_pid, int32_t parent_tgid, int32_t c
     return;
   }
   Entry& e = putLocked(info, now);
-  e.has_data = have_base || r != procfs::ReadResult::kGone;
+  e.has_data = have_base || r == procfs::ReadResult::kOk || r == procfs::ReadResult::kZombie;
   if (r == procfs::ReadResult::kZombie) markExitedLocked(e, now);
 }
 
 void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
   ProcessInfo info;
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(tgid, pid, false, &info);
+  procfs::ReadResult r = procfs::readTask(tgid, pid, procfs::Fields::kAll, &info);
   if (r == procfs::ReadResult::kOk) resolveNsPpid(&info);
   uint64_t now = monoNs();
   std::lock_guard<std::mutex> g(mu_);
@@ -408,28 +433,31 @@ void ProcessTableImpl::onExec(int32_t pid, int32_t tgid) {
     putLocked(info, now).has_data = true;
     return;
   }
-  ++proc_read_gone_;
-  // Exited right after exec. What the fork left is stale now: drop the old program's name and
-  // path rather than report them; keep pids, ids, namespaces and cgroup (exec keeps those).
+  countFailed(r);
+  // Exited right after exec (or, rarely, /proc could not be read: kError). What the fork left is
+  // stale now: drop the old program's name and path rather than report them; keep pids, ids,
+  // namespaces and cgroup (exec keeps those).
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
-    if (r == procfs::ReadResult::kGone) return;
+    if (r != procfs::ReadResult::kZombie) return;
     Entry& e = putLocked(info, now);
     e.has_data = true;
     markExitedLocked(e, now);
     return;
   }
   Entry& e = it->second;
+  const bool named_at_exit = e.final_comm;  // its TASKSTATS record came first: post-exec data
   if (r == procfs::ReadResult::kZombie) {
     e.info.comm = info.comm;  // a zombie still has its post-exec comm and ids
     e.info.uid = info.uid;
     e.info.gid = info.gid;
     e.final_comm = true;
     markExitedLocked(e, now);
-  } else if (!e.final_comm) {
+  } else if (!named_at_exit) {
     e.info.comm.clear();
   }
-  e.info.exe.clear();
+  // Read before it vanished, or empty: never the pre-exec program.
+  if (!named_at_exit || !info.exe.empty()) e.info.exe = info.exe;
   e.updated = now;
 }
 
@@ -462,6 +490,8 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     e.info.uid = x.uid;
     e.info.gid = x.gid;
     if (x.tgid == x.pid || x.tgid == 0) e.info.host_ppid = x.ppid;
+    if (e.info.exe.empty()) e.info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
+    if (e.info.thread_start_ns == 0) e.info.thread_start_ns = startFromElapsed(x.elapsed_us);
     e.final_comm = true;
     e.has_data = true;
     markExitedLocked(e, now);
@@ -477,35 +507,32 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     info = parent;
     info.exe.clear();  // it may have exec'd; its name below is the one it had at exit
     info.thread_start_ns = 0;
-    if (parent.pid_ns == own_pid_ns_ && own_pid_ns_ != 0) {
-      info.ns_pid = tgid;
-      info.ns_tid = x.pid;
-      info.ns_ppid = x.ppid;
-    } else {
-      info.ns_pid = info.ns_tid = info.ns_ppid = 0;
-    }
   }
   info.host_pid = tgid;
   info.host_tid = x.pid;
+  deriveNsIds(parent, thread, x.ppid, &info);
   if (!thread) info.host_ppid = x.ppid;
   info.comm = x.comm;
   info.uid = x.uid;
   info.gid = x.gid;
+  info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
+  info.thread_start_ns = startFromElapsed(x.elapsed_us);
   Entry& e = putLocked(info, now);
   e.has_data = true;
   e.final_comm = true;
   markExitedLocked(e, now);
 }
 
-// Reads one task and stores it. With `scanned`, an entry written by an event after the scan
-// started is fresher and wins; an exit seen after the scan started is not undone.
-void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base, bool scanned,
+// Reads one task for a scan of /proc and stores it. An entry written after the scan started
+// (by an event or a lookup) is fresher and wins; an exit seen after it started is not undone.
+void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo* base,
                                     uint64_t scan_start) {
   ProcessInfo info = base ? *base : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(pid, tid, base != nullptr, &info);
-  if (r == procfs::ReadResult::kGone) {
-    ++proc_read_gone_;
+  procfs::ReadResult r =
+      procfs::readTask(pid, tid, base ? procfs::Fields::kThread : procfs::Fields::kAll, &info);
+  if (r == procfs::ReadResult::kGone || r == procfs::ReadResult::kError) {
+    countFailed(r);
     return;
   }
   resolveNsPpid(&info);
@@ -514,7 +541,6 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
   auto it = tasks_.find(tid);
   if (it != tasks_.end()) {
     Entry& old = it->second;
-    bool fresher = scanned ? old.updated >= scan_start : old.has_data;
     if (old.exited_at != 0 && old.exited_at >= scan_start) {
       if (!old.has_data) {  // fill the tombstone, keep it exited
         old.info = info;
@@ -523,7 +549,7 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
       }
       return;
     }
-    if (fresher) return;
+    if (old.updated >= scan_start) return;
   }
   Entry& e = putLocked(info, now);
   e.has_data = true;
@@ -533,7 +559,7 @@ void ProcessTableImpl::readAndStore(int32_t pid, int32_t tid, const ProcessInfo*
 void ProcessTableImpl::scan(bool mark_missing) {
   const uint64_t start = monoNs();
   procfs::forEachPid("/proc", [&](int32_t pid) {
-    readAndStore(pid, pid, nullptr, true, start);
+    readAndStore(pid, pid, nullptr, start);
     ProcessInfo leader;
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -542,7 +568,7 @@ void ProcessTableImpl::scan(bool mark_missing) {
     char path[48];
     snprintf(path, sizeof(path), "/proc/%d/task", pid);
     procfs::forEachPid(path, [&](int32_t tid) {
-      if (tid != pid) readAndStore(pid, tid, &leader, true, start);
+      if (tid != pid) readAndStore(pid, tid, &leader, start);
     });
   });
   if (!mark_missing) return;
@@ -630,6 +656,24 @@ void ProcessTableImpl::enforceCapLocked() {
   }
 }
 
+// ns ids of a task that could not be read (info->host_pid/host_tid set), from `base`: its
+// thread-group leader for a thread, its parent for a process (empty if unknown). In our own
+// pid namespace they equal the host ids; a thread shares its leader's ns pid and ppid.
+void ProcessTableImpl::deriveNsIds(const ProcessInfo& base, bool thread, int32_t host_ppid,
+                                   ProcessInfo* info) const {
+  if (base.pid_ns != 0 && base.pid_ns == own_pid_ns_) {
+    info->ns_pid = info->host_pid;
+    info->ns_tid = info->host_tid;
+    info->ns_ppid = thread ? base.ns_ppid : host_ppid;
+  } else if (thread) {
+    info->ns_pid = base.ns_pid;
+    info->ns_tid = 0;
+    info->ns_ppid = base.ns_ppid;
+  } else {
+    info->ns_pid = info->ns_tid = info->ns_ppid = 0;
+  }
+}
+
 // ns_ppid of a task in a non-initial pid namespace: the parent's ns pid if the parent is in
 // the same namespace, else 0 (the parent is outside: getppid() returns 0 there too).
 void ProcessTableImpl::resolveNsPpid(ProcessInfo* info) {
@@ -645,7 +689,7 @@ void ProcessTableImpl::resolveNsPpid(ProcessInfo* info) {
   }
   if (!have) {
     ++proc_reads_;
-    if (procfs::readTask(info->host_ppid, info->host_ppid, false, &parent) !=
+    if (procfs::readTask(info->host_ppid, info->host_ppid, procfs::Fields::kAll, &parent) !=
         procfs::ReadResult::kOk) {
       return;
     }
@@ -696,27 +740,53 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
   // Events about this task may still sit in the socket (a fork or exec the thread has not
   // applied yet): catch up first, so a hit is never older than the open being attributed.
   if (pending()) syncWithThread();
+  bool hit;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (copyLocked(pid, tid, out)) {
-      if (out->exited) ++found_exited_;
-      return out->exited ? Found::kGone : Found::kTable;
+    hit = copyLocked(pid, tid, out);
+    if (hit && out->exited) {
+      ++found_exited_;
+      return Found::kGone;
     }
   }
-  ProcessInfo info;
+  if (hit && !opts_.refresh_live) return Found::kTable;
+  // A live task: re-read what no event reports (setns/unshare without exec, a move to another
+  // cgroup). A miss: read everything.
+  ProcessInfo info = hit ? *out : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = procfs::readTask(pid, tid, false, &info);
+  procfs::ReadResult r = hit ? procfs::readVolatile(pid, tid, &info)
+                             : procfs::readTask(pid, tid, procfs::Fields::kAll, &info);
   if (r == procfs::ReadResult::kOk) {
-    resolveNsPpid(&info);
+    if (!hit) resolveNsPpid(&info);
     std::lock_guard<std::mutex> g(mu_);
     auto it = tasks_.find(tid);
-    if (it == tasks_.end() || !it->second.has_data) putLocked(info, monoNs()).has_data = true;
+    if (hit) {
+      Entry* e = it == tasks_.end() ? nullptr : &it->second;
+      if (e != nullptr && e->exited_at == 0 && e->info.thread_start_ns == info.thread_start_ns &&
+          (e->info.mnt_ns != info.mnt_ns || e->info.pid_ns != info.pid_ns ||
+           e->info.cgroup_id != info.cgroup_id)) {
+        ++refreshes_;
+        e->info.mnt_ns = info.mnt_ns;
+        e->info.pid_ns = info.pid_ns;
+        e->info.cgroup_id = info.cgroup_id;
+        e->info.container_id = info.container_id;
+      }
+    } else if (it == tasks_.end() || !it->second.has_data || it->second.exited_at == 0) {
+      putLocked(info, monoNs()).has_data = true;
+    }
     *out = info;
-    return Found::kProc;
+    return hit ? Found::kTable : Found::kProc;
   }
-  ++proc_read_gone_;
-  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them.
-  syncWithThread();
+  countFailed(r);
+  if (r == procfs::ReadResult::kError) {  // says nothing about the task: keep what we know
+    if (hit) return Found::kTable;
+    ++misses_;
+    return Found::kMiss;
+  }
+  // Gone (or a zombie): its exit and TASKSTATS record are queued by now; apply them. A miss
+  // with nothing queued is final: the events of this task (fork, exec: sent before it could
+  // open anything) were already applied when we looked, and they were not there.
+  if (hit || pending()) syncWithThread();
   {
     std::lock_guard<std::mutex> g(mu_);
     if (copyLocked(pid, tid, out)) {
@@ -789,22 +859,27 @@ std::map<std::string, uint64_t> ProcessTableImpl::stats() const {
     s["exited_entries"] = exited;
     s["ns_index_entries"] = ns_index_.size();
   }
-  s["connector_events"] = connector_events_;
-  s["connector_overflows"] = connector_overflows_;
   s["taskstats_enabled"] = taskstats_on_ ? 1 : 0;
-  s["taskstats_events"] = taskstats_events_;
-  s["taskstats_overflows"] = taskstats_overflows_;
-  s["proc_reads"] = proc_reads_;
-  s["proc_reads_gone"] = proc_read_gone_;
-  s["lookups"] = lookups_;
-  s["misses"] = misses_;
-  s["found_exited"] = found_exited_;
-  s["syncs"] = syncs_;
-  s["sync_timeouts"] = sync_timeouts_;
-  s["evicted"] = evicted_;
-  s["rescans"] = rescans_;
-  s["ns_misses"] = ns_misses_;
-  s["recv_errors"] = recv_errors_;
+  static constexpr std::pair<const char*, std::atomic<uint64_t> ProcessTableImpl::*> kCounters[] = {
+      {"connector_events", &ProcessTableImpl::connector_events_},
+      {"connector_overflows", &ProcessTableImpl::connector_overflows_},
+      {"taskstats_events", &ProcessTableImpl::taskstats_events_},
+      {"taskstats_overflows", &ProcessTableImpl::taskstats_overflows_},
+      {"proc_reads", &ProcessTableImpl::proc_reads_},
+      {"proc_reads_gone", &ProcessTableImpl::proc_read_gone_},
+      {"proc_read_errors", &ProcessTableImpl::proc_read_errors_},
+      {"lookups", &ProcessTableImpl::lookups_},
+      {"misses", &ProcessTableImpl::misses_},
+      {"found_exited", &ProcessTableImpl::found_exited_},
+      {"syncs", &ProcessTableImpl::syncs_},
+      {"sync_timeouts", &ProcessTableImpl::sync_timeouts_},
+      {"refreshes", &ProcessTableImpl::refreshes_},
+      {"evicted", &ProcessTableImpl::evicted_},
+      {"rescans", &ProcessTableImpl::rescans_},
+      {"ns_misses", &ProcessTableImpl::ns_misses_},
+      {"recv_errors", &ProcessTableImpl::recv_errors_},
+  };
+  for (const auto& c : kCounters) s[c.first] = (this->*c.second).load(std::memory_order_relaxed);
   return s;
 }
 

@@ -51,6 +51,13 @@ struct ProcessTableOptions {
   size_t max_entries = 1000000;    // cap; exited entries are evicted first, then the oldest
   uint32_t sync_timeout_ms = 50;   // how long a lookup waits for the connector to catch up
   bool taskstats = true;           // also listen to TASKSTATS exit records (names at exit)
+  // On a lookup of a live task, re-read its namespaces and cgroup: catches setns/unshare
+  // without exec and cgroup moves, which no proc connector event reports.
+  bool refresh_live = true;
+  int receive_buffer_bytes = 8 << 20;  // kernel socket queues; beyond them events are lost
+  // Nice value of the table thread (setpriority on its tid; needs CAP_SYS_NICE below 0). The
+  // sooner it runs after a fork or exec, the more short-lived children it reads in time.
+  int thread_nice = -10;
 };
 
 std::unique_ptr<ProcessTable> makeProcessTable();

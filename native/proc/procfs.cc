@@ -7,12 +7,15 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace pmg {
 namespace procfs {
@@ -110,10 +113,11 @@ void parseStatus(const char* buf, long len, StatusFields* f) {
   }
 }
 
-void readCgroup(int dirfd, ProcessInfo* out) {
+// Returns false if the file could not be read (the task is exiting).
+bool readCgroup(int dirfd, ProcessInfo* out) {
   char buf[4096];
   long n = readSmallAt(dirfd, "cgroup", buf, sizeof(buf));
-  if (n <= 0) return;
+  if (n <= 0) return false;
   const char* p = buf;
   const char* end = buf + n;
   const char* v2 = nullptr;
@@ -136,16 +140,57 @@ void readCgroup(int dirfd, ProcessInfo* out) {
     }
     p = eol + 1;
   }
-  if (v2 == nullptr) return;
+  if (v2 == nullptr) return true;
   const std::string& root = cgroup2Root();
-  if (root.empty()) return;
+  if (root.empty()) return true;
   std::string full = root;
   full.append(v2, static_cast<size_t>(v2_end - v2));
   struct stat st;
   if (stat(full.c_str(), &st) == 0) out->cgroup_id = static_cast<uint64_t>(st.st_ino);
+  return true;
+}
+
+// (kernel dev, inode) -> exe path, filled by every successful read of an exe link.
+struct ExeCache {
+  std::mutex mu;
+  std::unordered_map<uint64_t, std::pair<uint64_t, std::string>> by_ino;  // ino -> (dev, path)
+};
+ExeCache& exeCache() {
+  static ExeCache* cache = new ExeCache;  // never destroyed: usable from any thread at exit
+  return *cache;
+}
+constexpr size_t kExeCacheMax = 4096;
+
+uint64_t kernelDev(dev_t d) {
+  uint64_t ma = major(d), mi = minor(d);
+  return (mi & 0xff) | (ma << 8) | ((mi & ~0xffull) << 12);
+}
+
+// Remembers `path` for the file the link points to now, if that is the file it pointed to
+// before the readlink (`before`): a task that exec'd in between would pair the old path with
+// the new binary.
+void rememberExe(int dirfd, const struct stat& before, const std::string& path) {
+  struct stat after;
+  if (path.empty() || fstatat(dirfd, "exe", &after, 0) != 0) return;
+  if (after.st_ino != before.st_ino || after.st_dev != before.st_dev) return;
+  ExeCache& c = exeCache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.by_ino.size() >= kExeCacheMax) c.by_ino.clear();
+  auto& slot = c.by_ino[static_cast<uint64_t>(after.st_ino)];
+  slot.first = kernelDev(after.st_dev);
+  if (slot.second != path) slot.second = path;
 }
 
 }  // namespace
+
+std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {
+  if (ino == 0) return {};
+  ExeCache& c = exeCache();
+  std::lock_guard<std::mutex> g(c.mu);
+  auto it = c.by_ino.find(ino);
+  if (it == c.by_ino.end() || it->second.first != kernel_dev) return {};
+  return it->second.second;
+}
 
 long readSmallAt(int dirfd, const char* name, char* buf, size_t cap) {
   if (cap == 0) return -1;
@@ -184,20 +229,57 @@ uint32_t ownPidNs() {
   return static_cast<uint32_t>(st.st_ino);
 }
 
-ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out) {
-  if (tid <= 0) return ReadResult::kGone;
+namespace {
+
+// After a failed open/read: did the task vanish, or did the read fail for another reason?
+ReadResult failure() {
+  return errno == ENOENT || errno == ESRCH ? ReadResult::kGone : ReadResult::kError;
+}
+
+// The task's directory: /proc/<pid>/task/<tid>, or /proc/<tid> when pid is unknown or equal.
+int openTaskDir(int32_t pid, int32_t tid) {
+  if (tid <= 0) {
+    errno = ESRCH;
+    return -1;
+  }
   char path[64];
   if (pid > 0 && pid != tid) {
     snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
   } else {
     snprintf(path, sizeof(path), "/proc/%d", tid);
   }
-  Fd dir(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) return ReadResult::kGone;
+  return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+// Namespaces and cgroup: what a task can change without exec and without an event.
+ReadResult readNsAndCgroup(int dirfd, ProcessInfo* out) {
+  out->mnt_ns = static_cast<uint32_t>(nsInode(dirfd, "ns/mnt"));
+  out->pid_ns = static_cast<uint32_t>(nsInode(dirfd, "ns/pid"));
+  // Every live task, kernel threads included, has namespaces: without them it is exiting
+  // (it passed exit_task_namespaces() while we read).
+  if (out->mnt_ns == 0 || out->pid_ns == 0) return ReadResult::kZombie;
+  out->cgroup_id = 0;
+  out->container_id.clear();
+  if (!readCgroup(dirfd, out)) return ReadResult::kZombie;
+  return ReadResult::kOk;
+}
+
+}  // namespace
+
+ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out) {
+  Fd dir(openTaskDir(pid, tid));
+  if (dir.get() < 0) return failure();
+  return readNsAndCgroup(dir.get(), out);
+}
+
+ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
+  Fd dir(openTaskDir(pid, tid));
+  if (dir.get() < 0) return failure();
 
   char buf[4096];
   long n = readSmallAt(dir.get(), "stat", buf, sizeof(buf));
-  if (n <= 0) return ReadResult::kGone;
+  if (n < 0) return failure();
+  if (n == 0) return ReadResult::kGone;
   // "pid (comm) S ppid ..."; comm may hold spaces and parentheses: it ends at the LAST ')'.
   char* lp = strchr(buf, '(');
   char* rp = strrchr(buf, ')');
@@ -215,7 +297,8 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
     }
   }
   n = readSmallAt(dir.get(), "status", buf, sizeof(buf));
-  if (n <= 0) return ReadResult::kGone;
+  if (n < 0) return failure();
+  if (n == 0) return ReadResult::kGone;
   StatusFields st;
   parseStatus(buf, n, &st);
   if (st.tgid <= 0 || (pid > 0 && st.tgid != pid) || !st.have_ids) return ReadResult::kGone;
@@ -230,27 +313,30 @@ ReadResult readTask(int32_t pid, int32_t tid, bool thread_only, ProcessInfo* out
   out->ns_pid = st.ns_tgid;
   out->exited = false;
   const bool zombie = state == 'Z' || state == 'X';
-  if (thread_only) return zombie ? ReadResult::kZombie : ReadResult::kOk;
+  if (fields == Fields::kThread) return zombie ? ReadResult::kZombie : ReadResult::kOk;
 
   out->host_ppid = st.ppid;
   // One level: the opener lives in our pid namespace, its parent too. Deeper: the table
   // resolves ns_ppid from the parent's entry.
   out->ns_ppid = st.ns_depth <= 1 ? st.ppid : 0;
   if (zombie) return ReadResult::kZombie;  // exe, ns and cgroup are gone with the mm/nsproxy
+  if (fields == Fields::kForked) {
+    out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
+    out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
+    return out->mnt_ns != 0 && out->pid_ns != 0 ? ReadResult::kOk : ReadResult::kZombie;
+  }
 
   char exe[4097];
+  struct stat exe_st;
+  const bool have_exe_st = fstatat(dir.get(), "exe", &exe_st, 0) == 0;
   ssize_t len = readlinkat(dir.get(), "exe", exe, sizeof(exe) - 1);
   if (len >= 0) {
     out->exe.assign(exe, static_cast<size_t>(len));
+    if (have_exe_st) rememberExe(dir.get(), exe_st, out->exe);
   } else {
     out->exe.clear();  // kernel threads have none
   }
-  out->mnt_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/mnt"));
-  out->pid_ns = static_cast<uint32_t>(nsInode(dir.get(), "ns/pid"));
-  out->cgroup_id = 0;
-  out->container_id.clear();
-  readCgroup(dir.get(), out);
-  return ReadResult::kOk;
+  return readNsAndCgroup(dir.get(), out);
 }
 
 }  // namespace procfs

@@ -53,6 +53,13 @@ class Handle : public Napi::ObjectWrap<Handle> {
         o.max_entries = static_cast<size_t>(opts.Get("maxEntries").As<Napi::Number>().Int64Value());
       }
       if (opts.Has("taskstats")) o.taskstats = opts.Get("taskstats").ToBoolean();
+      if (opts.Has("refreshLive")) o.refresh_live = opts.Get("refreshLive").ToBoolean();
+      if (opts.Has("threadNice")) {
+        o.thread_nice = opts.Get("threadNice").As<Napi::Number>().Int32Value();
+      }
+      if (opts.Has("receiveBufferBytes")) {
+        o.receive_buffer_bytes = opts.Get("receiveBufferBytes").As<Napi::Number>().Int32Value();
+      }
     }
     table_ = makeProcessTable(o);
   }

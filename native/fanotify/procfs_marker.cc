@@ -14,6 +14,13 @@
 #include "fanotify_features.h"
 
 namespace pmg {
+namespace {
+
+// Only exec events matter here and a burst is drained at once; a lost burst (ENOBUFS) costs
+// one full rescan, so a modest queue is enough.
+constexpr int kConnectorRcvbuf = 1 << 20;
+
+}  // namespace
 
 ProcfsMarker::ProcfsMarker(bool per_mount, MarkFn mark, WarnFn warn)
     : mark_(std::move(mark)), warn_(std::move(warn)), scanner_(per_mount) {}
@@ -21,7 +28,7 @@ ProcfsMarker::ProcfsMarker(bool per_mount, MarkFn mark, WarnFn warn)
 void ProcfsMarker::start() {
   rescan();
   std::string err;
-  exec_fd_ = netlink::openProcConnector(&err);
+  exec_fd_ = netlink::openProcConnector(kConnectorRcvbuf, &err);
   if (exec_fd_ < 0) warn_(errno, "new procfs instances are found by periodic rescans only: " + err);
   stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) {

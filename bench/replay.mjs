@@ -5,14 +5,26 @@
 //   node bench/replay.mjs [--events N] [--rounds R] [--out FILE]
 //
 // Both sides read the file through the same streaming line splitter; the bare side then only
-// calls JSON.parse per line, the replay side runs the real pipeline: parse and validate into
+// calls JSON.parse per line, the replay side runs the real pipeline: read and validate into
 // events (exact 64-bit values), route through the signature engine, format each finding and
 // hand it to a sink. Prints a table and writes bench/results/replay.json.
+// The generated lines are in Tracee's own layout, which replay reads without JSON.parse
+// (src/events/tracee-layout.ts); the stage table also shows the general path's cost.
 
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SignatureEngine } from '../dist/engine/index.js';
+import { parseEventLine, parseEventLineGeneral } from '../dist/events/index.js';
+import { formatFindingJson } from '../dist/output/index.js';
 import { replay, splitLines } from '../dist/replay/index.js';
 
 const { values } = parseArgs({
@@ -136,11 +148,16 @@ async function replayPipeline(file, format) {
   return { lines: summary.events, findings: summary.findings, outputChars: bytes };
 }
 
+// CPU time (user + system of this process) as well as wall time: on a shared machine other
+// processes stretch wall time at random, while the CPU time a pass consumes stays put.
 async function timed(fn) {
-  const start = process.hrtime.bigint();
+  const wallStart = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const result = await fn();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { ...result, seconds, perSecond: result.lines / seconds };
+  const cpu = process.cpuUsage(cpuStart);
+  const wall = Number(process.hrtime.bigint() - wallStart) / 1e9;
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { ...result, perWallSecond: result.lines / wall, perCpuSecond: result.lines / cpuSeconds };
 }
 
 const median = (xs) => {
@@ -148,6 +165,53 @@ const median = (xs) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+// Cost of each stage, on lines already in memory: the layout reader that replay uses for
+// Tracee's own layout, and the general path (JSON.parse + validation + exact 64-bit
+// recovery) that takes every other layout. The "small numbers" copy has every 16+ digit
+// integer shortened, so the general path has nothing to recover there.
+function measureStages(file) {
+  const text = readFileSync(file, 'latin1');
+  const lines = text.split('\n', 50_000);
+  const small = text.replace(/:(\d{3})\d{13,}(\d{3})/g, ':$1$2').split('\n', 50_000);
+  const engine = new SignatureEngine();
+  let sink = 0;
+  engine.on('finding', (finding) => {
+    sink += formatFindingJson(finding).length;
+  });
+  const cpuNs = (input, fn) => {
+    const samples = [];
+    for (let round = 0; round < 6; round++) {
+      const start = process.cpuUsage();
+      for (let i = 0; i < input.length; i++) fn(input[i], i + 1);
+      const used = process.cpuUsage(start);
+      if (round > 0) samples.push(((used.user + used.system) * 1000) / input.length);
+    }
+    return Math.round(median(samples));
+  };
+  const parseNs = cpuNs(lines, (line) => JSON.parse(line));
+  const eventNs = cpuNs(lines, (line, n) => parseEventLine(line, n));
+  const generalNs = cpuNs(lines, (line, n) => parseEventLineGeneral(line, n));
+  const smallParseNs = cpuNs(small, (line) => JSON.parse(line));
+  const smallGeneralNs = cpuNs(small, (line, n) => parseEventLineGeneral(line, n));
+  const pipelineNs = cpuNs(lines, (line, n) => {
+    const result = parseEventLine(line, n);
+    if (result.ok) engine.dispatch(result.event);
+  });
+  if (sink < 0) throw new Error('unreachable');
+  return [
+    { stage: 'JSON.parse (the bare loop)', ns: parseNs },
+    { stage: 'parseEventLine (layout reader; other events: general path)', ns: eventNs },
+    { stage: 'general path: JSON.parse + validation + exact 64-bit', ns: generalNs },
+    { stage: '  of which validation and model', ns: smallGeneralNs - smallParseNs },
+    {
+      stage: '  of which exact 64-bit recovery',
+      ns: generalNs - parseNs - (smallGeneralNs - smallParseNs),
+    },
+    { stage: 'engine dispatch + formatting findings', ns: pipelineNs - eventNs },
+    { stage: 'whole pipeline without I/O', ns: pipelineNs },
+  ];
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'procmem-guard-bench-'));
 try {
@@ -160,33 +224,49 @@ try {
   };
   // One warm-up pass each so that every variant runs optimised code.
   for (const run of Object.values(variants)) await run();
-  const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
-  const ratios = { 'replay json': [], 'replay tracee': [] };
+  const clocks = ['cpu', 'wall'];
+  const samples = { cpu: {}, wall: {} };
+  const ratios = { cpu: {}, wall: {} };
+  for (const clock of clocks) {
+    for (const name of Object.keys(variants)) samples[clock][name] = [];
+    for (const name of Object.keys(variants)) if (name !== 'bare') ratios[clock][name] = [];
+  }
   let findings = 0;
   for (let round = 0; round < rounds; round++) {
     // Interleave: bare, replay, bare, replay..., so drift in machine load hits both sides.
     const bare = await timed(variants.bare);
-    samples.bare.push(bare.perSecond);
-    for (const name of Object.keys(ratios)) {
+    samples.cpu.bare.push(bare.perCpuSecond);
+    samples.wall.bare.push(bare.perWallSecond);
+    for (const name of Object.keys(ratios.cpu)) {
       const result = await timed(variants[name]);
       findings = result.findings;
-      samples[name].push(result.perSecond);
-      ratios[name].push(result.perSecond / bare.perSecond);
+      samples.cpu[name].push(result.perCpuSecond);
+      samples.wall[name].push(result.perWallSecond);
+      ratios.cpu[name].push(result.perCpuSecond / bare.perCpuSecond);
+      ratios.wall[name].push(result.perWallSecond / bare.perWallSecond);
     }
   }
-  const bareMedian = median(samples.bare);
-  const rows = Object.entries(samples).map(([name, xs]) => ({
-    variant: name,
-    'events/s (median)': Math.round(median(xs)),
-    'events/s (min)': Math.round(Math.min(...xs)),
-    'events/s (max)': Math.round(Math.max(...xs)),
-    'ratio to bare (median of rounds)':
-      name === 'bare' ? 1 : Number(median(ratios[name]).toFixed(3)),
-  }));
+  const rows = [];
+  for (const clock of clocks) {
+    for (const [name, xs] of Object.entries(samples[clock])) {
+      rows.push({
+        clock,
+        variant: name,
+        'events/s median': Math.round(median(xs)),
+        'events/s min': Math.round(Math.min(...xs)),
+        'events/s max': Math.round(Math.max(...xs)),
+        'ratio to bare (median)':
+          name === 'bare' ? 1 : Number(median(ratios[clock][name]).toFixed(3)),
+      });
+    }
+  }
   console.log(
-    `replay bench: ${eventCount} events (${(fileBytes / 1e6).toFixed(1)} MB, ${findings} findings), ${rounds} rounds, node ${process.version}, ${cpus()[0]?.model} x${cpus().length}`,
+    `replay bench: ${eventCount} events (${(fileBytes / 1e6).toFixed(1)} MB, ${findings} findings), ${rounds} rounds, node ${process.version}, ${cpus()[0]?.model} x${cpus().length}, load ${loadavg()[0].toFixed(2)}`,
   );
   console.table(rows);
+  const stages = measureStages(file);
+  console.log('where the time goes (CPU ns per event, lines already in memory, median of 5):');
+  console.table(stages);
   const result = {
     bench: 'replay',
     date: new Date().toISOString(),
@@ -202,15 +282,22 @@ try {
     findings,
     rounds,
     goal: 'replay events/s >= 0.8 x bare JSON.parse events/s',
-    bareEventsPerSecond: Math.round(bareMedian),
     variants: rows,
     ratios: Object.fromEntries(
-      Object.entries(ratios).map(([k, v]) => [k, v.map((x) => Number(x.toFixed(3)))]),
+      clocks.map((clock) => [
+        clock,
+        Object.fromEntries(
+          Object.entries(ratios[clock]).map(([k, v]) => [k, v.map((x) => Number(x.toFixed(3)))]),
+        ),
+      ]),
     ),
+    stagesNsPerEvent: stages,
   };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${values.out}`);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  // BENCH_KEEP=1 keeps the generated file, e.g. for `node --cpu-prof` runs over it.
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  else console.log(`kept ${dir}`);
 }

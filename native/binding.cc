@@ -32,6 +32,13 @@ Napi::Object processTableForTest(Napi::Env env);
 }
 // --- END test-only export ---
 
+// auditStatus(): { enabled, failure, pid, backlogLimit, lost, backlog } (AUDIT_GET)
+// auditListRules(): [{ key, flags, action, fieldCount }] (AUDIT_LIST_RULES)
+// Defined in native/audit/audit_napi.cc.
+namespace pmg {
+void registerAuditExports(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 
 struct AddonData {
@@ -51,6 +58,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
   exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
+  pmg::registerAuditExports(env, exports);  // auditStatus, auditListRules (audit)
   return exports;
 }
 

@@ -1,11 +1,54 @@
 // procmem-guard's public API. See docs/api.md.
+
 export { recordToEvent } from './capture/to-event.js';
-export { SignatureEngine, SignatureError } from './engine/engine.js';
+export { type CliIo, type Command, UsageError } from './cli/command.js';
+export * from './engine/index.js';
 export * from './events/index.js';
 export { loadNative } from './native.js';
-export * from './output/index.js';
-export * from './replay/index.js';
-export * from './signatures/index.js';
+export {
+  detectionEventId,
+  FINDING_FORMATS,
+  type FindingFormat,
+  findingFormatter,
+  formatEventPretty,
+  formatFindingJson,
+  formatFindingPretty,
+  formatFindingTracee,
+  formatTimestamp,
+  isFindingFormat,
+  serializeMetadata,
+  toDetectionEvent,
+} from './output/index.js';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  type LineHandler,
+  type ReplayOptions,
+  type ReplaySummary,
+  replay,
+  type SplitOptions,
+  splitLines,
+} from './replay/index.js';
+export {
+  builtinSignatures,
+  isProcfsMemOpen,
+  openFlagsOf,
+  PROC_MEM_ACCESS_METADATA,
+  PROC_MEM_CODE_INJECTION_METADATA,
+  PROCFS_MEM_PATH,
+  ProcfsMemSignature,
+  ProcMemAccess,
+  ProcMemCodeInjection,
+} from './signatures/index.js';
+export type {
+  EventOrigin,
+  Finding,
+  Signal,
+  Signature,
+  SignatureContext,
+  SignatureEventSelector,
+  SignatureMetadata,
+  SignatureProperties,
+} from './signatures/signature.js';
 export { CaptureError, type CaptureErrorCode } from './watcher/errors.js';
 export {
   type BackendChoice,

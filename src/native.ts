@@ -71,7 +71,10 @@ export interface NativeCaptureOptions {
 /**
  * Counters of the backend (fanotify: events_read, filtered_not_mem, filtered_self, emitted,
  * overflows, unreadable, target_exited, fdinfo_flags, inferred_flags, unknown_flags, marks,
- * mark_failures, procfs_instances, rescans) and of the process table (prefixed "table_").
+ * mark_failures, procfs_instances, rescans; audit: mode (1 audit daemon, 2 read-log group),
+ * records, events_read, emitted, filtered_not_mem, incomplete, kernel_lost, enobufs, parse_errors,
+ * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
+ * procfs_instances, mounts_seen) and of the process table (prefixed "table_").
  */
 export type NativeCaptureStats = Record<string, number>;
 
@@ -86,9 +89,33 @@ export interface NativeCapture {
   stats(): NativeCaptureStats;
 }
 
+/** Kernel audit status (AUDIT_GET). */
+export interface NativeAuditStatus {
+  /** 0 disabled, 1 enabled, 2 locked. */
+  enabled: number;
+  failure: number;
+  /** Registered audit daemon, 0 if none. */
+  pid: number;
+  backlogLimit: number;
+  /** Kernel counter of lost records. */
+  lost: number;
+  backlog: number;
+}
+
+/** One kernel audit rule (AUDIT_LIST_RULES), enough to tell ours (key 'procmem-guard'). */
+export interface NativeAuditRule {
+  key: string;
+  flags: number;
+  action: number;
+  fieldCount: number;
+}
+
 export interface NativeAddon {
   probe(): NativeProbe;
   createCapture(options: NativeCaptureOptions): NativeCapture;
+  /** Throws if the audit netlink socket is unavailable. */
+  auditStatus(): NativeAuditStatus;
+  auditListRules(): NativeAuditRule[];
 }
 
 let cached: NativeAddon | undefined;

@@ -2,6 +2,7 @@
 // to run signatures over events.
 
 import { createSecurityFileOpenEvent, type SecurityFileOpenFields } from '../src/events/build.js';
+import { O_RDWR, O_WRONLY } from '../src/events/open-flags.js';
 import { parseEventLine } from '../src/events/reader.js';
 import type { TraceeEvent } from '../src/events/types.js';
 import type { Finding, Signature } from '../src/signatures/signature.js';
@@ -80,3 +81,9 @@ export function traceeEvent(fields: LineFields): TraceeEvent {
   if (!result.ok) throw result.error;
   return result.event;
 }
+
+// Open flag bits for signature tables (x86-64), and the capture layer's procfs mem mark.
+export { O_RDWR, O_WRONLY };
+export const O_CLOEXEC = 0o2000000;
+export const O_LARGEFILE = 0o100000;
+export const capture = { procfsMem: true, flagsSource: 'fdinfo' } as const;

@@ -14,13 +14,9 @@
 #include "fanotify_features.h"
 
 namespace pmg {
-namespace {
 
-// Only exec events matter here and a burst is drained at once; a lost burst (ENOBUFS) costs
-// one full rescan, so a modest queue is enough.
-constexpr int kConnectorRcvbuf = 1 << 20;
-
-}  // namespace
+// Exec events only; a burst of thousands of execs fits, and ENOBUFS only delays a rescan.
+constexpr int kExecSocketBuffer = 1 << 20;
 
 ProcfsMarker::ProcfsMarker(bool per_mount, MarkFn mark, WarnFn warn)
     : mark_(std::move(mark)), warn_(std::move(warn)), scanner_(per_mount) {}
@@ -28,7 +24,7 @@ ProcfsMarker::ProcfsMarker(bool per_mount, MarkFn mark, WarnFn warn)
 void ProcfsMarker::start() {
   rescan();
   std::string err;
-  exec_fd_ = netlink::openProcConnector(kConnectorRcvbuf, &err);
+  exec_fd_ = netlink::openProcConnector(kExecSocketBuffer, &err);
   if (exec_fd_ < 0) warn_(errno, "new procfs instances are found by periodic rescans only: " + err);
   stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) {

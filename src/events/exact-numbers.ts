@@ -131,16 +131,19 @@ function argDigitsFromEnd(
 const NAME_KEY = '{"name":';
 const TYPE_KEY = ',"type":';
 const VALUE_KEY = ',"value":';
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters need escaping in JSON
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 
-/** `"text"` appears at `pos` exactly: the raw JSON string equals its decoded value. */
+/**
+ * `"text"` appears at `pos` exactly and is a whole string token: with no quote or backslash
+ * in `text`, the raw characters between the two quotes are the decoded value itself (and a
+ * raw control character there would have made the line invalid JSON).
+ */
 function isPlainStringAt(line: string, pos: number, text: string): boolean {
   return (
     line.charCodeAt(pos) === 0x22 &&
     line.charCodeAt(pos + text.length + 1) === 0x22 &&
     line.startsWith(text, pos + 1) &&
-    !NEEDS_ESCAPE.test(text)
+    text.indexOf('"') === -1 &&
+    text.indexOf('\\') === -1
   );
 }
 

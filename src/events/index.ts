@@ -18,7 +18,9 @@ export {
   type EventParseResult,
   eventFromJson,
   parseEventLine,
+  parseEventLineGeneral,
 } from './reader.js';
+export { readTraceeLayout } from './tracee-layout.js';
 export * from './types.js';
 export {
   serializeArgs,

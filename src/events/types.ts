@@ -53,6 +53,23 @@ export interface CaptureMark {
   notes?: string[];
 }
 
+/** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */
+export const LEADING_INTEGER_FIELDS = [
+  'timestamp',
+  'threadStartTime',
+  'processorId',
+  'processId',
+  'cgroupId',
+  'threadId',
+  'parentProcessId',
+  'hostProcessId',
+  'hostThreadId',
+  'hostParentProcessId',
+  'userId',
+  'mountNamespace',
+  'pidNamespace',
+] as const;
+
 /** Context fields shared by every Tracee event. */
 export interface TraceeEventContext {
   timestamp: bigint;

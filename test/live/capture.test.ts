@@ -135,10 +135,14 @@ describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
     for (const f of ['maps', 'status', 'environ'])
       pids.push((await run('cat', [`/proc/${target.pid}/${f}`])).pid);
     await sleep(300);
-    for (const pid of pids) {
-      expect(eventsOf(pid)).toEqual([]);
-      expect(findingsOf(pid)).toEqual([]);
-    }
+    // ps reads files of processes that exit meanwhile; the kernel then cannot name the file
+    // (fd -ESRCH) and the capture reports it as 'path-unknown' rather than dropping a possible
+    // mem open. Those must not become findings; every other event from these tools is wrong.
+    const seen = w.events.filter(
+      (e) => pids.includes(e.hostProcessId) && !e.procmemGuard?.notes?.includes('path-unknown'),
+    );
+    expect(seen.map((e) => [e.hostProcessId, e.processName, argOf(e, 'pathname')])).toEqual([]);
+    expect(w.findings.filter((f) => pids.includes(f.event.hostProcessId))).toEqual([]);
   });
 
   it('reports a mem read during a procfs open storm and accounts for any loss', async () => {

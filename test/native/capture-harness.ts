@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import type { CaptureRecord } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
-import { loadNative, type NativeCapture } from '../../src/native.js';
+import { loadNative, type NativeBackendName, type NativeCapture } from '../../src/native.js';
 
 export interface Harness {
   capture: NativeCapture;
@@ -13,12 +13,15 @@ export interface Harness {
   stop(): void;
 }
 
-export function startHarness(ringCapacity?: number): Harness {
+export function startHarness(
+  ringCapacity?: number,
+  backend: NativeBackendName = 'fanotify',
+): Harness {
   const records: CaptureRecord[] = [];
   const warnings: string[] = [];
   let reader: RingReader | undefined;
   const capture = loadNative().createCapture({
-    backend: 'fanotify',
+    backend,
     ...(ringCapacity ? { ringCapacity } : {}),
     onWake: () => reader?.drain((r) => records.push(r)),
     onWarn: (m) => warnings.push(m),

@@ -1,0 +1,110 @@
+// The layout-specific fast reader must agree with the general path (JSON.parse, digit
+// recovery, validation) on every line it accepts, and decline everything else.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createSecurityFileOpenEvent } from '../src/events/build.js';
+import { parseEventLineGeneral } from '../src/events/reader.js';
+import { readTraceeLayout } from '../src/events/tracee-layout.js';
+import { serializeEvent } from '../src/events/writer.js';
+import { traceeLine } from './helpers.js';
+
+function general(line: string) {
+  const result = parseEventLineGeneral(line, 1);
+  return result.ok ? result.event : undefined;
+}
+
+const sample = readFileSync(new URL('fixtures/tracee-sample.jsonl', import.meta.url), 'utf8')
+  .trimEnd()
+  .split('\n');
+
+const validLines = [
+  ...sample,
+  traceeLine(),
+  traceeLine({ flags: 557058, timestamp: '9007199254740993', ctime: '18446744073709551615' }),
+  traceeLine({ timestamp: '-1', processName: 'a b\u00e9\u4e2d' }),
+  traceeLine({ pathname: '/tmp/x:12345678901234567890,"q"' }), // escapes: declined, still agreed
+  serializeEvent(
+    createSecurityFileOpenEvent({
+      pathname: '/proc/1/mem',
+      flags: 'O_RDWR',
+      container: { id: 'abc', image: 'alpine' },
+      timestamp: 1732675200123456789n,
+    }),
+  ),
+];
+
+describe('Tracee layout reader', () => {
+  it('reads Tracee lines exactly as the general path does', () => {
+    let accepted = 0;
+    for (const line of validLines) {
+      const fast = readTraceeLayout(line);
+      if (fast === undefined) continue;
+      accepted++;
+      expect(fast).toEqual(general(line));
+      expect(Object.keys(fast)).toEqual(Object.keys(general(line) as object));
+      expect(serializeEvent(fast)).toBe(serializeEvent(general(line) as never));
+    }
+    // All but the two other event names of the sample and the line with escapes.
+    expect(accepted).toBe(validLines.length - 3);
+  });
+
+  it('declines other event names, other layouts and lines needing interpretation', () => {
+    for (const line of [
+      sample[4] as string, // openat
+      traceeLine({ pathname: 'a\\"b' }),
+      traceeLine().replace('"processorId":3', '"processorId":3.0'),
+      traceeLine().replace('"processorId":3', '"processorId":03'),
+      traceeLine().replace('"processorId":3', '"processorId":1e0'),
+      traceeLine().replace('"eventId":"732"', '"eventId":732'),
+      traceeLine({ flags: 'O_RDONLY|O_BOGUS' }),
+      `${traceeLine()} `,
+      ` ${traceeLine()}`,
+      JSON.stringify(JSON.parse(traceeLine()), null, 1),
+    ]) {
+      expect(readTraceeLayout(line), line.slice(0, 120)).toBeUndefined();
+    }
+  });
+
+  it('never accepts a corrupted line the general path would reject or read differently', () => {
+    // Deterministic fuzz: single-character edits of valid lines.
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = '{}[]":,0123456789-.eE \\tnulrsfa\u0000\u001f\u00e9';
+    let accepted = 0;
+    for (let i = 0; i < 4000; i++) {
+      const base = validLines[random(validLines.length)] as string;
+      const at = random(base.length);
+      const char = alphabet[random(alphabet.length)] as string;
+      const edit = random(3);
+      const line =
+        edit === 0
+          ? base.slice(0, at) + char + base.slice(at + 1)
+          : edit === 1
+            ? base.slice(0, at) + base.slice(at + 1)
+            : base.slice(0, at) + char + base.slice(at);
+      const fast = readTraceeLayout(line);
+      if (fast === undefined) continue;
+      accepted++;
+      const reference = general(line);
+      expect(reference, line).toBeDefined();
+      expect(fast, line).toEqual(reference);
+    }
+    expect(accepted).toBeGreaterThan(100); // the fuzz did exercise accepted lines
+  });
+
+  it('stays linear on long and pathological lines', () => {
+    const long = traceeLine({ pathname: `/proc/1/${'d/'.repeat(1_000_000)}mem` });
+    const unterminated = traceeLine().replace(
+      '"processName":"dd"',
+      `"processName":"${'x'.repeat(2_000_000)}`,
+    );
+    const started = performance.now();
+    expect(readTraceeLayout(long)).toEqual(general(long));
+    expect(readTraceeLayout(unterminated)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});

@@ -4,8 +4,8 @@
 
 namespace pmg {
 
-// Declared weak so this file links before the audit branch is merged; once
-// native/audit/audit_backend.cc defines it, the entry below picks it up with no change here.
+// Declared weak so the binary links without native/audit/ (a build or branch without it);
+// native/audit/audit_backend.cc defines it, and the entry below then picks it up.
 std::unique_ptr<Backend> makeAuditBackend() __attribute__((weak));
 
 namespace {

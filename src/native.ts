@@ -70,8 +70,8 @@ export interface NativeCaptureOptions {
 
 /**
  * Counters of the backend (fanotify: events_read, filtered_not_mem, filtered_self, emitted,
- * overflows, unreadable, target_exited, fdinfo_flags, inferred_flags, unknown_flags, marks,
- * mark_failures, procfs_instances, rescans; audit: mode (1 audit daemon, 2 read-log group),
+ * overflows, unreadable, target_exited, exited_target_unknown, fdinfo_flags, inferred_flags,
+ * unknown_flags, marks, mark_failures, procfs_instances, rescans; audit: mode (1 audit daemon, 2 read-log group),
  * records, events_read, emitted, filtered_not_mem, incomplete, kernel_lost, enobufs, parse_errors,
  * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
  * procfs_instances, mounts_seen) and of the process table (prefixed "table_").

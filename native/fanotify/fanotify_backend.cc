@@ -5,8 +5,9 @@
 //   file cannot be reopened for us (the target process exited) arrives with fd = -ESRCH
 //   instead of failing read() and vanishing; without it such read() failures are counted as
 //   kUnreadableEvent losses. FAN_REPORT_TID where available, for the opener's thread id.
-// - A filesystem mark (mount marks on kernels without them) on every procfs superblock, found
-//   by ProcfsInstanceScanner at start and rescanned every kRescanNs for new mount namespaces.
+// - A filesystem mark (mount marks on kernels without them) on every procfs instance, kept by
+//   ProcfsMarker on its own thread: all at start, a new namespace's procfs at its first exec
+//   (proc connector), and periodic rescans.
 // - Mark mask FAN_OPEN | FAN_CLOSE_WRITE. The open says a mem file was opened; the write-close
 //   (queued only for files opened for writing, which is rare on procfs) lets PendingFlags
 //   infer the flags when the opener closed the file before we could read its fdinfo. We do
@@ -385,7 +386,8 @@ bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
 }
 
 void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
-  if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
+  // Our own threads too (the procfs marker reads mountinfo of processes that may be exiting).
+  if (isOwnThread(ev.pid, ev.pid)) {
     counters_.filtered_self++;
     return;
   }

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
+import { RingReader } from '../../src/capture/ring.js';
+import { loadNative } from '../../src/native.js';
 import { countEntries, type Harness, startHarness } from './capture-harness.js';
 
 const isRoot = process.geteuid?.() === 0;
@@ -208,6 +210,44 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
       expect(losses.kernelOverflow + losses.ringFull + (stats.unreadable ?? 0)).toBeGreaterThan(0);
     }
     console.log(`storm: ${opens.trim()} opens, stats ${JSON.stringify(stats)}`);
+  });
+
+  it('counts what a full ring could not take as ringFull losses', async () => {
+    let wakes = 0;
+    const capture = loadNative().createCapture({
+      backend: 'fanotify',
+      ringCapacity: 16,
+      onWake: () => {
+        wakes++; // never drains: the ring fills up
+      },
+    });
+    const reader = new RingReader(capture.ring);
+    capture.start();
+    try {
+      const target = victim.pid ?? 0;
+      const openers = Array.from({ length: 24 }, () =>
+        spawn('sh', ['-c', `exec 3</proc/${target}/mem; sleep 0.3`], { stdio: 'ignore' }),
+      );
+      await Promise.all(openers.map((p) => new Promise((r) => p.on('exit', r))));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(reader.available()).toBe(16);
+      expect(reader.losses().ringFull).toBeGreaterThanOrEqual(8);
+      expect(wakes).toBe(1); // one wake-up pending until JavaScript drains
+      expect(reader.drain(() => {})).toBe(16);
+    } finally {
+      capture.stop();
+    }
+  });
+
+  it('does not keep the event loop alive once stopped', () => {
+    const script = `
+      const addon = require(${JSON.stringify(`${process.cwd()}/build/Release/procmem_guard.node`)});
+      const c = addon.createCapture({ backend: 'fanotify', onWake() {} });
+      c.start();
+      setTimeout(() => c.stop(), 50);`;
+    const res = spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+    expect(res.error).toBeUndefined();
+    expect(res.status).toBe(0);
   });
 
   it('start/stop 100 times leaves no fds or threads behind', async () => {

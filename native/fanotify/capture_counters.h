@@ -21,14 +21,23 @@ struct FanotifyCounters {
   std::atomic<uint64_t> fdinfo_flags{0};           // flags read from the opener's fdinfo
   std::atomic<uint64_t> inferred_flags{0};         // flags inferred from close events
   std::atomic<uint64_t> unknown_flags{0};          // flags unknown: reported as O_RDWR
+  std::atomic<uint64_t> exec_events{0};            // FAN_OPEN_EXEC: binaries named for the table
+  std::atomic<uint64_t> exec_filesystems{0};       // filesystems marked for FAN_OPEN_EXEC
 
   std::map<std::string, uint64_t> snapshot() const {
-    return {{"events_read", events_read},     {"filtered_not_mem", filtered_not_mem},
-            {"filtered_self", filtered_self}, {"emitted", emitted},
-            {"overflows", overflows},         {"unreadable", unreadable},
-            {"target_exited", target_exited}, {"exited_target_unknown", exited_target_unknown},
-            {"fdinfo_flags", fdinfo_flags},   {"inferred_flags", inferred_flags},
-            {"unknown_flags", unknown_flags}};
+    return {{"events_read", events_read},
+            {"filtered_not_mem", filtered_not_mem},
+            {"filtered_self", filtered_self},
+            {"emitted", emitted},
+            {"overflows", overflows},
+            {"unreadable", unreadable},
+            {"target_exited", target_exited},
+            {"exited_target_unknown", exited_target_unknown},
+            {"fdinfo_flags", fdinfo_flags},
+            {"inferred_flags", inferred_flags},
+            {"unknown_flags", unknown_flags},
+            {"exec_events", exec_events},
+            {"exec_filesystems", exec_filesystems}};
   }
 };
 

@@ -41,9 +41,11 @@
 #include <thread>
 #include <vector>
 
+#include "../proc/procfs.h"
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
 #include "capture_counters.h"
+#include "exec_marks.h"
 #include "fanotify_features.h"
 #include "mem_path.h"
 #include "opener_flags.h"
@@ -113,6 +115,7 @@ class FanotifyBackend : public Backend {
   void expirePending(uint64_t now);
   bool mark(const ProcfsInstance& inst, int* err);
   void warnOnce(int err, const std::string& message);
+  void noteExecutable(int fd);
 
   FanotifyFeatures features_;
   UniqueFd group_, stop_fd_;
@@ -151,6 +154,10 @@ void FanotifyBackend::start(EventSink& sink, ProcessTable& table) {
       [this](const ProcfsInstance& inst, int* err) { return mark(inst, err); },
       [this](int err, const std::string& msg) { warnOnce(err, msg); });
   marker_->start();
+  std::string exec_failed;
+  counters_.exec_filesystems = markExecFilesystems(group_.get(), &exec_failed);
+  if (!exec_failed.empty())
+    warnOnce(EPERM, "exe of short-lived openers may be missing: cannot mark " + exec_failed);
   struct stat host_proc;
   ProcfsInstance host;
   if (stat("/proc", &host_proc) != 0 || !marker_->lookup(host_proc.st_dev, &host)) {
@@ -207,11 +214,14 @@ void FanotifyBackend::loop() {
   while (!stopping_) {
     uint64_t now = monotonicNs();
     uint64_t wake_at = pending_.nextDeadline();
-    int timeout_ms = wake_at == UINT64_MAX ? -1
-                     : wake_at <= now      ? 0
-                                           : static_cast<int>((wake_at - now + 999999) / 1000000);
+    // ppoll: the flags grace is sub-millisecond, poll()'s millisecond timeout would round it up.
+    struct timespec timeout = {0, 0};
+    if (wake_at > now && wake_at != UINT64_MAX) {
+      timeout.tv_sec = static_cast<time_t>((wake_at - now) / 1000000000ull);
+      timeout.tv_nsec = static_cast<long>((wake_at - now) % 1000000000ull);
+    }
     struct pollfd fds[2] = {{group_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
-    int ready = poll(fds, 2, timeout_ms);
+    int ready = ppoll(fds, 2, wake_at == UINT64_MAX ? nullptr : &timeout, nullptr);
     if (ready < 0) {
       if (errno == EINTR) continue;
       throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
@@ -272,6 +282,7 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
   }
   if (ev.fd < 0) return handleFdError(ev);
   UniqueFd fd(ev.fd);
+  if (ev.mask & FAN_OPEN_EXEC) return noteExecutable(fd.get());
   if (ev.pid == self_pid_ || ev.pid == capture_tid_) {
     counters_.filtered_self++;
     return;
@@ -310,7 +321,7 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   }
   std::vector<CaptureRecord> resolved;
   if (!(ev.mask & FAN_OPEN)) {  // a write-close alone: completes an open seen earlier
-    pending_.closedForWrite(st.st_dev, st.st_ino, pid, &resolved);
+    pending_.closedForWrite(st.st_dev, st.st_ino, pid, monotonicNs(), &resolved);
     for (const auto& rec : resolved) emit(rec);
     return;
   }
@@ -481,6 +492,16 @@ bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {
   if (fanotify_mark(group_.get(), how, kMarkMask, AT_FDCWD, inst.path.c_str()) == 0) return true;
   *err = errno;
   return false;
+}
+
+// An exec of a binary (FAN_OPEN_EXEC, queued before anything the new program does): its path
+// goes to the process table's exe cache, keyed by (dev, inode).
+void FanotifyBackend::noteExecutable(int fd) {
+  counters_.exec_events++;
+  struct stat st;
+  std::string path;
+  if (fstat(fd, &st) == 0 && readLink("/proc/self/fd/" + std::to_string(fd), &path))
+    procfs::rememberExecutable(st, path);
 }
 
 void FanotifyBackend::warnOnce(int err, const std::string& message) {

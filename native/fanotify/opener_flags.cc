@@ -57,9 +57,23 @@ void PendingFlags::add(const CaptureRecord& rec, uint64_t now_ns, uint64_t drain
   waiting_.push_back(Waiting{rec, now_ns, drained_epoch, false});
 }
 
-bool PendingFlags::closedForWrite(uint64_t dev, uint64_t ino, int32_t pid,
+bool PendingFlags::closedForWrite(uint64_t dev, uint64_t ino, int32_t pid, uint64_t now_ns,
                                   std::vector<CaptureRecord>* out) {
   bool any = false;
+  for (auto it = inferred_read_.begin(); it != inferred_read_.end();) {
+    const CaptureRecord& r = it->second;
+    if (now_ns - it->first > kLateCloseNs) {
+      it = inferred_read_.erase(it);
+    } else if (r.dev == dev && r.inode == ino && r.host_pid == pid) {
+      CaptureRecord again = r;
+      again.open_flags = O_RDWR;
+      out->push_back(again);
+      it = inferred_read_.erase(it);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->rec.dev == dev && it->rec.inode == ino && it->rec.host_pid == pid) {
       it->rec.open_flags = O_RDWR;
@@ -88,6 +102,8 @@ void PendingFlags::expire(uint64_t now_ns, uint64_t drained_epoch,
     } else {
       it->rec.open_flags = O_RDONLY;
       it->rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+      if (inferred_read_.size() >= kInferredReadMax) inferred_read_.erase(inferred_read_.begin());
+      if (now_ns != UINT64_MAX) inferred_read_.emplace_back(now_ns, it->rec);
     }
     out->push_back(it->rec);
     it = waiting_.erase(it);

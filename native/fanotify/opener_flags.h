@@ -30,15 +30,22 @@ bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, in
 // possible too and cannot be ruled out), none means O_RDONLY, both FlagsSource::kInferred.
 // After a kernel queue overflow the close may have been dropped, and a record that waited
 // longer than kPendingMaxNs is not delayed further: those become kUnknown.
+// The grace is short (it bounds open-to-finding latency of fast readers): a write-close that
+// still arrives after its record went out as O_RDONLY (the opener was preempted between
+// dropping the fd and the final fput) re-emits the record as O_RDWR, so a write is never
+// missed; the read finding it already gave stands.
 class PendingFlags {
  public:
-  static constexpr uint64_t kPendingGraceNs = 5ull * 1000 * 1000;
+  static constexpr uint64_t kPendingGraceNs = 250ull * 1000;
   static constexpr uint64_t kPendingMaxNs = 1000ull * 1000 * 1000;
+  static constexpr uint64_t kLateCloseNs = 1000ull * 1000 * 1000;  // how long O_RDONLY is revisable
 
   // `drained_epoch`: how many times the kernel queue had been read empty so far.
   void add(const CaptureRecord& rec, uint64_t now_ns, uint64_t drained_epoch);
-  // A FAN_CLOSE_WRITE of (dev, ino) by process `pid`: moves matching records to `out`.
-  bool closedForWrite(uint64_t dev, uint64_t ino, int32_t pid, std::vector<CaptureRecord>* out);
+  // A FAN_CLOSE_WRITE of (dev, ino) by process `pid`: moves matching records to `out`, or
+  // re-emits as O_RDWR a record that already went out inferred O_RDONLY (a late close).
+  bool closedForWrite(uint64_t dev, uint64_t ino, int32_t pid, uint64_t now_ns,
+                      std::vector<CaptureRecord>* out);
   // Records whose grace time passed with the queue read empty since they were added, or that
   // waited too long (all of them if now_ns == UINT64_MAX).
   void expire(uint64_t now_ns, uint64_t drained_epoch, std::vector<CaptureRecord>* out);
@@ -56,6 +63,9 @@ class PendingFlags {
     bool uncertain;
   };
   std::vector<Waiting> waiting_;  // few at a time: a linear scan is the cheapest structure
+  // Records that went out inferred O_RDONLY in the last kLateCloseNs (bounded, oldest dropped).
+  std::vector<std::pair<uint64_t, CaptureRecord>> inferred_read_;
+  static constexpr size_t kInferredReadMax = 256;
 };
 
 // Sets open_flags and flags_source of a record whose flags are known to be unknowable.

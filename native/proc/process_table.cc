@@ -515,6 +515,8 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
     e.info.uid = x.uid;
     e.info.gid = x.gid;
     if (x.tgid == x.pid || x.tgid == 0) e.info.host_ppid = x.ppid;
+    e.info.exe_dev = x.exe_dev;
+    e.info.exe_ino = x.exe_ino;
     if (e.info.exe.empty()) e.info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
     if (e.info.thread_start_ns == 0) e.info.thread_start_ns = startFromElapsed(x.elapsed_us);
     e.final_comm = true;
@@ -540,6 +542,8 @@ void ProcessTableImpl::onTaskExit(const netlink::TaskExit& x) {
   info.comm = x.comm;
   info.uid = x.uid;
   info.gid = x.gid;
+  info.exe_dev = x.exe_dev;
+  info.exe_ino = x.exe_ino;
   info.exe = procfs::exePathOf(x.exe_dev, x.exe_ino);
   info.thread_start_ns = startFromElapsed(x.elapsed_us);
   Entry& e = putLocked(info, now);
@@ -879,6 +883,10 @@ void ProcessTableImpl::attribute(int32_t host_pid, int32_t host_tid, CaptureReco
   rec->pid_ns = info.pid_ns;
   rec->cgroup_id = info.cgroup_id;
   rec->thread_start_ns = info.thread_start_ns;
+  // The exec's path may have reached the exe cache (fanotify FAN_OPEN_EXEC, read by the
+  // calling thread before this event) after the exit record was applied.
+  if (info.exe.empty() && info.exe_ino != 0)
+    info.exe = procfs::exePathOf(info.exe_dev, info.exe_ino);
   bool cut = copyField(rec->comm, sizeof(rec->comm), info.comm);
   cut |= copyField(rec->exe, sizeof(rec->exe), info.exe);
   cut |= copyField(rec->container_id, sizeof(rec->container_id), info.container_id);

@@ -21,6 +21,8 @@ struct ProcessInfo {
   uint64_t cgroup_id = 0;
   uint64_t thread_start_ns = 0;  // since boot
   std::string comm, exe, container_id;
+  // The exe's file as TASKSTATS named it at exit: resolves `exe` later if it was unknown then.
+  uint64_t exe_dev = 0, exe_ino = 0;
   bool exited = false;  // entry kept after exit for late events
 };
 // uid/gid are the REAL ids (first column of Uid:/Gid: in /proc/<pid>/status, `ruid` of

@@ -173,15 +173,20 @@ void rememberExe(int dirfd, const struct stat& before, const std::string& path) 
   struct stat after;
   if (path.empty() || fstatat(dirfd, "exe", &after, 0) != 0) return;
   if (after.st_ino != before.st_ino || after.st_dev != before.st_dev) return;
-  ExeCache& c = exeCache();
-  std::lock_guard<std::mutex> g(c.mu);
-  if (c.by_ino.size() >= kExeCacheMax) c.by_ino.clear();
-  auto& slot = c.by_ino[static_cast<uint64_t>(after.st_ino)];
-  slot.first = kernelDev(after.st_dev);
-  if (slot.second != path) slot.second = path;
+  rememberExecutable(after, path);
 }
 
 }  // namespace
+
+void rememberExecutable(const struct stat& st, const std::string& path) {
+  if (path.empty()) return;
+  ExeCache& c = exeCache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.by_ino.size() >= kExeCacheMax) c.by_ino.clear();
+  auto& slot = c.by_ino[static_cast<uint64_t>(st.st_ino)];
+  slot.first = kernelDev(st.st_dev);
+  if (slot.second != path) slot.second = path;
+}
 
 std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {
   if (ino == 0) return {};

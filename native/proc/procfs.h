@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +68,10 @@ bool forEachPid(const char* dir_path, Fn fn) {
 // ac_exe_dev of TASKSTATS). Lets a task that exec'd and exited before its /proc entry could
 // be read still get its exe, when the same binary ran before. Thread-safe, bounded.
 std::string exePathOf(uint64_t kernel_dev, uint64_t ino);
+// Adds `path` for the file `st` describes to that cache: the fanotify backend calls it for
+// every exec it sees (FAN_OPEN_EXEC), so a task that exec'd a binary nobody ran before and
+// exited at once still gets its exe from its TASKSTATS exit record.
+void rememberExecutable(const struct stat& st, const std::string& path);
 
 // Nanoseconds since boot from clock ticks (field 22 of stat).
 uint64_t ticksToNs(uint64_t ticks);

@@ -23,6 +23,7 @@ struct FanotifyCounters {
   std::atomic<uint64_t> unknown_flags{0};          // flags unknown: reported as O_RDWR
   std::atomic<uint64_t> exec_events{0};            // FAN_OPEN_EXEC: binaries named for the table
   std::atomic<uint64_t> exec_filesystems{0};       // filesystems marked for FAN_OPEN_EXEC
+  std::atomic<uint64_t> storm_pauses{0};           // coalescing pauses during event storms
 
   std::map<std::string, uint64_t> snapshot() const {
     return {{"events_read", events_read},
@@ -37,7 +38,8 @@ struct FanotifyCounters {
             {"inferred_flags", inferred_flags},
             {"unknown_flags", unknown_flags},
             {"exec_events", exec_events},
-            {"exec_filesystems", exec_filesystems}};
+            {"exec_filesystems", exec_filesystems},
+            {"storm_pauses", storm_pauses}};
   }
 };
 

@@ -57,6 +57,15 @@ namespace {
 constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd and pending flags
+// Storm coalescing. A reader that empties the queue and goes back to sleep makes every new
+// event wake it: the opener pays a cross-CPU wake-up per open and identical opens never get
+// the chance to merge. When wake-ups come faster than one per kStormGapNs (a storm: over
+// 20k wake-ups/s), the reader pauses kStormPauseNs after each drain so the queue fills and is
+// read in one go. A lone mem open on a quiet host never pauses, so its open-to-finding latency
+// is unchanged; during a storm it grows by at most the pause. Measured by bench/storm.mjs and
+// bench/latency.mjs.
+constexpr uint64_t kStormGapNs = 50 * 1000;
+constexpr long kStormPauseNs = 200 * 1000;
 
 std::string errorCodeFor(int err) {
   switch (err) {
@@ -116,6 +125,7 @@ class FanotifyBackend : public Backend {
   bool mark(const ProcfsInstance& inst, int* err);
   void warnOnce(int err, const std::string& message);
   void noteExecutable(int fd);
+  void pauseForStorm();
 
   FanotifyFeatures features_;
   UniqueFd group_, stop_fd_;
@@ -130,6 +140,7 @@ class FanotifyBackend : public Backend {
   int32_t self_pid_ = 0;
   std::atomic<int32_t> capture_tid_{0};
   uint64_t drained_epoch_ = 0;
+  uint64_t last_wake_ns_ = 0;  // for storm coalescing
   uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
   std::mutex warn_mu_;  // warnOnce is called from the capture and the marker threads
   std::set<int> warned_errnos_;
@@ -229,13 +240,26 @@ void FanotifyBackend::loop() {
     if (fds[1].revents) break;
     if (fds[0].revents & (POLLERR | POLLNVAL)) throw std::runtime_error("fanotify fd error");
     if (fds[0].revents & POLLIN) {
+      uint64_t woke = monotonicNs();
       drainQueue();
+      if (woke - last_wake_ns_ < kStormGapNs) pauseForStorm();
+      last_wake_ns_ = woke;
     } else {
       ++drained_epoch_;  // nothing queued: every close that preceded a pending open was read
     }
     expirePending(monotonicNs());
     sink_->flush();
   }
+}
+
+void FanotifyBackend::pauseForStorm() {
+  expirePending(monotonicNs());
+  sink_->flush();  // what was read goes to JavaScript before the pause
+  counters_.storm_pauses++;
+  struct pollfd stop = {stop_fd_.get(), POLLIN, 0};
+  struct timespec pause = {0, kStormPauseNs};
+  if (ppoll(&stop, 1, &pause, nullptr) < 0 && errno != EINTR)
+    throw std::runtime_error(std::string("ppoll: ") + std::strerror(errno));
 }
 
 void FanotifyBackend::drainQueue() {
@@ -332,6 +356,10 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
 
   int32_t flags = 0, fdnum = 0;
   if (readOpenerFlags(tid, st.st_dev, st.st_ino, &flags, &fdnum)) {
+    // Merged events: a write-close in the same event means some open of this file by this
+    // process was for writing, whatever the fd found first says.
+    if ((ev.mask & FAN_CLOSE_WRITE) && (flags & O_ACCMODE) == O_RDONLY)
+      flags = (flags & ~O_ACCMODE) | O_RDWR;
     rec.open_flags = flags;
     rec.return_value = fdnum;
     rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);

@@ -124,6 +124,14 @@ export function rssKb(pid) {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** User + system CPU time of a process (all threads) in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
+
 export function runJson(cmd, args) {
   return JSON.parse(execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n').at(-1));
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   benchDir,
   buildC,
+  cpuMs,
   median,
   printTable,
   rssKb,
@@ -49,11 +50,13 @@ for (let round = 0; round < ROUNDS; round++) {
       }
     }
     const idleRss = handle ? rssKb(handle.child.pid) : null;
+    const cpuBefore = handle ? cpuMs(handle.child.pid) : null;
     const r = runJson(storm, [String(OPENS)]);
     await sleep(300); // let the reader drain what is queued before it is stopped
     const afterRss = handle ? rssKb(handle.child.pid) : null;
+    const readerCpuMs = handle ? cpuMs(handle.child.pid) - cpuBefore : null;
     const result = handle ? await stopAndCollect(handle) : null;
-    samples[mode].push({ ...r, idleRss, afterRss, result });
+    samples[mode].push({ ...r, idleRss, afterRss, readerCpuMs, result });
   }
 }
 
@@ -69,6 +72,7 @@ for (const [mode, ss] of Object.entries(samples)) {
       'events/s': '',
       overflows: '',
       'ring lost': '',
+      'reader CPU ms': '',
       note: unavailable[mode] ?? '',
     });
     continue;
@@ -81,10 +85,10 @@ for (const [mode, ss] of Object.entries(samples)) {
     return n / s.seconds;
   });
   const overflows = ss.reduce(
-    (a, s) => a + (s.result?.overflows ?? s.result?.stats?.lost?.kernel_overflow ?? 0),
+    (a, s) => a + (s.result?.overflows ?? s.result?.stats?.lost?.kernelOverflow ?? 0),
     0,
   );
-  const ringLost = ss.reduce((a, s) => a + (s.result?.stats?.lost?.ring_full ?? 0), 0);
+  const ringLost = ss.reduce((a, s) => a + (s.result?.stats?.lost?.ringFull ?? 0), 0);
   rows.push({
     mode,
     'opens/s': Math.round(median(rates)),
@@ -93,6 +97,7 @@ for (const [mode, ss] of Object.entries(samples)) {
     'events/s': mode === 'none' ? '' : Math.round(median(events)),
     overflows: mode === 'none' ? '' : overflows,
     'ring lost': mode.startsWith('procmem') ? ringLost : '',
+    'reader CPU ms': mode === 'none' ? '' : Math.round(median(ss.map((s) => s.readerCpuMs))),
     note: '',
   });
 }
@@ -105,14 +110,40 @@ console.log(
   `procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`,
 );
 
-const mem = samples['procmem-guard fanotify'].map((s) => ({
+const mem = samples['procmem-guard fanotify'].map((s, i) => ({
+  round: i + 1,
   idleRssKb: s.idleRss,
   afterStormRssKb: s.afterRss,
+  auditIdleRssKb: samples['procmem-guard audit'][i]?.idleRss ?? '',
+  auditAfterStormRssKb: samples['procmem-guard audit'][i]?.afterRss ?? '',
 }));
 if (mem.length) {
-  printTable('procmem-guard (fanotify) RSS per round, kB', mem);
+  printTable('watcher RSS per round (idle before the storm, after it), kB', mem);
+  const after = mem.map((m) => m.afterStormRssKb);
+  console.log(
+    `fanotify watcher RSS: max ${Math.max(...after)} kB (goal <= 65536), growth first -> last round ${after.at(-1) - after[0]} kB`,
+  );
 }
+// Memory across repeated storms: one watcher, MEMORY_STORMS storms in a row, RSS after each.
+const MEMORY_STORMS = Number(process.env.BENCH_MEMORY_STORMS ?? 10);
+const longLived = await modes['procmem-guard fanotify']();
+const memoryRounds = [{ storm: 0, rssKb: rssKb(longLived.child.pid) }];
+for (let i = 1; i <= MEMORY_STORMS; i++) {
+  runJson(storm, [String(OPENS)]);
+  await sleep(200);
+  memoryRounds.push({ storm: i, rssKb: rssKb(longLived.child.pid) });
+}
+const longResult = await stopAndCollect(longLived);
+const rssAfter = memoryRounds.slice(1).map((m) => m.rssKb);
+console.log(
+  `one fanotify watcher through ${MEMORY_STORMS} storms: RSS idle ${memoryRounds[0].rssKb} kB, ` +
+    `after storms min ${Math.min(...rssAfter)} max ${Math.max(...rssAfter)} kB, ` +
+    `growth from storm 1 to ${MEMORY_STORMS}: ${rssAfter.at(-1) - rssAfter[0]} kB; ` +
+    `kernel events ${longResult.stats.eventsSeen}, lost ${longResult.stats.lost.total}`,
+);
+
 writeResult('storm', {
+  memoryRounds,
   opens: OPENS,
   rounds: ROUNDS,
   rows,

@@ -1,6 +1,6 @@
 // Live capture against the real kernel: one table of cases, run against every backend.
 // CI runs as root, so these always run there; without root they cannot capture at all.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendName } from '../../src/watcher/watcher.js';
 import {
@@ -196,4 +196,36 @@ describe.skipIf(!isRoot).each(backends)('start/stop cycles (%s)', (backend) => {
     expect({ fds: fds(), threads: threads(), handles: kernelHandles() }).toEqual(before);
     expect(before.handles).toBe(0);
   }, 120_000);
+});
+
+describe.skipIf(!isRoot)('kernel queue overflow (fanotify)', () => {
+  it('is counted in stats and emitted as lost, never silent', async () => {
+    // A one-event kernel queue (the limit is read when the group is created, then restored)
+    // overflows as soon as two distinct procfs opens are queued at once: ps opens hundreds.
+    const limit = '/proc/sys/fs/fanotify/max_queued_events';
+    const old = readFileSync(limit, 'utf8');
+    writeFileSync(limit, '1');
+    let w: Collected;
+    try {
+      w = await startWatcher('fanotify');
+    } finally {
+      writeFileSync(limit, old);
+    }
+    try {
+      for (let i = 0; i < 3; i++) await run('ps', ['aux']);
+      await waitFor('a kernelOverflow loss', () =>
+        w.lost.find((l) => l.reason === 'kernelOverflow'),
+      );
+      const s = w.watcher.stats();
+      expect(s.lost.kernelOverflow).toBeGreaterThan(0);
+      const emitted = w.lost
+        .filter((l) => l.reason === 'kernelOverflow')
+        .reduce((a, l) => a + l.count, 0);
+      expect(s.lost.kernelOverflow).toBe(emitted);
+      expect(w.lost.every((l) => l.source === 'fanotify')).toBe(true);
+    } finally {
+      await w.watcher.stop();
+    }
+    expect(readFileSync(limit, 'utf8')).toBe(old);
+  });
 });

@@ -75,6 +75,19 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
           `filesystem marks on /proc ${yes(fan.markFilesystem)}${fan.markError ? ` (${fan.markError})` : ''}`
       : `unavailable: ${fan.error ?? 'unknown reason'}`,
   );
+  try {
+    const a = loadNative().auditStatus();
+    const rules = loadNative()
+      .auditListRules()
+      .filter((r) => r.key === 'procmem-guard').length;
+    say(
+      'audit',
+      `enabled ${a.enabled}${a.enabled === 2 ? ' (locked)' : ''}, daemon pid ${a.pid || 'none'}, ` +
+        `backlog limit ${a.backlogLimit}, lost ${a.lost}, procmem-guard rules ${rules}`,
+    );
+  } catch (err) {
+    say('audit', `unavailable: ${(err as Error).message}`);
+  }
   for (const p of probe.procfsInstances) {
     say(
       'procfs instance',

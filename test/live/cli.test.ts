@@ -1,0 +1,63 @@
+// The operator's view: `procmem-guard watch` and `doctor` as processes, against the real kernel.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
+
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
+  it.each(['fanotify', 'audit'])('doctor --backend %s passes its self-test', async (backend) => {
+    const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for dd/m);
+    expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
+  });
+
+  it.each(['fanotify', 'audit'])(
+    'watch --backend %s --format pretty prints the finding, then a summary on SIGINT, exit 0',
+    async (backend) => {
+      const target = spawnTarget();
+      const watch = spawn(process.execPath, [
+        cli,
+        'watch',
+        '--format',
+        'pretty',
+        '--events',
+        '--backend',
+        backend,
+      ]);
+      let out = '';
+      let err = '';
+      watch.stdout.on('data', (d) => {
+        out += d;
+      });
+      watch.stderr.on('data', (d) => {
+        err += d;
+      });
+      const exited = new Promise<number | null>((r) => watch.on('exit', r));
+      try {
+        await waitFor('watch to start', () => err.includes('watching with'), 15_000);
+        const dd = await run('dd', [
+          `if=/proc/${target.pid}/mem`,
+          'of=/dev/null',
+          'bs=1',
+          'count=0',
+        ]);
+        const line = await waitFor('the pretty finding line', () =>
+          out.split('\n').find((l) => l.includes('TRC-1023') && l.includes(`pid ${dd.pid} `)),
+        );
+        expect(line).toContain(`/proc/${target.pid}/mem`);
+        expect(
+          out.split('\n').some((l) => /\bevent\b/.test(l) && l.includes(`pid ${dd.pid} `)),
+        ).toBe(true);
+        watch.kill('SIGINT');
+        expect(await exited).toBe(0);
+        expect(err).toMatch(new RegExp(`stopped on SIGINT: backend ${backend}, .*findings [1-9]`));
+      } finally {
+        watch.kill('SIGKILL');
+        target.kill();
+      }
+    },
+  );
+});

@@ -124,12 +124,12 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   async #start(): Promise<void> {
     const signal = this.#options.signal;
     if (signal?.aborted)
-      throw new CaptureError('INTERNAL', 'procmem-guard: start() called with an aborted signal');
+      throw new CaptureError('INTERNAL', 'start() called with an aborted signal');
     const choice = this.#options.backend ?? 'auto';
     if (!['auto', 'fanotify', 'audit'].includes(choice)) {
       throw new CaptureError(
         'INTERNAL',
-        `procmem-guard: unknown backend "${choice}" (use auto, fanotify or audit)`,
+        `unknown backend "${choice}" (use auto, fanotify or audit)`,
       );
     }
     let native: ReturnType<typeof loadNative>;
@@ -171,7 +171,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     if (failures.length === 1) throw first;
     throw new CaptureError(
       first.code,
-      `procmem-guard: no capture backend could start:\n${failures.map((f) => `  ${f.backend}: ${f.message}`).join('\n')}`,
+      `no capture backend could start:\n${failures.map((f) => `  ${f.backend}: ${f.message}`).join('\n')}`,
       first.backend,
     );
   }

@@ -10,13 +10,14 @@ export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const binDir = join(benchDir, 'bin');
 export const resultsDir = join(benchDir, 'results');
 
-/** Compiles bench/c/NAME.c to bench/bin/NAME (always, so edits are never stale). */
-export function buildC(name) {
+/**
+ * Compiles bench/c/NAME.c (or `source`) to bench/bin/NAME, always, so edits are never stale.
+ * One source under several names gives processes with different comms.
+ */
+export function buildC(name, source = join(benchDir, 'c', `${name}.c`)) {
   mkdirSync(binDir, { recursive: true });
   const out = join(binDir, name);
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, join(benchDir, 'c', `${name}.c`)], {
-    stdio: 'inherit',
-  });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, source], { stdio: 'inherit' });
   return out;
 }
 

@@ -4,11 +4,11 @@
 // under CPU load; what a lookup costs; whether a fork storm overflows the connector.
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
+import { buildC } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const T = require('../build/Release/procmem_guard.node').processTableForTest;
@@ -18,12 +18,9 @@ const kAttributionMissing = 1 << 4;
 
 const ownPidNs = statSync('/proc/self/ns/pid').ino;
 const ownMntNs = statSync('/proc/self/ns/mnt').ino;
-const dir = mkdtempSync(join(tmpdir(), 'pmg-bench-'));
 const src = new URL('../test/native/fixtures/fast-exit.c', import.meta.url).pathname;
-const forker = join(dir, 'pmgforker');
-const quick = join(dir, 'pmgquick');
-execFileSync('cc', ['-O2', '-o', forker, src]);
-execFileSync('cc', ['-O2', '-o', quick, src]);
+const forker = buildC('pmgforker', src);
+const quick = buildC('pmgquick', src);
 
 // Attribute each pid as soon as its line arrives, like a capture thread reading an event.
 async function fastExit(table, n) {
@@ -148,4 +145,3 @@ for (const load of [false, true]) {
   );
   table.stop();
 }
-rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Loads the compiled addon. The only place that knows where node-gyp puts it. The interfaces
 // below are the addon's JS API (documented in the same words at the top of native/binding.cc).
 import { createRequire } from 'node:module';
+import type { CaptureErrorCode } from './watcher/errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -50,13 +51,7 @@ export interface NativeProbe {
 export type NativeBackendName = 'fanotify' | 'audit';
 
 /** `.code` of the Error thrown by NativeCapture.start() (native CaptureError). */
-export type NativeCaptureErrorCode =
-  | 'EPERM_CAPTURE'
-  | 'FANOTIFY_UNAVAILABLE'
-  | 'AUDIT_UNAVAILABLE'
-  | 'LIMIT_REACHED'
-  | 'AUDIT_BUSY'
-  | 'INTERNAL';
+export type NativeCaptureErrorCode = Exclude<CaptureErrorCode, 'NATIVE_MISSING'>;
 
 export interface NativeCaptureOptions {
   backend: NativeBackendName;

@@ -239,22 +239,23 @@ void FanotifyBackend::loop() {
     }
     if (fds[1].revents) break;
     if (fds[0].revents & (POLLERR | POLLNVAL)) throw std::runtime_error("fanotify fd error");
-    if (fds[0].revents & POLLIN) {
-      uint64_t woke = monotonicNs();
+    uint64_t woke = monotonicNs();
+    bool read_events = fds[0].revents & POLLIN;
+    if (read_events) {
       drainQueue();
-      if (woke - last_wake_ns_ < kStormGapNs) pauseForStorm();
-      last_wake_ns_ = woke;
     } else {
       ++drained_epoch_;  // nothing queued: every close that preceded a pending open was read
     }
     expirePending(monotonicNs());
-    sink_->flush();
+    sink_->flush();  // what was read goes to JavaScript before any storm pause
+    if (read_events) {
+      if (woke - last_wake_ns_ < kStormGapNs) pauseForStorm();
+      last_wake_ns_ = woke;
+    }
   }
 }
 
 void FanotifyBackend::pauseForStorm() {
-  expirePending(monotonicNs());
-  sink_->flush();  // what was read goes to JavaScript before the pause
   counters_.storm_pauses++;
   struct pollfd stop = {stop_fd_.get(), POLLIN, 0};
   struct timespec pause = {0, kStormPauseNs};

@@ -2,6 +2,8 @@
 // join the table as their own files (src/cli/watch.ts, src/cli/doctor.ts).
 
 import type { Readable, Writable } from 'node:stream';
+import { FINDING_FORMATS, type FindingFormat, isFindingFormat } from '../output/index.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../watcher/watcher.js';
 
 /** The process streams, passed in so that commands can be tested without a child process. */
 export interface CliIo {
@@ -23,6 +25,22 @@ export interface Command {
 /** A usage mistake: main prints the message and the command's help hint, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** The value of --format, checked. */
+export function findingFormatOption(value: string): FindingFormat {
+  if (isFindingFormat(value)) return value;
+  throw new UsageError(
+    `unknown --format "${value}"; expected one of ${FINDING_FORMATS.join(', ')}`,
+  );
+}
+
+/** The value of --backend, checked. */
+export function backendOption(value: string): BackendChoice {
+  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new UsageError(
+    `unknown --backend "${value}"; expected one of ${BACKEND_CHOICES.join(', ')}`,
+  );
 }
 
 export const EXIT_OK = 0;

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadNative } from '../native.js';
-import { type BackendChoice, ProcMemWatcher } from '../watcher/watcher.js';
-import { type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
+import { ProcMemWatcher } from '../watcher/watcher.js';
+import { backendOption, type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
 
 const HELP = `Usage: procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
 
@@ -48,9 +48,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
       `--timeout must be a positive whole number of milliseconds, not "${values.timeout}"`,
     );
   }
-  if (!['auto', 'fanotify', 'audit'].includes(values.backend)) {
-    throw new UsageError(`unknown --backend "${values.backend}"; expected auto, fanotify or audit`);
-  }
+  const backend = backendOption(values.backend);
   const say = (key: string, value: string) => io.stdout.write(`${key.padEnd(20)} ${value}\n`);
 
   let probe: ReturnType<ReturnType<typeof loadNative>['probe']>;
@@ -95,7 +93,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     );
   }
 
-  const watcher = new ProcMemWatcher({ backend: values.backend as BackendChoice });
+  const watcher = new ProcMemWatcher({ backend });
   watcher.on('error', (e) => say('warning', e.message));
   try {
     await watcher.start();

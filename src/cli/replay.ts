@@ -3,9 +3,8 @@
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { FINDING_FORMATS, isFindingFormat } from '../output/index.js';
 import { replay } from '../replay/replay.js';
-import { type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
+import { type CliIo, type Command, EXIT_OK, findingFormatOption, UsageError } from './command.js';
 
 const HELP = `Usage: procmem-guard replay [FILE|-] [--format json|tracee|pretty] [--lenient]
 
@@ -46,12 +45,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${HELP}\n`);
     return EXIT_OK;
   }
-  const format = values.format;
-  if (!isFindingFormat(format)) {
-    throw new UsageError(
-      `unknown --format "${format}"; expected one of ${FINDING_FORMATS.join(', ')}`,
-    );
-  }
+  const format = findingFormatOption(values.format);
   if (positionals.length > 1)
     throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
   const file = positionals[0] ?? '-';

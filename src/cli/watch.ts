@@ -2,17 +2,16 @@
 
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
-import {
-  FINDING_FORMATS,
-  findingFormatter,
-  formatEventPretty,
-  isFindingFormat,
-} from '../output/index.js';
-import type { BackendChoice } from '../watcher/watcher.js';
+import { findingFormatter, formatEventPretty } from '../output/index.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
-import { type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
-
-const BACKENDS = ['auto', 'fanotify', 'audit'] as const;
+import {
+  backendOption,
+  type CliIo,
+  type Command,
+  EXIT_OK,
+  findingFormatOption,
+  UsageError,
+} from './command.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
 
@@ -57,18 +56,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const format = values.format;
-  if (!isFindingFormat(format)) {
-    throw new UsageError(
-      `unknown --format "${format}"; expected one of ${FINDING_FORMATS.join(', ')}`,
-    );
-  }
-  const backend = values.backend as BackendChoice;
-  if (!BACKENDS.includes(backend)) {
-    throw new UsageError(
-      `unknown --backend "${values.backend}"; expected one of ${BACKENDS.join(', ')}`,
-    );
-  }
+  const format = findingFormatOption(values.format);
+  const backend = backendOption(values.backend);
 
   const abort = new AbortController();
   const watcher = new ProcMemWatcher({ backend, signal: abort.signal });

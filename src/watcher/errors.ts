@@ -1,13 +1,16 @@
 // Typed, actionable errors for when capture cannot start. Codes mirror native/backend.h.
 
-export type CaptureErrorCode =
-  | 'EPERM_CAPTURE' // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
-  | 'FANOTIFY_UNAVAILABLE' // kernel built without fanotify, or it refused our group/marks
-  | 'AUDIT_UNAVAILABLE' // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
-  | 'LIMIT_REACHED' // fanotify max_user_groups / max_user_marks, audit rule limit
-  | 'AUDIT_BUSY' // audit state we cannot share safely
-  | 'NATIVE_MISSING' // the addon was not built
-  | 'INTERNAL';
+/** Every code, documented in docs/api.md; the native ones mirror native/backend.h. */
+export const CAPTURE_ERROR_CODES = [
+  'EPERM_CAPTURE', // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
+  'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
+  'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
+  'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
+  'AUDIT_BUSY', // audit state we cannot share safely
+  'NATIVE_MISSING', // the addon was not built
+  'INTERNAL',
+] as const;
+export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number];
 
 export class CaptureError extends Error {
   override readonly name = 'CaptureError';
@@ -21,15 +24,7 @@ export class CaptureError extends Error {
   }
 }
 
-const knownCodes = new Set<string>([
-  'EPERM_CAPTURE',
-  'FANOTIFY_UNAVAILABLE',
-  'AUDIT_UNAVAILABLE',
-  'LIMIT_REACHED',
-  'AUDIT_BUSY',
-  'NATIVE_MISSING',
-  'INTERNAL',
-]);
+const knownCodes = new Set<string>(CAPTURE_ERROR_CODES);
 
 /** Wraps whatever the native layer threw into a CaptureError, keeping its code and message. */
 export function toCaptureError(err: unknown, backend?: 'fanotify' | 'audit'): CaptureError {

@@ -13,7 +13,9 @@ import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
 
 export type BackendName = 'fanotify' | 'audit';
-export type BackendChoice = 'auto' | BackendName;
+/** What `options.backend` accepts; 'auto' prefers fanotify and falls back to audit. */
+export const BACKEND_CHOICES = ['auto', 'fanotify', 'audit'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Why events were lost (native LossCause, native/record.h). */
 export type LossReason = LossCause;
@@ -126,10 +128,10 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     if (signal?.aborted)
       throw new CaptureError('INTERNAL', 'start() called with an aborted signal');
     const choice = this.#options.backend ?? 'auto';
-    if (!['auto', 'fanotify', 'audit'].includes(choice)) {
+    if (!BACKEND_CHOICES.includes(choice)) {
       throw new CaptureError(
         'INTERNAL',
-        `unknown backend "${choice}" (use auto, fanotify or audit)`,
+        `unknown backend "${choice}" (use ${BACKEND_CHOICES.join(', ')})`,
       );
     }
     let native: ReturnType<typeof loadNative>;

@@ -13,14 +13,23 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 export const isRoot = process.geteuid?.() === 0;
 
-/** Compiles a C helper (test/helpers/NAME.c or bench/c/NAME.c) once per machine boot. */
-export function cHelper(name: string): string {
+/**
+ * Compiles a C helper once per test process into a temporary directory and returns its path.
+ * The source is `source` (default `name`) .c in test/helpers, test/native/fixtures or bench/c;
+ * compiling one source under several names gives processes with different comms.
+ */
+export function cHelper(name: string, opts: { source?: string; flags?: string[] } = {}): string {
   const dir = join(tmpdir(), 'procmem-guard-test-bin');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, name);
-  const src = [join(here, `${name}.c`), join(root, 'bench', 'c', `${name}.c`)].find(existsSync);
-  if (!src) throw new Error(`no C source for helper ${name}`);
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, src]);
+  const file = `${opts.source ?? name}.c`;
+  const src = [
+    join(here, file),
+    join(root, 'test', 'native', 'fixtures', file),
+    join(root, 'bench', 'c', file),
+  ].find(existsSync);
+  if (!src) throw new Error(`no C source ${file} for helper ${name}`);
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...(opts.flags ?? []), '-o', out, src]);
   return out;
 }
 

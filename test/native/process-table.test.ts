@@ -1,21 +1,12 @@
 // The native ProcessTable against the real kernel (CI runs as root): proc connector, TASKSTATS
 // and /proc reads. Uses the test-only `processTableForTest` export of the addon.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native.js';
+import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
 
 interface Info {
   hostPid: number;
@@ -58,8 +49,6 @@ const native = loadNative() as unknown as { processTableForTest: ProcessTableFor
 const T = native.processTableForTest;
 const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;
-const isRoot = process.geteuid?.() === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const HEX = 'a'.repeat(32) + '0123456789abcdef'.repeat(2);
 
@@ -129,38 +118,22 @@ async function settle(t: Handle): Promise<void> {
   throw new Error('the process table never caught up');
 }
 
-async function waitFor<V>(fn: () => V | undefined, ms = 5000): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(10);
-  }
-}
-
 describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
-  let dir = '';
   let forker = '';
   let quick = '';
   let table: Handle;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'pmg-proc-'));
     // One source, two names: the forker forks N children that exec the quick one, which
     // opens, closes and exits at once. Different comms tell fork data from exec data apart.
-    const src = new URL('./fixtures/fast-exit.c', import.meta.url).pathname;
-    forker = join(dir, 'pmgforker');
-    quick = join(dir, 'pmgquick');
-    execFileSync('cc', ['-O2', '-o', forker, src]);
-    execFileSync('cc', ['-O2', '-o', quick, src]);
+    forker = cHelper('pmgforker', { source: 'fast-exit' });
+    quick = cHelper('pmgquick', { source: 'fast-exit' });
     table = new T.Handle();
     table.start();
   });
 
   afterAll(() => {
     table?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('attributes a live child: comm, exe, ppid, uid, gid, namespaces, cgroup, thread start', async () => {
@@ -168,7 +141,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     try {
       const pid = child.pid as number;
       // Wait for the exec (comm turns to sleep).
-      await waitFor(() =>
+      await waitFor('the child to exec sleep', () =>
         readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' ? true : undefined,
       );
       const info = table.lookup(pid);
@@ -205,7 +178,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     const child = spawn('sleep', ['5'], { uid: 65534, gid: 65534 });
     try {
       const pid = child.pid as number;
-      await waitFor(() =>
+      await waitFor('the child to exec sleep', () =>
         readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' ? true : undefined,
       );
       expect(table.lookup(pid)).toMatchObject({ uid: 65534, gid: 65534, comm: 'sleep' });
@@ -219,7 +192,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     const child = spawn('sh', ['-c', 'printf renamed > /proc/$$/comm; sleep 5']);
     try {
       const pid = child.pid as number;
-      await waitFor(() =>
+      await waitFor('the comm change', () =>
         readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'renamed' ? true : undefined,
       );
       expect(table.lookup(pid)?.comm).toBe('renamed');
@@ -274,7 +247,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     const before = new Set(readdirSync('/proc/self/task').map(Number));
     const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
     try {
-      const tid = await waitFor(() =>
+      const tid = await waitFor('the new thread', () =>
         readdirSync('/proc/self/task')
           .map(Number)
           .find((t) => !before.has(t)),
@@ -291,9 +264,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it('maps a thread that exited at once to its thread group', async () => {
-    const bin = join(dir, 'pmgthread');
-    const src = new URL('./fixtures/thread-exit.c', import.meta.url).pathname;
-    execFileSync('cc', ['-O2', '-pthread', '-o', bin, src]);
+    const bin = cHelper('pmgthread', { source: 'thread-exit', flags: ['-pthread'] });
     const child = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[
@@ -317,9 +288,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it("retires the old tid of a thread that exec'd (no exit event for it)", async () => {
-    const bin = join(dir, 'pmgthrexec');
-    const src = new URL('./fixtures/thread-exec.c', import.meta.url).pathname;
-    execFileSync('cc', ['-O2', '-pthread', '-o', bin, src]);
+    const bin = cHelper('pmgthrexec', { source: 'thread-exec', flags: ['-pthread'] });
     const t = new T.Handle({ graceMs: 100 });
     t.start();
     const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -333,7 +302,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       expect(t.lookup(0, tid)).toMatchObject({ hostPid: pid, hostTid: tid, exited: false });
       child.stdin?.write('\n');
       // comm changes inside exec, before the kernel sends the exec event: wait for the table.
-      await waitFor(() => {
+      await waitFor('the table to see sleep', () => {
         const info = t.lookup(pid);
         return info?.comm === 'sleep' && !info.exited ? true : undefined;
       });
@@ -350,7 +319,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
     const u = spawn('unshare', ['--fork', '--pid', '--mount-proc', 'sleep', '5']);
     try {
       const upid = u.pid as number;
-      const inner = await waitFor(() => {
+      const inner = await waitFor('sleep inside the namespace', () => {
         const c = childrenOf(upid)[0];
         if (c === undefined) return undefined;
         return readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'sleep' ? c : undefined;
@@ -413,9 +382,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it('sees a mount namespace change made without exec (refresh of live tasks)', async () => {
-    const bin = join(dir, 'pmgunshare');
-    const src = new URL('./fixtures/unshare-wait.c', import.meta.url).pathname;
-    execFileSync('cc', ['-O2', '-o', bin, src]);
+    const bin = cHelper('pmgunshare', { source: 'unshare-wait' });
     const hostMnt = statSync('/proc/self/ns/mnt').ino;
     const stale = new T.Handle({ refreshLive: false });
     stale.start();
@@ -494,7 +461,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       const live = spawn('sleep', ['5']);
       try {
         const pid = live.pid as number;
-        await waitFor(() =>
+        await waitFor('the child to exec sleep', () =>
           readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' ? true : undefined,
         );
         expect(t.lookup(pid)).toMatchObject({ hostPid: pid, comm: 'sleep', exited: false });

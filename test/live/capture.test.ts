@@ -143,8 +143,9 @@ describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
       pids.push((await run('cat', [`/proc/${target.pid}/${f}`])).pid);
     await sleep(300);
     // ps reads files of processes that exit meanwhile; the kernel then cannot name the file
-    // (fd -ESRCH) and the capture reports it as 'path-unknown' rather than dropping a possible
-    // mem open. Those must not become findings; every other event from these tools is wrong.
+    // (fd -ESRCH). fanotify counts read-only ones (exited_target_unknown) and reports only a
+    // write as 'path-unknown' (mem is the only writable one); such an event must not become a
+    // finding here, and every other event from these tools is wrong.
     const seen = w.events.filter(
       (e) => pids.includes(e.hostProcessId) && !e.procmemGuard?.notes?.includes('path-unknown'),
     );

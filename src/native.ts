@@ -95,6 +95,10 @@ export interface NativeAuditStatus {
   /** Kernel counter of lost records. */
   lost: number;
   backlog: number;
+  /** How long a task that logs may wait for backlog room (kernel jiffies); 0 = never waits. */
+  backlogWaitTime: number;
+  /** Total time tasks waited for backlog room since boot or the last reset (jiffies). */
+  backlogWaitTimeActual: number;
 }
 
 /** One kernel audit rule (AUDIT_LIST_RULES), enough to tell ours (key 'procmem-guard'). */

@@ -42,8 +42,13 @@ constexpr size_t kMaxPending = 4096;      // incomplete events held
 constexpr int64_t kMaxAgeMs = 2000;       // and for how long
 constexpr int64_t kStatusEveryMs = 1000;  // AUDIT_GET: lost/backlog counters, daemon changes
 constexpr int kPollMs = 250;
-constexpr int kBatch = 256;                // datagrams per wake-up
-constexpr uint32_t kBacklogWanted = 8192;  // backlog_limit while we are the audit daemon
+constexpr int kBatch = 256;  // datagrams per wake-up
+// While we are the audit daemon: backlog_limit at least kBacklogWanted, and backlog_wait_time 0.
+// The kernel makes a task that logs a record wait (up to backlog_wait_time, 60 s by default)
+// when the backlog is full; with 0 it drops the record instead and counts it in `lost`, which
+// we report as an auditLost loss. A sensor must never stall the host it watches: a procfs open
+// storm then costs records, never the openers' time (README, "Capture backends").
+constexpr uint32_t kBacklogWanted = 8192;
 constexpr int kRcvBuf = 8 * 1024 * 1024;
 constexpr int kAtFdcwd = -100;
 constexpr int64_t kScanEveryMs = 1000;      // new procfs instances (containers, unshare)
@@ -215,6 +220,8 @@ class AuditBackend : public Backend {
   audit::RuleBlob makeMountRule(uint32_t arch) const;
   void syncRules(const std::set<uint64_t>& devs, bool at_start, bool remove_missing);
   void onMount(int32_t pid);
+  // Records in state_ what we will change when we take the daemon role (before changing it).
+  void planDaemonSettings(const audit_status& st);
   void registerDaemon(const audit_status& st);
   void becomeListener();
   void saveState();
@@ -247,6 +254,7 @@ class AuditBackend : public Backend {
   int64_t last_scan_ms_ = 0;
   int64_t stepped_aside_ms_ = -kHandoverGraceMs;
   uint32_t last_lost_ = 0;
+  uint32_t wait_actual_at_start_ = 0;
   int64_t last_status_ms_ = 0;
   std::unique_ptr<audit::Assembler> assembler_;
   std::vector<AuditEvent> done_;
@@ -255,7 +263,8 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> mode_{0};
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
-      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0};
+      flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0},
+      backlog_wait_actual_{0};
 };
 
 void AuditBackend::start(EventSink& sink, ProcessTable& table) {
@@ -305,10 +314,8 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
     state_.orig_backlog_limit = status.backlog_limit;
     state_.daemon_at_start = static_cast<int32_t>(status.pid);
     bool daemon = status.pid == 0;
-    if (daemon) {
-      state_.registered_pid = self_pid_;
-      if (status.backlog_limit < kBacklogWanted) state_.set_backlog_limit = kBacklogWanted;
-    }
+    if (daemon) planDaemonSettings(status);
+    wait_actual_at_start_ = status.backlog_wait_time_actual;
     saveState();  // before the first change, so that a crash from here on is recoverable
 
     if ((r = rd_.open()) < 0) failNetlink("opening a NETLINK_AUDIT socket", r);
@@ -419,6 +426,11 @@ void AuditBackend::restore(const SavedState& s, int32_t registered_pid) {
     put.mask |= AUDIT_STATUS_BACKLOG_LIMIT;
     put.backlog_limit = static_cast<uint32_t>(s.orig_backlog_limit);
   }
+  if (s.set_backlog_wait_time >= 0 && s.orig_backlog_wait_time >= 0 &&
+      st.backlog_wait_time == static_cast<uint32_t>(s.set_backlog_wait_time) && !newcomer) {
+    put.mask |= AUDIT_STATUS_BACKLOG_WAIT_TIME;
+    put.backlog_wait_time = static_cast<uint32_t>(s.orig_backlog_wait_time);
+  }
   if (s.set_enabled >= 0 && s.orig_enabled >= 0 &&
       st.enabled == static_cast<uint32_t>(s.set_enabled) && !newcomer) {
     put.mask |= AUDIT_STATUS_ENABLED;
@@ -504,6 +516,14 @@ void AuditBackend::syncRules(const std::set<uint64_t>& devs, bool at_start, bool
   procfs_instances_ = rule_devs_.size();
 }
 
+void AuditBackend::planDaemonSettings(const audit_status& st) {
+  state_.registered_pid = self_pid_;
+  state_.orig_backlog_limit = st.backlog_limit;
+  state_.set_backlog_limit = st.backlog_limit < kBacklogWanted ? kBacklogWanted : -1;
+  state_.orig_backlog_wait_time = st.backlog_wait_time;
+  state_.set_backlog_wait_time = st.backlog_wait_time != 0 ? 0 : -1;
+}
+
 void AuditBackend::registerDaemon(const audit_status& st) {
   audit_status s{};
   s.mask = AUDIT_STATUS_PID;
@@ -516,11 +536,16 @@ void AuditBackend::registerDaemon(const audit_status& st) {
     s.mask |= AUDIT_STATUS_BACKLOG_LIMIT;
     s.backlog_limit = static_cast<uint32_t>(state_.set_backlog_limit);
   }
+  if (state_.set_backlog_wait_time >= 0) {
+    s.mask |= AUDIT_STATUS_BACKLOG_WAIT_TIME;
+    s.backlog_wait_time = static_cast<uint32_t>(state_.set_backlog_wait_time);
+  }
   // Sent on the record socket: the kernel delivers records to the socket that registered.
   int r = rd_.request(AUDIT_SET, &s, sizeof(s));
   if (r == -EEXIST) {  // a daemon registered meanwhile
     state_.registered_pid = 0;
     state_.set_backlog_limit = -1;
+    state_.set_backlog_wait_time = -1;
     saveState();
     becomeListener();
     return;
@@ -537,6 +562,7 @@ void AuditBackend::becomeListener() {
     restore(mine, self_pid_);
     state_.registered_pid = 0;
     state_.set_backlog_limit = -1;
+    state_.set_backlog_wait_time = -1;
     int r = state_file_.save(state_);
     if (r < 0) sink_->warn(("audit backend: cannot update the state file: " + errText(r)).c_str());
   }
@@ -645,7 +671,7 @@ void AuditBackend::drainForStop(std::vector<uint8_t>& buf) {
 void AuditBackend::run() {
   pthread_setname_np(pthread_self(), "pmg-audit");  // best effort; shows in task/*/comm
   // Best effort (needs CAP_SYS_NICE): the sooner a mount record is read, the sooner a new procfs
-  // instance is covered; and a slow reader makes procfs openers wait once the backlog is full.
+  // instance is covered; and a slow reader loses records once the backlog is full.
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), -10) != 0) errno = 0;
   std::vector<uint8_t> buf(16384);
   pollfd fds[2] = {{rd_.fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
@@ -713,6 +739,10 @@ void AuditBackend::checkStatus() {
     return;
   }
   backlog_ = st.backlog;
+  // Time the kernel made loggers wait for backlog room since we started (jiffies; any
+  // daemon's doing: ours never asks for a wait, see kBacklogWanted).
+  if (st.backlog_wait_time_actual >= wait_actual_at_start_)
+    backlog_wait_actual_ = st.backlog_wait_time_actual - wait_actual_at_start_;
   if (st.lost > last_lost_) {
     uint64_t delta = st.lost - last_lost_;
     kernel_lost_ += delta;
@@ -732,9 +762,7 @@ void AuditBackend::checkStatus() {
     // The daemon went away: records would go to the kernel log. Take the role back (after a
     // grace period, so that a daemon restarting after a failed start can register first).
     int group = AUDIT_NLGRP_READLOG;
-    state_.registered_pid = self_pid_;
-    state_.orig_backlog_limit = st.backlog_limit;  // the departed daemon's setting
-    state_.set_backlog_limit = st.backlog_limit < kBacklogWanted ? kBacklogWanted : -1;
+    planDaemonSettings(st);  // the departed daemon's settings are the ones to restore
     int w = state_file_.save(state_);
     if (w < 0) sink_->warn(("audit backend: cannot update the state file: " + errText(w)).c_str());
     try {
@@ -882,6 +910,7 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"enobufs", enobufs_.load()},
           {"parse_errors", parse_errors_.load()},
           {"kernel_backlog", backlog_.load()},
+          {"kernel_backlog_wait_actual", backlog_wait_actual_.load()},
           {"handovers", handovers_.load()},
           {"syscall_flags", flags_syscall_.load()},
           {"fdinfo_flags", flags_fdinfo_.load()},
@@ -901,7 +930,14 @@ int auditGetStatus(AuditStatusInfo* out) {
   audit_status st{};
   if (r == 0) r = nl.getStatus(&st);
   if (r < 0) return r;
-  *out = {st.enabled, st.failure, st.pid, st.backlog_limit, st.lost, st.backlog};
+  *out = {st.enabled,
+          st.failure,
+          st.pid,
+          st.backlog_limit,
+          st.lost,
+          st.backlog,
+          st.backlog_wait_time,
+          st.backlog_wait_time_actual};
   return 0;
 }
 

@@ -22,6 +22,7 @@ struct AuditRuleInfo {
 };
 struct AuditStatusInfo {
   uint32_t enabled = 0, failure = 0, pid = 0, backlog_limit = 0, lost = 0, backlog = 0;
+  uint32_t backlog_wait_time = 0, backlog_wait_time_actual = 0;  // jiffies
 };
 // Return 0 or -errno.
 int auditGetStatus(AuditStatusInfo* out);

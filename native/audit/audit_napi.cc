@@ -24,6 +24,8 @@ Napi::Value AuditStatus(const Napi::CallbackInfo& info) {
   o.Set("backlogLimit", st.backlog_limit);
   o.Set("lost", st.lost);
   o.Set("backlog", st.backlog);
+  o.Set("backlogWaitTime", st.backlog_wait_time);
+  o.Set("backlogWaitTimeActual", st.backlog_wait_time_actual);
   return o;
 }
 

@@ -55,6 +55,10 @@ bool StateFile::load(SavedState* out) const {
       s.orig_backlog_limit = v;
     else if (!strcmp(line, "set_backlog_limit"))
       s.set_backlog_limit = v;
+    else if (!strcmp(line, "orig_backlog_wait_time"))
+      s.orig_backlog_wait_time = v;
+    else if (!strcmp(line, "set_backlog_wait_time"))
+      s.set_backlog_wait_time = v;
     else if (!strcmp(line, "registered_pid"))
       s.registered_pid = static_cast<int32_t>(v);
   }
@@ -67,15 +71,16 @@ int StateFile::save(const SavedState& s) const {
   std::string path = dir_ + "/audit.state";
   std::string tmp = path + ".tmp";
   char text[512];
-  int len =
-      snprintf(text, sizeof(text),
-               "# procmem-guard audit backend: kernel audit state to restore after a crash\n"
-               "version=1\nowner_pid=%d\norig_enabled=%lld\nset_enabled=%lld\n"
-               "orig_backlog_limit=%lld\nset_backlog_limit=%lld\nregistered_pid=%d\n"
-               "daemon_at_start=%d\n",
-               s.owner_pid, static_cast<long long>(s.orig_enabled),
-               static_cast<long long>(s.set_enabled), static_cast<long long>(s.orig_backlog_limit),
-               static_cast<long long>(s.set_backlog_limit), s.registered_pid, s.daemon_at_start);
+  int len = snprintf(
+      text, sizeof(text),
+      "# procmem-guard audit backend: kernel audit state to restore after a crash\n"
+      "version=1\nowner_pid=%d\norig_enabled=%lld\nset_enabled=%lld\n"
+      "orig_backlog_limit=%lld\nset_backlog_limit=%lld\nregistered_pid=%d\n"
+      "daemon_at_start=%d\norig_backlog_wait_time=%lld\nset_backlog_wait_time=%lld\n",
+      s.owner_pid, static_cast<long long>(s.orig_enabled), static_cast<long long>(s.set_enabled),
+      static_cast<long long>(s.orig_backlog_limit), static_cast<long long>(s.set_backlog_limit),
+      s.registered_pid, s.daemon_at_start, static_cast<long long>(s.orig_backlog_wait_time),
+      static_cast<long long>(s.set_backlog_wait_time));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return -errno;
   int err = 0;

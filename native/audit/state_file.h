@@ -18,6 +18,8 @@ struct SavedState {
   int64_t set_enabled = -1;         // value we set, -1 if we did not touch it
   int64_t orig_backlog_limit = -1;  // same for backlog_limit
   int64_t set_backlog_limit = -1;
+  int64_t orig_backlog_wait_time = -1;  // same for backlog_wait_time (we set 0: see docs)
+  int64_t set_backlog_wait_time = -1;
   int32_t registered_pid = 0;   // our pid if we registered as the audit daemon
   int32_t daemon_at_start = 0;  // audit daemon registered when we started (0: none)
 };

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "pending_flags.h"
+
 namespace pmg {
 
 struct FanotifyCounters {
@@ -24,6 +26,25 @@ struct FanotifyCounters {
   std::atomic<uint64_t> exec_events{0};            // FAN_OPEN_EXEC: binaries named for the table
   std::atomic<uint64_t> exec_filesystems{0};       // filesystems marked for FAN_OPEN_EXEC
   std::atomic<uint64_t> storm_pauses{0};           // coalescing pauses during event storms
+  // PendingFlags (copied after each pass of the capture loop; see pending_flags.h).
+  std::atomic<uint64_t> flags_waited{0};       // opens whose fd was not found at once
+  std::atomic<uint64_t> flags_late_fdinfo{0};  // ... whose fd then showed up
+  std::atomic<uint64_t> flags_by_close{0};     // ... resolved by their close event
+  std::atomic<uint64_t> flags_timed_out{0};    // ... that ran out of retries (unknown flags)
+  std::atomic<uint64_t> flags_pushed_out{0};   // ... pushed out by the waiting bound (unknown)
+  std::atomic<uint64_t> flags_reemitted{0};    // read-only records reported again as writes
+  std::atomic<uint64_t> flags_waiting{0};      // waiting now
+
+  void syncPending(const PendingFlags& p) {
+    const PendingFlags::Counters& c = p.counters();
+    flags_waited = c.waited;
+    flags_late_fdinfo = c.late_fdinfo;
+    flags_by_close = c.by_close;
+    flags_timed_out = c.timed_out;
+    flags_pushed_out = c.pushed_out;
+    flags_reemitted = c.reemitted;
+    flags_waiting = p.waiting();
+  }
 
   std::map<std::string, uint64_t> snapshot() const {
     return {{"events_read", events_read},
@@ -39,7 +60,14 @@ struct FanotifyCounters {
             {"unknown_flags", unknown_flags},
             {"exec_events", exec_events},
             {"exec_filesystems", exec_filesystems},
-            {"storm_pauses", storm_pauses}};
+            {"storm_pauses", storm_pauses},
+            {"flags_waited", flags_waited},
+            {"flags_late_fdinfo", flags_late_fdinfo},
+            {"flags_by_close", flags_by_close},
+            {"flags_timed_out", flags_timed_out},
+            {"flags_pushed_out", flags_pushed_out},
+            {"flags_reemitted", flags_reemitted},
+            {"flags_waiting", flags_waiting}};
   }
 };
 

@@ -8,13 +8,11 @@
 // - A filesystem mark (mount marks on kernels without them) on every procfs instance, kept by
 //   ProcfsMarker on its own thread: all at start, a new namespace's procfs at its first exec
 //   (proc connector), and periodic rescans.
-// - Mark mask FAN_OPEN | FAN_CLOSE_WRITE. The open says a mem file was opened; the write-close
-//   (queued only for files opened for writing, which is rare on procfs) lets PendingFlags
-//   infer the flags when the opener closed the file before we could read its fdinfo. We do
-//   not mark FAN_CLOSE_NOWRITE or FAN_ACCESS: every `ps` opens hundreds of procfs files and
-//   reads each, so those masks would double or triple the event volume of a procfs open storm
-//   to refine a case (read-only vs read-write of an already-closed file) where reporting
-//   O_RDONLY-by-absence-of-write-close is already right unless the kernel queue overflowed.
+// - Mark mask FAN_OPEN | FAN_CLOSE. The open says a mem file was opened. FAN_OPEN is queued
+//   inside the open, before the opener's fd is installed, so a missing fd means "not yet" or
+//   "already closed"; the close events tell the two apart, and say whether a closed file was
+//   open for writing (PendingFlags, pending_flags.h). FAN_ACCESS is not marked: every `ps`
+//   reads hundreds of procfs files, and it would not tell O_RDWR from O_WRONLY either.
 // - The filter costs one fstat + close for every procfs open on the host: only regular files
 //   of mode 0600 on a marked procfs superblock go on to readlink (mem is the only 0600 file
 //   in a pid directory); the tail of the path decides mem vs task/<tid>/mem. Nothing relies on
@@ -49,12 +47,13 @@
 #include "fanotify_features.h"
 #include "mem_path.h"
 #include "opener_flags.h"
+#include "pending_flags.h"
 #include "procfs_marker.h"
 
 namespace pmg {
 namespace {
 
-constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE;
+constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd and pending flags
 // Storm coalescing. A reader that empties the queue and goes back to sleep makes every new
@@ -121,7 +120,8 @@ class FanotifyBackend : public Backend {
   bool fillFromHeldMemFd(int32_t tid, CaptureRecord* rec);
   CaptureRecord newRecord() const;
   void emit(const CaptureRecord& rec);
-  void expirePending(uint64_t now);
+  void pollPending(uint64_t now);
+  PendingFlags::Probed probeOpener(const CaptureRecord& rec, int32_t* flags, int32_t* fd);
   bool mark(const ProcfsInstance& inst, int* err);
   void warnOnce(int err, const std::string& message);
   void noteExecutable(int fd);
@@ -139,7 +139,6 @@ class FanotifyBackend : public Backend {
   std::vector<char> buf_;
   int32_t self_pid_ = 0;
   std::atomic<int32_t> capture_tid_{0};
-  uint64_t drained_epoch_ = 0;
   uint64_t last_wake_ns_ = 0;  // for storm coalescing
   uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
   std::mutex warn_mu_;  // warnOnce is called from the capture and the marker threads
@@ -215,8 +214,7 @@ void FanotifyBackend::run() {
   }
   // Nothing that was seen is dropped at stop: waiting records go out with unknown flags.
   std::vector<CaptureRecord> rest;
-  pending_.markUncertain();
-  pending_.expire(UINT64_MAX, drained_epoch_, &rest);
+  pending_.flush(&rest);
   for (const auto& rec : rest) emit(rec);
   sink_->flush();
 }
@@ -225,7 +223,7 @@ void FanotifyBackend::loop() {
   while (!stopping_) {
     uint64_t now = monotonicNs();
     uint64_t wake_at = pending_.nextDeadline();
-    // ppoll: the flags grace is sub-millisecond, poll()'s millisecond timeout would round it up.
+    // ppoll: the first fdinfo retry is sub-millisecond, poll()'s timeout would round it up.
     struct timespec timeout = {0, 0};
     if (wake_at > now && wake_at != UINT64_MAX) {
       timeout.tv_sec = static_cast<time_t>((wake_at - now) / 1000000000ull);
@@ -241,12 +239,8 @@ void FanotifyBackend::loop() {
     if (fds[0].revents & (POLLERR | POLLNVAL)) throw std::runtime_error("fanotify fd error");
     uint64_t woke = monotonicNs();
     bool read_events = fds[0].revents & POLLIN;
-    if (read_events) {
-      drainQueue();
-    } else {
-      ++drained_epoch_;  // nothing queued: every close that preceded a pending open was read
-    }
-    expirePending(monotonicNs());
+    if (read_events) drainQueue();
+    pollPending(monotonicNs());
     sink_->flush();  // what was read goes to JavaScript before any storm pause
     if (read_events) {
       if (woke - last_wake_ns_ < kStormGapNs) pauseForStorm();
@@ -268,10 +262,7 @@ void FanotifyBackend::drainQueue() {
     ssize_t n = read(group_.get(), buf_.data(), buf_.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        ++drained_epoch_;
-        return;
-      }
+      if (errno == EAGAIN) return;
       if (errno == ESRCH || errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
           errno == EACCES || errno == EPERM || errno == ENOENT) {
         // Without FAN_REPORT_FD_ERROR the kernel drops the event it could not open for us.
@@ -302,7 +293,6 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
     if (ev.fd >= 0) close(ev.fd);
     counters_.overflows++;
     sink_->lost(LossCause::kKernelOverflow, 1);
-    pending_.markUncertain();
     return;
   }
   if (ev.fd < 0) return handleFdError(ev);
@@ -344,34 +334,57 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
     counters_.filtered_self++;
     return;
   }
+  // A close first completes an open seen earlier whose fd was not found (fanotify may have
+  // merged the close and a newer open of the same file into one event: then the close is not
+  // this open's).
   std::vector<CaptureRecord> resolved;
-  if (!(ev.mask & FAN_OPEN)) {  // a write-close alone: completes an open seen earlier
-    pending_.closedForWrite(st.st_dev, st.st_ino, pid, monotonicNs(), &resolved);
-    for (const auto& rec : resolved) emit(rec);
-    return;
-  }
+  bool write_close = ev.mask & FAN_CLOSE_WRITE;
+  bool any_close = ev.mask & (FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE);
+  bool close_was_earlier =
+      any_close && pending_.closed(st.st_dev, st.st_ino, pid, write_close, &resolved);
+  for (const auto& r : resolved) emit(r);
+  if (!(ev.mask & FAN_OPEN)) return;
+
   CaptureRecord rec = newRecord();
   fillFileFields(&rec, st, inst, path, mem);
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
 
   int32_t flags = 0, fdnum = 0;
-  if (readOpenerFlags(tid, st.st_dev, st.st_ino, &flags, &fdnum)) {
+  if (probeOpener(rec, &flags, &fdnum) == PendingFlags::Probed::kFound) {
     // Merged events: a write-close in the same event means some open of this file by this
     // process was for writing, whatever the fd found first says.
-    if ((ev.mask & FAN_CLOSE_WRITE) && (flags & O_ACCMODE) == O_RDONLY)
+    if (write_close && !close_was_earlier && (flags & O_ACCMODE) == O_RDONLY)
       flags = (flags & ~O_ACCMODE) | O_RDWR;
     rec.open_flags = flags;
     rec.return_value = fdnum;
     rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
-  } else if (ev.mask & FAN_CLOSE_WRITE) {  // open and write-close merged into one event
-    rec.open_flags = O_RDWR;
+  } else if (any_close && !close_was_earlier) {
+    // Opened and closed before we looked: the close says whether it was open for writing
+    // (O_RDWR: reads cannot be ruled out). A read-only one is watched for a reopen for
+    // writing that fanotify merged into this event.
+    rec.open_flags = write_close ? O_RDWR : O_RDONLY;
     rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+    if (!write_close) pending_.watch(rec, monotonicNs());
   } else {
-    pending_.add(rec, monotonicNs(), drained_epoch_);
+    // Not installed yet, or closed after the event was queued: wait for the fd or the close.
+    pending_.wait(rec, monotonicNs(), close_was_earlier && !write_close, &resolved);
+    for (size_t i = 0; i < resolved.size(); i++) emit(resolved[i]);
     return;
   }
   emit(rec);
+}
+
+PendingFlags::Probed FanotifyBackend::probeOpener(const CaptureRecord& rec, int32_t* flags,
+                                                  int32_t* fd) {
+  bool gone = false;
+  if (readOpenerFlags(rec.host_tid, rec.dev, rec.inode, flags, fd, &gone))
+    return PendingFlags::Probed::kFound;
+  // The opening thread may have exited while its process still holds the file.
+  if (rec.host_pid != rec.host_tid && rec.host_pid > 0 &&
+      readOpenerFlags(rec.host_pid, rec.dev, rec.inode, flags, fd, &gone))
+    return PendingFlags::Probed::kFound;
+  return gone ? PendingFlags::Probed::kGone : PendingFlags::Probed::kNotFound;
 }
 
 void FanotifyBackend::fillFileFields(CaptureRecord* rec, const struct stat& st,
@@ -445,6 +458,11 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     counters_.filtered_self++;
     return;
   }
+  if (!(ev.mask & FAN_OPEN) && !(ev.mask & FAN_CLOSE_WRITE)) {
+    // A read-only close of an exited target's file: nothing was opened, nothing to report.
+    counters_.exited_target_unknown++;
+    return;
+  }
   CaptureRecord rec = newRecord();
   rec.record_flags |= kTargetExited;
   // The opener may still hold the file: its fd link names the mem file and its fdinfo the
@@ -509,11 +527,18 @@ void FanotifyBackend::emit(const CaptureRecord& rec) {
   if (sink_->push(rec)) counters_.emitted++;
 }
 
-void FanotifyBackend::expirePending(uint64_t now) {
-  if (pending_.empty()) return;
-  std::vector<CaptureRecord> ready;
-  pending_.expire(now, drained_epoch_, &ready);
-  for (const auto& rec : ready) emit(rec);
+void FanotifyBackend::pollPending(uint64_t now) {
+  if (pending_.nextDeadline() <= now) {
+    std::vector<CaptureRecord> ready;
+    pending_.poll(
+        now,
+        [this](const CaptureRecord& rec, int32_t* flags, int32_t* fd) {
+          return probeOpener(rec, flags, fd);
+        },
+        &ready);
+    for (const auto& rec : ready) emit(rec);
+  }
+  counters_.syncPending(pending_);
 }
 
 bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {

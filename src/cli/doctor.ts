@@ -81,7 +81,8 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     say(
       'audit',
       `enabled ${a.enabled}${a.enabled === 2 ? ' (locked)' : ''}, daemon pid ${a.pid || 'none'}, ` +
-        `backlog limit ${a.backlogLimit}, lost ${a.lost}, procmem-guard rules ${rules}`,
+        `backlog limit ${a.backlogLimit}, backlog wait time ${a.backlogWaitTime} ` +
+        `(waited so far ${a.backlogWaitTimeActual}), lost ${a.lost}, procmem-guard rules ${rules}`,
     );
   } catch (err) {
     say('audit', `unavailable: ${(err as Error).message}`);

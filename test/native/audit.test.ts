@@ -33,6 +33,7 @@ function auditSnapshot() {
     enabled: st.enabled,
     pid: st.pid,
     backlogLimit: st.backlogLimit,
+    backlogWaitTime: st.backlogWaitTime,
     rules: hasAuditctl
       ? execFileSync('auditctl', ['-l']).toString()
       : JSON.stringify(addon().auditListRules()),
@@ -78,6 +79,11 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
       expect(addon().auditStatus().enabled).toBe(1);
       expect([1, 2]).toContain(h.capture.stats().mode);
       expect(h.capture.backend).toBe('audit');
+      // As the audit daemon we never let the kernel make a logging task wait for backlog room.
+      if (before.pid === 0) {
+        expect(h.capture.stats().mode).toBe(1);
+        expect(addon().auditStatus().backlogWaitTime).toBe(0);
+      }
     });
 
     it('reports dd reading a live process: opener, target, exact O_RDONLY, syscall path', async () => {

@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -206,6 +207,7 @@ std::map<std::string, uint64_t> FanotifyBackend::stats() const {
 }
 
 void FanotifyBackend::run() {
+  pthread_setname_np(pthread_self(), "pmg-fanotify");  // best effort; shows in task/*/comm
   capture_tid_ = static_cast<int32_t>(syscall(SYS_gettid));
   try {
     loop();

@@ -1,6 +1,7 @@
 #include "procfs_marker.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -49,6 +50,7 @@ void ProcfsMarker::stop() {
 }
 
 void ProcfsMarker::run() {
+  pthread_setname_np(pthread_self(), "pmg-procfs");  // best effort; shows in task/*/comm
   // Marking a new namespace's procfs races the namespace's first programs; this thread is
   // idle almost always, so let it win the CPU when it wakes (best effort: needs privilege).
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), -10) != 0) errno = 0;

@@ -1,6 +1,6 @@
 // Helpers for the live tests: real processes, real /proc opens, a real watcher.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import type { SecurityFileOpenEvent } from '../../src/events/index.js';
 import type { Finding } from '../../src/signatures/signature.js';
 import type { LostReport } from '../../src/watcher/watcher.js';
 import { type BackendName, ProcMemWatcher } from '../../src/watcher/watcher.js';
+import { track } from './children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -65,6 +66,22 @@ export async function waitFor<T>(what: string, pick: () => T | undefined, ms = 5
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The barrier before asserting that something was NOT reported: a fresh process opens
+ * `memPath` and exits; once its event has arrived and the backend holds no record back for its
+ * flags (fanotify's `flags_waiting`), every open made by processes that exited before it has
+ * been delivered (the kernel queues them in order).
+ */
+export async function captureBarrier(
+  c: Collected,
+  openMem: string,
+  memPath: string,
+): Promise<void> {
+  const marker = await run(openMem, [memPath, 'r', '0']);
+  await waitFor('the barrier open', () => c.events.some((e) => e.hostProcessId === marker.pid));
+  await waitFor('no record waiting for its flags', () => !c.watcher.stats().native.flags_waiting);
+}
+
 /** A long-lived target process whose memory the tests open. */
 export function spawnTarget(): ChildProcess & { pid: number } {
   const child = spawn('sleep', ['120'], { stdio: 'ignore' });
@@ -78,7 +95,7 @@ export function run(
   args: string[],
 ): Promise<{ pid: number; stdout: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -93,6 +110,48 @@ export function run(
       else resolve({ pid: child.pid as number, stdout, code });
     });
   });
+}
+
+/**
+ * What a capture owns in this process, for leak checks: fds by kind (fanotify groups, eventfds,
+ * netlink sockets: the only kinds a capture opens) and the ids of its named threads. Counting
+ * all fds or all threads would also count what other tests' children and libuv open and close
+ * meanwhile.
+ */
+export function captureResources(): {
+  fanotify: number;
+  eventfd: number;
+  netlink: number;
+  threads: string[];
+} {
+  const netlinkInodes = new Set(
+    readFileSync('/proc/self/net/netlink', 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[9])
+      .filter(Boolean),
+  );
+  const out = { fanotify: 0, eventfd: 0, netlink: 0, threads: [] as string[] };
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the directory fd of readdir itself)
+    }
+    if (target === 'anon_inode:[fanotify]') out.fanotify++;
+    else if (target === 'anon_inode:[eventfd]') out.eventfd++;
+    else if (netlinkInodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) out.netlink++;
+  }
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      if (comm.startsWith('pmg-')) out.threads.push(`${tid}:${comm}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
 export const signatureIds = (fs: Finding[]) => [...new Set(fs.map((f) => f.sigMetadata.ID))].sort();

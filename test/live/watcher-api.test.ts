@@ -3,7 +3,7 @@ import { on } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/watcher/errors.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
-import { cHelper, isRoot, run, sleep, spawnTarget } from '../helpers/live.js';
+import { cHelper, isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
 
 describe.skipIf(!isRoot)('ProcMemWatcher API (live)', () => {
   it('yields findings through events.on and stops when its AbortSignal aborts', async () => {
@@ -31,8 +31,7 @@ describe.skipIf(!isRoot)('ProcMemWatcher API (live)', () => {
       target.kill();
     }
     expect(seen).toEqual(['TRC-1023']);
-    await sleep(50);
-    expect(watcher.running).toBe(false);
+    await waitFor('the abort to stop the watcher', () => !watcher.running);
     expect(watcher.stats().findings).toBeGreaterThan(0);
     await watcher.stop(); // idempotent after the abort
   });

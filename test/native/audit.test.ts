@@ -9,19 +9,16 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative } from '../../src/native.js';
-import { cHelper } from '../helpers/live.js';
+import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const addonPath = resolve(__dirname, '../../build/Release/procmem_guard.node');
-const isRoot = process.geteuid?.() === 0;
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const hasAuditctl = isRoot && which('auditctl');
 const hasAuditd = isRoot && which('auditd');
 const KEY = 'procmem-guard';
 const O_ACCMODE = 3;
 const STATE_FILE = '/run/procmem-guard/audit.state';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const addon = () => loadNative();
 const start = () => startHarness(undefined, 'audit');
@@ -222,8 +219,7 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
     expect(ours().length).toBeGreaterThan(0); // stale, until the next start
 
     const h = start();
-    await sleep(10);
-    expect(h.warnings.join('\n')).toMatch(/did not stop cleanly/);
+    await waitFor('the recovery warning', () => /did not stop cleanly/.test(h.warnings.join('\n')));
     h.stop();
     expect(auditSnapshot()).toEqual(before);
   });

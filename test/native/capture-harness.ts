@@ -1,5 +1,4 @@
 // Starts a native capture and collects decoded records, for the live tests.
-import { readdirSync } from 'node:fs';
 import type { CaptureRecord } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, type NativeBackendName, type NativeCapture } from '../../src/native.js';
@@ -52,5 +51,3 @@ export function startHarness(
     },
   };
 }
-
-export const countEntries = (dir: string) => readdirSync(dir).length;

@@ -1,5 +1,7 @@
-// Live fanotify capture against the real kernel: real processes, real opens. Needs root
-// (CI runs as root).
+// Live fanotify capture against the real kernel, through createCapture() and the ring: what is
+// specific to fanotify (how paths are reached, the exited-target race, the ring bounds). The
+// cases every backend shares (negatives, the storm, start/stop cycles) run once, through
+// ProcMemWatcher, in test/live/capture.test.ts. Needs root (CI runs as root).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative } from '../../src/native.js';
-import { countEntries, type Harness, startHarness } from './capture-harness.js';
+import { isRoot, waitFor } from '../helpers/live.js';
+import { type Harness, startHarness } from './capture-harness.js';
 
-const isRoot = process.geteuid?.() === 0;
 const O_ACCMODE = 3;
 
 function dd(args: string[]): number {
@@ -68,16 +70,21 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
     const opener = dd(['if=/proc/self/mem']);
     // Either we reopened the file in time and report it, or the kernel told us the target
     // was gone (fd -ESRCH) and the opener no longer held it: then it is counted, not reported.
-    for (let i = 0; i < 200; i++) {
+    const outcome = await waitFor('a record or an exited_target_unknown count', () => {
       h.reader.drain((r) => h.records.push(r));
-      if (h.records.some((x) => x.hostPid === opener)) break;
-      if ((h.capture.stats().exited_target_unknown ?? 0) > before) return;
-      await new Promise((r) => setTimeout(r, 10));
+      const r = h.records.find((x) => x.hostPid === opener);
+      if (r) return { r };
+      return (h.capture.stats().exited_target_unknown ?? 0) > before
+        ? { counted: true }
+        : undefined;
+    });
+    if (outcome.r) {
+      expect(outcome.r.comm).toBe('dd');
+      expect(outcome.r.recordFlags & RecordFlag.selfTarget).toBeTruthy();
+      expect(outcome.r.targetPid).toBe(opener);
+    } else {
+      expect(outcome.counted).toBe(true);
     }
-    const r = await h.waitFor((x) => x.hostPid === opener, 100);
-    expect(r.comm).toBe('dd');
-    expect(r.recordFlags & RecordFlag.selfTarget).toBeTruthy();
-    expect(r.targetPid).toBe(opener);
   });
 
   it('reports /proc/<pid>/task/<tid>/mem as a thread mem file', async () => {
@@ -136,11 +143,13 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
     expect(r.openFlags & O_ACCMODE).not.toBe(0);
   });
 
-  it('reports a mem open inside unshare --fork --pid --mount-proc, with host target pid', async () => {
+  it('marks a procfs mounted after start and reports a mem open through it, with host target pid', async () => {
     h = startHarness();
-    // The namespace's procfs is mounted after start and opened at once: the exec of the
-    // namespace's first program (after the mount) triggers the scan that marks it.
-    const res = spawnSync(
+    const instances = h.capture.stats().procfs_instances ?? 0;
+    // The namespace's procfs is mounted after start and marked at the exec of its first
+    // program. dd opens only once that mark is in place: an open in the first moments can beat
+    // it (README, "Limitations (live capture)"), which this test does not measure.
+    const ns = spawn(
       'unshare',
       [
         '--fork',
@@ -148,68 +157,21 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
         '--mount-proc',
         'sh',
         '-c',
-        'dd if=/proc/1/mem of=/dev/null bs=1 count=0; sleep 0.5',
+        'read go; dd if=/proc/1/mem of=/dev/null bs=1 count=0',
       ],
-      { stdio: 'ignore' },
+      { stdio: ['pipe', 'ignore', 'ignore'] },
     );
-    expect(res.status).toBe(0);
+    await waitFor(
+      'the new procfs to be marked',
+      () => (h.capture.stats().procfs_instances ?? 0) > instances,
+    );
+    ns.stdin?.end('go\n');
+    expect(await new Promise((r) => ns.on('exit', r))).toBe(0);
     const r = await h.waitFor((x) => x.comm === 'dd' && x.pathname === '/proc/1/mem');
     expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
     expect(r.targetPid).not.toBe(1); // translated to the host pid of the namespace's init
     expect(r.targetPid).toBeGreaterThan(1);
     expect(r.nsPid).not.toBe(r.hostPid);
-    expect(h.capture.stats().procfs_instances).toBeGreaterThanOrEqual(2);
-  });
-
-  it('gives nothing for ps, top and reads of maps, status, environ', async () => {
-    h = startHarness();
-    const target = victim.pid ?? 0;
-    const negatives = [
-      spawnSync('ps', ['aux'], { stdio: 'ignore' }).pid,
-      spawnSync('top', ['-bn1'], { stdio: 'ignore' }).pid,
-      ...['maps', 'status', 'environ'].map(
-        (f) => spawnSync('cat', [`/proc/${target}/${f}`], { stdio: 'ignore' }).pid,
-      ),
-    ];
-    const marker = dd([`if=/proc/${target}/mem`]); // a positive after the negatives
-    await h.waitFor((x) => x.hostPid === marker);
-    // Other processes on a shared host may open mem files meanwhile: look only at ours.
-    expect(
-      h.records
-        .filter((x) => negatives.includes(x.hostPid))
-        .map((x) => [x.comm, x.pathname, x.recordFlags, x.targetPid]),
-    ).toEqual([]);
-    expect(h.capture.stats().filtered_not_mem).toBeGreaterThan(100);
-  });
-
-  it('reports a mem read during a procfs open storm, any loss visible', async () => {
-    h = startHarness();
-    const target = victim.pid ?? 0;
-    const storm = spawn(
-      process.execPath,
-      [
-        '-e',
-        "const fs=require('fs');const t=Date.now()+1500;let n=0;while(Date.now()<t){for(let i=0;i<1000;i++){fs.closeSync(fs.openSync('/proc/self/stat','r'));}n+=1000}console.log(n)",
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    let opens = '';
-    storm.stdout?.on('data', (d) => {
-      opens += d;
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    const opener = dd([`if=/proc/${target}/mem`]);
-    await new Promise((r) => storm.on('exit', r));
-    const found = await h.waitFor((x) => x.hostPid === opener, 10_000).catch(() => undefined);
-    const stats = h.capture.stats();
-    if (found) {
-      expect(found.targetPid).toBe(target);
-    } else {
-      // Not reported: then a loss must be visible (kernel overflow or full ring).
-      const losses = h.reader.losses();
-      expect(losses.kernelOverflow + losses.ringFull + (stats.unreadable ?? 0)).toBeGreaterThan(0);
-    }
-    console.log(`storm: ${opens.trim()} opens, stats ${JSON.stringify(stats)}`);
   });
 
   it('counts what a full ring could not take as ringFull losses', async () => {
@@ -229,7 +191,12 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
         spawn('sh', ['-c', `exec 3</proc/${target}/mem; sleep 0.3`], { stdio: 'ignore' }),
       );
       await Promise.all(openers.map((p) => new Promise((r) => p.on('exit', r))));
-      await new Promise((r) => setTimeout(r, 100));
+      // Every opener held its fd until it exited, so each open was resolved (pushed or lost)
+      // at once; the last ones may still be on their way through the capture thread.
+      await waitFor(
+        '24 opens pushed or lost',
+        () => reader.available() + reader.losses().ringFull >= 24,
+      );
       expect(reader.available()).toBe(16);
       expect(reader.losses().ringFull).toBeGreaterThanOrEqual(8);
       expect(wakes).toBe(1); // one wake-up pending until JavaScript drains
@@ -248,24 +215,5 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
     const res = spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
     expect(res.error).toBeUndefined();
     expect(res.status).toBe(0);
-  });
-
-  it('start/stop 100 times leaves no fds or threads behind', async () => {
-    const warm = startHarness(); // first start creates lasting helpers (libuv, V8 platform)
-    warm.stop();
-    await new Promise((r) => setTimeout(r, 50));
-    const fds = countEntries('/proc/self/fd');
-    const threads = countEntries('/proc/self/task');
-    h = startHarness(16);
-    for (let i = 0; i < 100; i++) {
-      h.stop();
-      h.capture.start();
-    }
-    h.stop();
-    h.stop(); // idempotent
-    await new Promise((r) => setTimeout(r, 50));
-    expect(countEntries('/proc/self/fd')).toBe(fds);
-    expect(countEntries('/proc/self/task')).toBe(threads);
-    expect(h.capture.stats().marks).toBe(0);
   });
 });

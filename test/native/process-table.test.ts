@@ -307,8 +307,8 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
         return info?.comm === 'sleep' && !info.exited ? true : undefined;
       });
       expect(t.lookup(pid)).toMatchObject({ hostPid: pid, comm: 'sleep', exited: false });
-      await sleep(600); // marked exited by the sweep, then evicted after the 100 ms grace
-      expect(t.lookup(0, tid)).toBeNull();
+      // Marked exited by the sweep, then evicted after the 100 ms grace.
+      await waitFor('the old tid to be evicted', () => t.lookup(0, tid) === null);
     } finally {
       t.stop();
       child.kill('SIGKILL');
@@ -357,10 +357,16 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       ]();
       const nsPids: number[] = [];
       while (nsPids.length < 20) nsPids.push(Number((await lines.next()).value));
-      await sleep(100); // the last one exits
       const upid = u.pid as number;
       const sh = childrenOf(upid)[0] as number;
       const pidNs = statSync(`/proc/${sh}/ns/pid`).ino;
+      // The last ones linger 20 ms: wait until the table saw every translated one exit.
+      await waitFor('the openers to exit', () =>
+        nsPids.every((nsPid) => {
+          const host = table.hostPidOf(pidNs, nsPid);
+          return host === 0 || (table.attribute(host).recordFlags & kOpenerExited) !== 0;
+        }),
+      );
       // Every one that is translated must be right.
       let translated = 0;
       for (const nsPid of nsPids) {
@@ -421,8 +427,8 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
       const out = spawnSync(forker, [quick, '1'], { encoding: 'utf8' });
       const pid = Number(out.stdout.trim());
       expect(t.lookup(pid)?.exited).toBe(true);
-      await sleep(1000); // grace 100 ms, swept every 100 ms
-      expect(t.lookup(pid)).toBeNull();
+      // Grace 100 ms, swept every 100 ms.
+      await waitFor('the exited entry to be evicted', () => t.lookup(pid) === null);
       expect(t.stats().evicted).toBeGreaterThan(0);
     } finally {
       t.stop();

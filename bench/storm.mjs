@@ -4,6 +4,7 @@
 // Also samples the watcher's RSS at idle and after every storm (memory growth).
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadNative } from '../dist/native.js';
 import {
   benchDir,
   buildC,
@@ -24,12 +25,38 @@ const storm = buildC('open_storm');
 const baseline = buildC('baseline_reader');
 const watcherChild = join(benchDir, 'watcher-child.mjs');
 
-const modes = {
+const allModes = {
   none: null,
   baseline: () => spawnReady(baseline, []),
   'procmem-guard fanotify': () => spawnReady(process.execPath, [watcherChild, 'fanotify']),
   'procmem-guard audit': () => spawnReady(process.execPath, [watcherChild, 'audit']),
 };
+// BENCH_COMPARE=<other checkout> adds that checkout's fanotify watcher (its bench/
+// watcher-child.mjs, built) to the same interleaved rounds: before/after figures of a change.
+if (process.env.BENCH_COMPARE) {
+  const other = join(process.env.BENCH_COMPARE, 'bench', 'watcher-child.mjs');
+  allModes['compare fanotify'] = () => spawnReady(process.execPath, [other, 'fanotify']);
+}
+// BENCH_MODES=none,baseline,... runs a subset (none and baseline are always kept: the ratios
+// are against them).
+const wanted = process.env.BENCH_MODES?.split(',');
+const modes = Object.fromEntries(
+  Object.entries(allModes).filter(
+    ([m]) =>
+      !wanted || m === 'none' || m === 'baseline' || m.startsWith('compare') || wanted.includes(m),
+  ),
+);
+
+// The kernel's audit counters: time tasks spent waiting for audit backlog room (jiffies) and
+// records it dropped. The audit backend must never make the storm's opener wait.
+function auditCounters() {
+  try {
+    const st = loadNative().auditStatus();
+    return { waited: st.backlogWaitTimeActual, lost: st.lost };
+  } catch {
+    return { waited: 0, lost: 0 };
+  }
+}
 
 const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
 const unavailable = {};
@@ -51,12 +78,24 @@ for (let round = 0; round < ROUNDS; round++) {
     }
     const idleRss = handle ? rssKb(handle.child.pid) : null;
     const cpuBefore = handle ? cpuMs(handle.child.pid) : null;
+    const auditBefore = auditCounters();
     const r = runJson(storm, [String(OPENS)]);
     await sleep(300); // let the reader drain what is queued before it is stopped
+    const auditAfter = auditCounters();
     const afterRss = handle ? rssKb(handle.child.pid) : null;
     const readerCpuMs = handle ? cpuMs(handle.child.pid) - cpuBefore : null;
     const result = handle ? await stopAndCollect(handle) : null;
-    samples[mode].push({ ...r, idleRss, afterRss, readerCpuMs, result });
+    const hostWaitJiffies = auditAfter.waited - auditBefore.waited;
+    const auditDropped = auditAfter.lost - auditBefore.lost;
+    samples[mode].push({
+      ...r,
+      idleRss,
+      afterRss,
+      readerCpuMs,
+      result,
+      hostWaitJiffies,
+      auditDropped,
+    });
   }
 }
 
@@ -73,6 +112,8 @@ for (const [mode, ss] of Object.entries(samples)) {
       overflows: '',
       'ring lost': '',
       'reader CPU ms': '',
+      'audit wait': '',
+      'audit dropped': '',
       note: unavailable[mode] ?? '',
     });
     continue;
@@ -98,6 +139,9 @@ for (const [mode, ss] of Object.entries(samples)) {
     overflows: mode === 'none' ? '' : overflows,
     'ring lost': mode.startsWith('procmem') ? ringLost : '',
     'reader CPU ms': mode === 'none' ? '' : Math.round(median(ss.map((s) => s.readerCpuMs))),
+    // Summed over the rounds: kernel jiffies tasks waited for audit backlog room, records dropped.
+    'audit wait': ss.reduce((a, s) => a + s.hostWaitJiffies, 0),
+    'audit dropped': ss.reduce((a, s) => a + s.auditDropped, 0),
     note: '',
   });
 }
@@ -114,8 +158,8 @@ const mem = samples['procmem-guard fanotify'].map((s, i) => ({
   round: i + 1,
   idleRssKb: s.idleRss,
   afterStormRssKb: s.afterRss,
-  auditIdleRssKb: samples['procmem-guard audit'][i]?.idleRss ?? '',
-  auditAfterStormRssKb: samples['procmem-guard audit'][i]?.afterRss ?? '',
+  auditIdleRssKb: samples['procmem-guard audit']?.[i]?.idleRss ?? '',
+  auditAfterStormRssKb: samples['procmem-guard audit']?.[i]?.afterRss ?? '',
 }));
 if (mem.length) {
   printTable('watcher RSS per round (idle before the storm, after it), kB', mem);

@@ -29,8 +29,9 @@ struct FanotifyCounters {
   // PendingFlags (copied after each pass of the capture loop; see pending_flags.h).
   std::atomic<uint64_t> flags_waited{0};       // opens whose fd was not found at once
   std::atomic<uint64_t> flags_late_fdinfo{0};  // ... whose fd then showed up
-  std::atomic<uint64_t> flags_by_close{0};     // ... resolved by their close event
-  std::atomic<uint64_t> flags_timed_out{0};    // ... that ran out of retries (unknown flags)
+  std::atomic<uint64_t> flags_closed{0};       // ... whose opener was past the open without it
+  std::atomic<uint64_t> flags_write_close{0};  // ... resolved by a write-close
+  std::atomic<uint64_t> flags_timed_out{0};    // ... that ran out of look-ups (unknown flags)
   std::atomic<uint64_t> flags_pushed_out{0};   // ... pushed out by the waiting bound (unknown)
   std::atomic<uint64_t> flags_reemitted{0};    // read-only records reported again as writes
   std::atomic<uint64_t> flags_waiting{0};      // waiting now
@@ -39,7 +40,8 @@ struct FanotifyCounters {
     const PendingFlags::Counters& c = p.counters();
     flags_waited = c.waited;
     flags_late_fdinfo = c.late_fdinfo;
-    flags_by_close = c.by_close;
+    flags_closed = c.closed;
+    flags_write_close = c.write_close;
     flags_timed_out = c.timed_out;
     flags_pushed_out = c.pushed_out;
     flags_reemitted = c.reemitted;
@@ -63,7 +65,8 @@ struct FanotifyCounters {
             {"storm_pauses", storm_pauses},
             {"flags_waited", flags_waited},
             {"flags_late_fdinfo", flags_late_fdinfo},
-            {"flags_by_close", flags_by_close},
+            {"flags_closed", flags_closed},
+            {"flags_write_close", flags_write_close},
             {"flags_timed_out", flags_timed_out},
             {"flags_pushed_out", flags_pushed_out},
             {"flags_reemitted", flags_reemitted},

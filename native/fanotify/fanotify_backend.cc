@@ -8,11 +8,13 @@
 // - A filesystem mark (mount marks on kernels without them) on every procfs instance, kept by
 //   ProcfsMarker on its own thread: all at start, a new namespace's procfs at its first exec
 //   (proc connector), and periodic rescans.
-// - Mark mask FAN_OPEN | FAN_CLOSE. The open says a mem file was opened. FAN_OPEN is queued
-//   inside the open, before the opener's fd is installed, so a missing fd means "not yet" or
-//   "already closed"; the close events tell the two apart, and say whether a closed file was
-//   open for writing (PendingFlags, pending_flags.h). FAN_ACCESS is not marked: every `ps`
-//   reads hundreds of procfs files, and it would not tell O_RDWR from O_WRONLY either.
+// - Mark mask FAN_OPEN | FAN_CLOSE_WRITE. The open says a mem file was opened. FAN_OPEN is
+//   queued inside the open, before the opener's fd is installed, so a missing fd means "not
+//   yet" or "already closed": the opener's progress tells the two apart, and the write-close
+//   (queued only for files opened for writing, rare on procfs) whether a closed file was open
+//   for writing (PendingFlags, pending_flags.h). FAN_CLOSE_NOWRITE and FAN_ACCESS are not
+//   marked: every `ps` opens and reads hundreds of procfs files, and measured, CLOSE_NOWRITE
+//   alone tripled the events of a procfs open storm and raised its cost by about a fifth.
 // - The filter costs one fstat + close for every procfs open on the host: only regular files
 //   of mode 0600 on a marked procfs superblock go on to readlink (mem is the only 0600 file
 //   in a pid directory); the tail of the path decides mem vs task/<tid>/mem. Nothing relies on
@@ -54,7 +56,7 @@
 namespace pmg {
 namespace {
 
-constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE;
+constexpr uint64_t kMarkMask = FAN_OPEN | FAN_CLOSE_WRITE;
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr int kMaxReadsPerWake = 64;  // then look at the stop fd and pending flags
 // Storm coalescing. A reader that empties the queue and goes back to sleep makes every new
@@ -122,7 +124,8 @@ class FanotifyBackend : public Backend {
   CaptureRecord newRecord() const;
   void emit(const CaptureRecord& rec);
   void pollPending(uint64_t now);
-  PendingFlags::Probed probeOpener(const CaptureRecord& rec, int32_t* flags, int32_t* fd);
+  PendingFlags::Probed probeOpener(const CaptureRecord& rec, uint64_t* cpu_mark, int32_t* flags,
+                                   int32_t* fd);
   bool mark(const ProcfsInstance& inst, int* err);
   void warnOnce(int err, const std::string& message);
   void noteExecutable(int fd);
@@ -140,7 +143,8 @@ class FanotifyBackend : public Backend {
   std::vector<char> buf_;
   int32_t self_pid_ = 0;
   std::atomic<int32_t> capture_tid_{0};
-  uint64_t last_wake_ns_ = 0;  // for storm coalescing
+  uint64_t drained_epoch_ = 0;  // times the kernel queue was read empty (PendingFlags)
+  uint64_t last_wake_ns_ = 0;   // for storm coalescing
   uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
   std::mutex warn_mu_;  // warnOnce is called from the capture and the marker threads
   std::set<int> warned_errnos_;
@@ -241,7 +245,11 @@ void FanotifyBackend::loop() {
     if (fds[0].revents & (POLLERR | POLLNVAL)) throw std::runtime_error("fanotify fd error");
     uint64_t woke = monotonicNs();
     bool read_events = fds[0].revents & POLLIN;
-    if (read_events) drainQueue();
+    if (read_events) {
+      drainQueue();
+    } else {
+      ++drained_epoch_;  // nothing queued: every close before this moment has been read
+    }
     pollPending(monotonicNs());
     sink_->flush();  // what was read goes to JavaScript before any storm pause
     if (read_events) {
@@ -264,7 +272,10 @@ void FanotifyBackend::drainQueue() {
     ssize_t n = read(group_.get(), buf_.data(), buf_.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) return;
+      if (errno == EAGAIN) {
+        ++drained_epoch_;
+        return;
+      }
       if (errno == ESRCH || errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
           errno == EACCES || errno == EPERM || errno == ENOENT) {
         // Without FAN_REPORT_FD_ERROR the kernel drops the event it could not open for us.
@@ -336,14 +347,13 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
     counters_.filtered_self++;
     return;
   }
-  // A close first completes an open seen earlier whose fd was not found (fanotify may have
-  // merged the close and a newer open of the same file into one event: then the close is not
-  // this open's).
+  // A write-close first completes an open seen earlier whose fd was not found (fanotify may
+  // have merged it with a newer open of the same file into one event: then it is not this
+  // open's close).
   std::vector<CaptureRecord> resolved;
   bool write_close = ev.mask & FAN_CLOSE_WRITE;
-  bool any_close = ev.mask & (FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE);
   bool close_was_earlier =
-      any_close && pending_.closed(st.st_dev, st.st_ino, pid, write_close, &resolved);
+      write_close && pending_.writeClosed(st.st_dev, st.st_ino, pid, monotonicNs(), &resolved);
   for (const auto& r : resolved) emit(r);
   if (!(ev.mask & FAN_OPEN)) return;
 
@@ -353,7 +363,9 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   markSelfTarget(&rec);
 
   int32_t flags = 0, fdnum = 0;
-  if (probeOpener(rec, &flags, &fdnum) == PendingFlags::Probed::kFound) {
+  uint64_t cpu_mark = 0;
+  PendingFlags::Probed first = probeOpener(rec, &cpu_mark, &flags, &fdnum);
+  if (first == PendingFlags::Probed::kFound) {
     // Merged events: a write-close in the same event means some open of this file by this
     // process was for writing, whatever the fd found first says.
     if (write_close && !close_was_earlier && (flags & O_ACCMODE) == O_RDONLY)
@@ -361,32 +373,34 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
     rec.open_flags = flags;
     rec.return_value = fdnum;
     rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
-  } else if (any_close && !close_was_earlier) {
-    // Opened and closed before we looked: the close says whether it was open for writing
-    // (O_RDWR: reads cannot be ruled out). A read-only one is watched for a reopen for
-    // writing that fanotify merged into this event.
-    rec.open_flags = write_close ? O_RDWR : O_RDONLY;
+  } else if (write_close && !close_was_earlier) {
+    // Opened for writing and closed before we looked (O_RDWR: reads cannot be ruled out).
+    rec.open_flags = O_RDWR;
     rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
-    if (!write_close) pending_.watch(rec, monotonicNs());
   } else {
-    // Not installed yet, or closed after the event was queued: wait for the fd or the close.
-    pending_.wait(rec, monotonicNs(), close_was_earlier && !write_close, &resolved);
+    // Not installed yet, or closed: wait until the opener's progress or a write-close says.
+    pending_.add(rec, first, cpu_mark, monotonicNs(), drained_epoch_, &resolved);
     for (size_t i = 0; i < resolved.size(); i++) emit(resolved[i]);
     return;
   }
   emit(rec);
 }
 
-PendingFlags::Probed FanotifyBackend::probeOpener(const CaptureRecord& rec, int32_t* flags,
-                                                  int32_t* fd) {
+PendingFlags::Probed FanotifyBackend::probeOpener(const CaptureRecord& rec, uint64_t* cpu_mark,
+                                                  int32_t* flags, int32_t* fd) {
   bool gone = false;
   if (readOpenerFlags(rec.host_tid, rec.dev, rec.inode, flags, fd, &gone))
     return PendingFlags::Probed::kFound;
   // The opening thread may have exited while its process still holds the file.
+  bool pid_gone = false;
   if (rec.host_pid != rec.host_tid && rec.host_pid > 0 &&
-      readOpenerFlags(rec.host_pid, rec.dev, rec.inode, flags, fd, &gone))
+      readOpenerFlags(rec.host_pid, rec.dev, rec.inode, flags, fd, &pid_gone))
     return PendingFlags::Probed::kFound;
-  return gone ? PendingFlags::Probed::kGone : PendingFlags::Probed::kNotFound;
+  if (gone) return PendingFlags::Probed::kClosed;  // the thread finished its open and exited
+  // Without FAN_REPORT_TID the event names the process, not the thread that opened: its
+  // main thread's progress says nothing about the open, so only the fd or a close can say.
+  if (!features_.report_tid) return PendingFlags::Probed::kNotYet;
+  return openerProgress(rec.host_tid, cpu_mark);
 }
 
 void FanotifyBackend::fillFileFields(CaptureRecord* rec, const struct stat& st,
@@ -460,11 +474,6 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     counters_.filtered_self++;
     return;
   }
-  if (!(ev.mask & FAN_OPEN) && !(ev.mask & FAN_CLOSE_WRITE)) {
-    // A read-only close of an exited target's file: nothing was opened, nothing to report.
-    counters_.exited_target_unknown++;
-    return;
-  }
   CaptureRecord rec = newRecord();
   rec.record_flags |= kTargetExited;
   // The opener may still hold the file: its fd link names the mem file and its fdinfo the
@@ -533,9 +542,9 @@ void FanotifyBackend::pollPending(uint64_t now) {
   if (pending_.nextDeadline() <= now) {
     std::vector<CaptureRecord> ready;
     pending_.poll(
-        now,
-        [this](const CaptureRecord& rec, int32_t* flags, int32_t* fd) {
-          return probeOpener(rec, flags, fd);
+        now, drained_epoch_,
+        [this](const CaptureRecord& rec, uint64_t* cpu_mark, int32_t* flags, int32_t* fd) {
+          return probeOpener(rec, cpu_mark, flags, fd);
         },
         &ready);
     for (const auto& rec : ready) emit(rec);

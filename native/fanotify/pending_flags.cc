@@ -11,39 +11,57 @@ void setUnknownFlags(CaptureRecord* rec) {
   rec->flags_source = static_cast<uint8_t>(FlagsSource::kUnknown);
 }
 
-uint64_t PendingFlags::insert(const CaptureRecord& rec, uint64_t now_ns, bool watching,
-                              bool merged) {
+uint64_t PendingFlags::insert(const CaptureRecord& rec, State state, uint64_t now_ns) {
   uint64_t id = next_id_++;
-  Entry& e = entries_.emplace(id, Entry{rec, now_ns, 0, 0, watching, merged}).first->second;
+  entries_.emplace(id, Entry{rec, state, now_ns, 0, 0, 0, 0});
   by_file_[keyOf(rec)].push_back(id);
-  if (!watching) waiting_count_++;
-  schedule(id, &e);
+  if (state == State::kReported) {
+    reported_count_++;
+  } else {
+    waiting_count_++;
+  }
   return id;
 }
 
 void PendingFlags::erase(std::map<uint64_t, Entry>::iterator it) {
   const Entry& e = it->second;
-  due_.erase(Due{e.due_ns, it->first});
+  if (e.due_ns) due_.erase(Due{e.due_ns, it->first});
+  closed_.erase(it->first);
   auto f = by_file_.find(keyOf(e.rec));
   if (f != by_file_.end()) {
     auto& ids = f->second;
     ids.erase(std::remove(ids.begin(), ids.end(), it->first), ids.end());
     if (ids.empty()) by_file_.erase(f);
   }
-  if (!e.watching) waiting_count_--;
+  if (e.state == State::kReported) {
+    reported_count_--;
+  } else {
+    waiting_count_--;
+  }
   entries_.erase(it);
 }
 
-bool PendingFlags::schedule(uint64_t id, Entry* e) {
-  size_t limit = e->watching ? kWatchChecks : kRetries;
-  if (e->step >= limit) return false;
-  e->due_ns = e->opened_ns + kRetryNs[e->step++];
-  due_.insert(Due{e->due_ns, id});
+void PendingFlags::setDue(uint64_t id, Entry* e, uint64_t due_ns) {
+  if (e->due_ns) due_.erase(Due{e->due_ns, id});
+  e->due_ns = due_ns;
+  if (due_ns) due_.insert(Due{due_ns, id});
+}
+
+bool PendingFlags::scheduleNext(uint64_t id, Entry* e) {
+  if (e->step >= kRetries) return false;
+  setDue(id, e, e->opened_ns + kRetryNs[e->step++]);
   return true;
 }
 
-void PendingFlags::finishWaiting(std::map<uint64_t, Entry>::iterator it, int32_t flags,
-                                 FlagsSource source, std::vector<CaptureRecord>* out) {
+void PendingFlags::markClosed(uint64_t id, Entry* e, uint64_t drained_epoch) {
+  setDue(id, e, 0);
+  e->state = State::kClosed;
+  e->closed_epoch = drained_epoch;
+  closed_.insert(id);
+}
+
+void PendingFlags::report(std::map<uint64_t, Entry>::iterator it, int32_t flags, FlagsSource source,
+                          uint64_t now_ns, std::vector<CaptureRecord>* out) {
   CaptureRecord rec = it->second.rec;
   if (source == FlagsSource::kUnknown) {
     setUnknownFlags(&rec);
@@ -53,99 +71,100 @@ void PendingFlags::finishWaiting(std::map<uint64_t, Entry>::iterator it, int32_t
   }
   out->push_back(rec);
   erase(it);
+  // An inferred O_RDONLY stays upgradable by a late write-close for kLateCloseNs.
+  if (source == FlagsSource::kInferred && (flags & O_ACCMODE) == O_RDONLY) {
+    uint64_t id = insert(rec, State::kReported, now_ns);
+    setDue(id, &entries_.at(id), now_ns + kLateCloseNs);
+    if (reported_count_ > kMaxReported) dropOldest(State::kReported, out);
+  }
 }
 
-void PendingFlags::wait(const CaptureRecord& rec, uint64_t now_ns, bool merged_read_close,
-                        std::vector<CaptureRecord>* out) {
+void PendingFlags::dropOldest(State state, std::vector<CaptureRecord>* out) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    bool reported = it->second.state == State::kReported;
+    if (reported != (state == State::kReported)) continue;
+    if (reported) {
+      erase(it);  // already reported: it only stops being upgradable
+    } else {
+      counters_.pushed_out++;
+      report(it, 0, FlagsSource::kUnknown, 0, out);
+    }
+    return;
+  }
+}
+
+void PendingFlags::add(const CaptureRecord& rec, Probed first, uint64_t cpu_mark, uint64_t now_ns,
+                       uint64_t drained_epoch, std::vector<CaptureRecord>* out) {
   counters_.waited++;
-  insert(rec, now_ns, false, merged_read_close);
-  if (waiting_count_ <= kMaxWaiting) return;
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->second.watching) continue;
-    counters_.pushed_out++;
-    finishWaiting(it, 0, FlagsSource::kUnknown, out);
-    return;
+  uint64_t id = insert(rec, State::kWaiting, now_ns);
+  Entry& e = entries_.at(id);
+  e.cpu_mark = cpu_mark;
+  if (first == Probed::kClosed) {
+    markClosed(id, &e, drained_epoch);
+  } else {
+    scheduleNext(id, &e);
   }
+  if (waiting_count_ > kMaxWaiting) dropOldest(State::kWaiting, out);
 }
 
-void PendingFlags::watch(const CaptureRecord& rec, uint64_t now_ns) {
-  insert(rec, now_ns, true);
-  if (watching() <= kMaxWatching) return;
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (!it->second.watching) continue;
-    counters_.watch_dropped++;
-    erase(it);
-    return;
-  }
-}
-
-bool PendingFlags::closed(uint64_t dev, uint64_t ino, int32_t pid, bool write,
-                          std::vector<CaptureRecord>* out) {
+bool PendingFlags::writeClosed(uint64_t dev, uint64_t ino, int32_t pid, uint64_t now_ns,
+                               std::vector<CaptureRecord>* out) {
   auto f = by_file_.find(Key{dev, ino, pid});
   if (f == by_file_.end()) return false;
-  std::vector<uint64_t> ids = f->second;  // erase() edits the list
-  for (uint64_t id : ids) {
-    auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.watching) continue;
-    counters_.by_close++;
-    finishWaiting(it, write ? O_RDWR : O_RDONLY, FlagsSource::kInferred, out);
-    return true;
-  }
-  if (!write) return false;
-  for (uint64_t id : ids) {  // a write-close of a file reported read-only: report the write
-    auto it = entries_.find(id);
-    if (it == entries_.end()) continue;
-    CaptureRecord rec = it->second.rec;
-    rec.open_flags = O_RDWR;
-    rec.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
-    out->push_back(rec);
-    counters_.reemitted++;
-    erase(it);
-    break;
+  std::vector<uint64_t> ids = f->second;  // report() edits the list
+  for (State want : {State::kWaiting, State::kClosed, State::kReported}) {
+    for (uint64_t id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end() || it->second.state != want) continue;
+      if (want == State::kReported) {
+        CaptureRecord again = it->second.rec;
+        again.open_flags = O_RDWR;
+        again.flags_source = static_cast<uint8_t>(FlagsSource::kInferred);
+        out->push_back(again);
+        counters_.reemitted++;
+        erase(it);
+      } else {
+        counters_.write_close++;
+        report(it, O_RDWR, FlagsSource::kInferred, now_ns, out);
+      }
+      return true;
+    }
   }
   return false;
 }
 
-void PendingFlags::poll(uint64_t now_ns, const Probe& probe, std::vector<CaptureRecord>* out) {
+void PendingFlags::poll(uint64_t now_ns, uint64_t drained_epoch, const Probe& probe,
+                        std::vector<CaptureRecord>* out) {
+  // Closed records whose write-close, if any, has been read by now.
+  for (auto c = closed_.begin(); c != closed_.end();) {
+    auto it = entries_.find(*c++);
+    if (it == entries_.end() || drained_epoch <= it->second.closed_epoch) continue;
+    counters_.closed++;
+    report(it, O_RDONLY, FlagsSource::kInferred, now_ns, out);
+  }
   while (!due_.empty() && due_.begin()->first <= now_ns) {
     uint64_t id = due_.begin()->second;
-    due_.erase(due_.begin());
     auto it = entries_.find(id);
-    if (it == entries_.end()) continue;
+    if (it == entries_.end()) {  // cannot happen: erase() removes an entry's deadline
+      due_.erase(due_.begin());
+      continue;
+    }
     Entry& e = it->second;
-    int32_t flags = 0, fd = -1;
-    Probed found = probe(e.rec, &flags, &fd);
-    if (found == Probed::kGone && e.watching) {  // an exited opener holds nothing any more
+    if (e.state == State::kReported) {  // no longer upgradable
       erase(it);
       continue;
     }
+    int32_t flags = 0, fd = -1;
+    Probed found = probe(e.rec, &e.cpu_mark, &flags, &fd);
     if (found == Probed::kFound) {
-      if (!e.watching) {
-        counters_.late_fdinfo++;
-        it->second.rec.return_value = fd;
-        finishWaiting(it, flags, FlagsSource::kFdinfo, out);
-        continue;
-      }
-      if ((flags & O_ACCMODE) != O_RDONLY) {
-        CaptureRecord rec = e.rec;
-        rec.open_flags = flags;
-        rec.return_value = fd;
-        rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
-        out->push_back(rec);
-        counters_.reemitted++;
-        erase(it);
-        continue;
-      }
-    }
-    if (schedule(id, &e)) continue;
-    if (e.watching) {
-      erase(it);
-    } else if (e.merged_read_close) {
-      counters_.by_close++;
-      finishWaiting(it, O_RDONLY, FlagsSource::kInferred, out);
-    } else {
+      counters_.late_fdinfo++;
+      e.rec.return_value = fd;
+      report(it, flags, FlagsSource::kFdinfo, now_ns, out);
+    } else if (found == Probed::kClosed) {
+      markClosed(id, &e, drained_epoch);
+    } else if (!scheduleNext(id, &e)) {
       counters_.timed_out++;
-      finishWaiting(it, 0, FlagsSource::kUnknown, out);
+      report(it, 0, FlagsSource::kUnknown, now_ns, out);
     }
   }
 }
@@ -153,15 +172,16 @@ void PendingFlags::poll(uint64_t now_ns, const Probe& probe, std::vector<Capture
 void PendingFlags::flush(std::vector<CaptureRecord>* out) {
   while (!entries_.empty()) {
     auto it = entries_.begin();
-    if (it->second.watching) {
+    if (it->second.state == State::kReported) {
       erase(it);
     } else {
-      finishWaiting(it, 0, FlagsSource::kUnknown, out);
+      report(it, 0, FlagsSource::kUnknown, 0, out);
     }
   }
 }
 
 uint64_t PendingFlags::nextDeadline() const {
+  if (!closed_.empty()) return 0;
   return due_.empty() ? UINT64_MAX : due_.begin()->first;
 }
 

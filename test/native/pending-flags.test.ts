@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 
 const root = resolve(__dirname, '../..');
 
-it('waits for the fd or the close, never guesses from time, and stays bounded', () => {
+it("waits for the fd, the opener's progress or a write-close, never guesses from time, stays bounded", () => {
   const bin = join(mkdtempSync(join(tmpdir(), 'pmg-pending-flags-')), 'pending_flags_test');
   execFileSync('c++', [
     '-std=c++17',

@@ -1,6 +1,6 @@
-// Unit tests of PendingFlags (native/fanotify/pending_flags.h) without a kernel: the fdinfo
-// look-up is a table the test controls. Built and run by test/native/pending-flags.test.ts;
-// prints "ok N" or the failures.
+// Unit tests of PendingFlags (native/fanotify/pending_flags.h) without a kernel: the look-up of
+// the opener is a table the test controls. Built and run by test/native/pending-flags.test.ts;
+// prints "ok N checks passed" or the failures.
 #include <fcntl.h>
 
 #include <cstdio>
@@ -13,6 +13,7 @@
 using pmg::CaptureRecord;
 using pmg::FlagsSource;
 using pmg::PendingFlags;
+using Probed = PendingFlags::Probed;
 
 static int failures = 0, checks = 0;
 #define CHECK(cond)                                               \
@@ -37,22 +38,23 @@ CaptureRecord record(int32_t pid, uint64_t ino) {
   return r;
 }
 
-// What the opener's fd table holds: (pid, ino) -> flags. Absent pids have exited.
-struct FdTables {
-  std::map<std::pair<int32_t, uint64_t>, int32_t> held;
-  std::map<int32_t, bool> alive;
+// The openers as the test wants them: what their fd tables hold, and where they are.
+struct Openers {
+  std::map<std::pair<int32_t, uint64_t>, int32_t> held;  // (pid, ino) -> flags
+  std::map<int32_t, Probed> state;                       // without a held fd; default kNotYet
   int probes = 0;
   PendingFlags::Probe probe() {
-    return [this](const CaptureRecord& r, int32_t* flags, int32_t* fd) {
+    return [this](const CaptureRecord& r, uint64_t* cpu_mark, int32_t* flags, int32_t* fd) {
       probes++;
+      *cpu_mark = 1;
       auto it = held.find({r.host_pid, r.inode});
       if (it != held.end()) {
         *flags = it->second;
         *fd = 7;
-        return PendingFlags::Probed::kFound;
+        return Probed::kFound;
       }
-      return alive.count(r.host_pid) ? PendingFlags::Probed::kNotFound
-                                     : PendingFlags::Probed::kGone;
+      auto s = state.find(r.host_pid);
+      return s == state.end() ? Probed::kNotYet : s->second;
     };
   }
 };
@@ -60,22 +62,28 @@ struct FdTables {
 int access(const CaptureRecord& r) { return r.open_flags & O_ACCMODE; }
 FlagsSource source(const CaptureRecord& r) { return static_cast<FlagsSource>(r.flags_source); }
 
+// Polls every millisecond up to `until_ms`, the queue read empty before each poll.
+void run(PendingFlags& p, Openers& o, uint64_t until_ms, std::vector<CaptureRecord>* out,
+         uint64_t* epoch) {
+  for (uint64_t now = 0; now <= until_ms * kMs; now += kMs) p.poll(now, ++*epoch, o.probe(), out);
+}
+
 }  // namespace
 
 int main() {
   std::vector<CaptureRecord> out;
+  uint64_t epoch = 0;
 
   {  // The fd appears after the event (opener preempted before fd_install): exact flags.
     PendingFlags p;
-    FdTables t;
-    t.alive[10] = true;
-    p.wait(record(10, 1), 0, false, &out);
+    Openers o;
+    p.add(record(10, 1), Probed::kNotYet, 0, 0, epoch, &out);
     CHECK(out.empty() && p.waiting() == 1);
     CHECK(p.nextDeadline() == PendingFlags::kRetryNs[0]);
-    p.poll(PendingFlags::kRetryNs[0], t.probe(), &out);
-    CHECK(out.empty());  // not installed yet: still waiting, never guessed
-    t.held[{10, 1}] = O_RDWR;
-    p.poll(PendingFlags::kRetryNs[1], t.probe(), &out);
+    p.poll(PendingFlags::kRetryNs[0], ++epoch, o.probe(), &out);
+    CHECK(out.empty());  // still inside the open: never guessed, however often the queue drains
+    o.held[{10, 1}] = O_RDWR;
+    p.poll(PendingFlags::kRetryNs[1], ++epoch, o.probe(), &out);
     CHECK(out.size() == 1 && access(out[0]) == O_RDWR && source(out[0]) == FlagsSource::kFdinfo);
     CHECK(out.size() == 1 && out[0].return_value == 7);
     CHECK(p.waiting() == 0 && p.nextDeadline() == UINT64_MAX);
@@ -83,120 +91,115 @@ int main() {
     out.clear();
   }
 
-  {  // However long the opener stays off the CPU, no O_RDONLY comes from time alone.
+  {  // An opener that never gets past its open: no O_RDONLY from time, unknown after the
+     // schedule, with a bounded number of look-ups.
     PendingFlags p;
-    FdTables t;
-    t.alive[11] = true;
-    p.wait(record(11, 2), 0, false, &out);
-    for (uint64_t now = 0; now <= 2000 * kMs && out.empty(); now += kMs) p.poll(now, t.probe(), &out);
+    Openers o;
+    p.add(record(11, 2), Probed::kNotYet, 0, 0, epoch, &out);
+    run(p, o, 2000, &out, &epoch);
     CHECK(out.size() == 1 && access(out[0]) == O_RDWR);
     CHECK(out.size() == 1 && source(out[0]) == FlagsSource::kUnknown);
     CHECK(p.counters().timed_out == 1);
-    CHECK(t.probes == static_cast<int>(PendingFlags::kRetries));  // bounded look-ups
+    CHECK(o.probes == static_cast<int>(PendingFlags::kRetries));
     out.clear();
   }
 
-  {  // A close resolves the waiting record: read-only close -> O_RDONLY, write-close -> O_RDWR.
+  {  // Past the open without the fd: closed. Reported O_RDONLY only once the queue was read
+     // empty after that (a write-close queued at the close must have been seen by then).
     PendingFlags p;
-    p.wait(record(12, 3), 0, false, &out);
-    p.wait(record(13, 3), 0, false, &out);
-    CHECK(!p.closed(23, 3, 99, false, &out));  // another process's close: not ours
+    Openers o;
+    o.state[12] = Probed::kClosed;
+    p.add(record(12, 3), Probed::kNotYet, 0, 0, epoch, &out);
+    p.poll(PendingFlags::kRetryNs[0], epoch, o.probe(), &out);  // found closed, queue not drained
+    CHECK(out.empty() && p.nextDeadline() == 0);
+    p.poll(PendingFlags::kRetryNs[0], epoch, o.probe(), &out);
     CHECK(out.empty());
-    CHECK(p.closed(23, 3, 12, false, &out));
-    CHECK(out.size() == 1 && out[0].host_pid == 12 && access(out[0]) == O_RDONLY);
-    CHECK(out.size() == 1 && source(out[0]) == FlagsSource::kInferred);
-    CHECK(p.closed(23, 3, 13, true, &out));
-    CHECK(out.size() == 2 && out[1].host_pid == 13 && access(out[1]) == O_RDWR);
-    CHECK(p.waiting() == 0);
+    p.poll(PendingFlags::kRetryNs[0], ++epoch, o.probe(), &out);
+    CHECK(out.size() == 1 && access(out[0]) == O_RDONLY && source(out[0]) == FlagsSource::kInferred);
+    CHECK(p.counters().closed == 1 && p.waiting() == 0);
     out.clear();
   }
 
-  {  // Two waiting opens of one file by one process: each close resolves the oldest.
+  {  // Closed at the first look, and its write-close arrives before the queue is drained.
     PendingFlags p;
-    CaptureRecord a = record(14, 4), b = record(14, 4);
+    Openers o;
+    p.add(record(13, 4), Probed::kClosed, 0, 0, epoch, &out);
+    CHECK(!p.writeClosed(23, 4, 99, 0, &out) && out.empty());  // another process's close
+    CHECK(p.writeClosed(23, 4, 13, 0, &out));
+    CHECK(out.size() == 1 && access(out[0]) == O_RDWR && source(out[0]) == FlagsSource::kInferred);
+    p.poll(0, ++epoch, o.probe(), &out);
+    CHECK(out.size() == 1 && p.waiting() == 0);
+    out.clear();
+  }
+
+  {  // Two waiting opens of one file by one process: a write-close resolves the oldest.
+    PendingFlags p;
+    CaptureRecord a = record(14, 5), b = record(14, 5);
     a.timestamp_ns = 1;
     b.timestamp_ns = 2;
-    p.wait(a, 0, false, &out);
-    p.wait(b, 0, false, &out);
-    CHECK(p.closed(23, 4, 14, false, &out) && out.size() == 1 && out[0].timestamp_ns == 1);
-    CHECK(p.closed(23, 4, 14, true, &out) && out.size() == 2 && out[1].timestamp_ns == 2);
-    CHECK(out.size() == 2 && access(out[1]) == O_RDWR);
+    p.add(a, Probed::kNotYet, 0, 0, epoch, &out);
+    p.add(b, Probed::kNotYet, 0, 0, epoch, &out);
+    CHECK(p.writeClosed(23, 5, 14, 0, &out) && out.size() == 1 && out[0].timestamp_ns == 1);
+    CHECK(p.waiting() == 1);
     out.clear();
   }
 
-  {  // Merged read-only close of an earlier open: after the whole schedule without a fd, the
-     // open's own close was merged too: O_RDONLY inferred, not unknown.
+  {  // A write-close shortly after a record went out inferred O_RDONLY reports it again as
+     // O_RDWR (a reopen for writing merged into the same event); later ones do not.
     PendingFlags p;
-    FdTables t;
-    t.alive[15] = true;
-    p.wait(record(15, 5), 0, true, &out);
-    for (uint64_t now = 0; now <= 2000 * kMs && out.empty(); now += kMs) p.poll(now, t.probe(), &out);
-    CHECK(out.size() == 1 && access(out[0]) == O_RDONLY && source(out[0]) == FlagsSource::kInferred);
+    Openers o;
+    p.add(record(15, 6), Probed::kClosed, 0, 0, epoch, &out);
+    p.poll(0, ++epoch, o.probe(), &out);
+    CHECK(out.size() == 1 && access(out[0]) == O_RDONLY);
+    CHECK(p.writeClosed(23, 6, 15, 500 * kMs, &out));
+    CHECK(out.size() == 2 && access(out[1]) == O_RDWR && p.counters().reemitted == 1);
+    CHECK(!p.writeClosed(23, 6, 15, 600 * kMs, &out) && out.size() == 2);  // once only
+    p.add(record(16, 6), Probed::kClosed, 0, 0, epoch, &out);
+    p.poll(0, ++epoch, o.probe(), &out);
+    p.poll(PendingFlags::kLateCloseNs + 1, ++epoch, o.probe(), &out);  // upgradability ends
+    CHECK(!p.writeClosed(23, 6, 16, PendingFlags::kLateCloseNs + 2, &out) && out.size() == 3);
+    CHECK(p.nextDeadline() == UINT64_MAX);
     out.clear();
   }
 
-  {  // A watched read-only record: a write-capable fd of the same file appearing later (a reopen
-     // merged into the same event) is reported again with its flags.
+  {  // The cpu mark the probe keeps travels with the record.
     PendingFlags p;
-    FdTables t;
-    t.alive[16] = true;
-    p.watch(record(16, 6), 0);
-    p.poll(PendingFlags::kRetryNs[0], t.probe(), &out);
-    CHECK(out.empty() && p.watching() == 1);
-    t.held[{16, 6}] = O_WRONLY;
-    p.poll(PendingFlags::kRetryNs[1], t.probe(), &out);
-    CHECK(out.size() == 1 && access(out[0]) == O_WRONLY && source(out[0]) == FlagsSource::kFdinfo);
-    CHECK(p.watching() == 0 && p.counters().reemitted == 1);
-    out.clear();
+    uint64_t seen = 0;
+    p.add(record(17, 7), Probed::kNotYet, 42, 0, epoch, &out);
+    p.poll(PendingFlags::kRetryNs[0], ++epoch,
+           [&](const CaptureRecord&, uint64_t* mark, int32_t*, int32_t*) {
+             seen = *mark;
+             return Probed::kNotYet;
+           },
+           &out);
+    CHECK(seen == 42);
   }
 
-  {  // A watched record: a read-only fd is no news; the watch ends after kWatchChecks look-ups.
-    PendingFlags p;
-    FdTables t;
-    t.alive[17] = true;
-    t.held[{17, 7}] = O_RDONLY;
-    p.watch(record(17, 7), 0);
-    for (uint64_t now = 0; now <= 2000 * kMs; now += kMs) p.poll(now, t.probe(), &out);
-    CHECK(out.empty() && p.watching() == 0);
-    CHECK(t.probes == static_cast<int>(PendingFlags::kWatchChecks));
-  }
-
-  {  // A watched record: a later write-close of the file is reported as a write.
-    PendingFlags p;
-    p.watch(record(18, 8), 0);
-    CHECK(!p.closed(23, 8, 18, false, &out) && out.empty());  // read-only close: no news
-    CHECK(!p.closed(23, 8, 18, true, &out));
-    CHECK(out.size() == 1 && access(out[0]) == O_RDWR && source(out[0]) == FlagsSource::kInferred);
-    out.clear();
-  }
-
-  {  // A watched record of an opener that exited is dropped at its next look-up.
-    PendingFlags p;
-    FdTables t;
-    p.watch(record(19, 9), 0);
-    p.poll(PendingFlags::kRetryNs[0], t.probe(), &out);
-    CHECK(out.empty() && p.watching() == 0 && p.nextDeadline() == UINT64_MAX);
-  }
-
-  {  // Bounds: more than kMaxWaiting waiting pushes the oldest out as unknown, none is lost.
+  {  // Bounds: more than kMaxWaiting waiting pushes the oldest out as unknown, none is lost;
+     // at stop every record not reported goes out.
     PendingFlags p;
     for (size_t i = 0; i < PendingFlags::kMaxWaiting + 10; i++)
-      p.wait(record(100000 + static_cast<int32_t>(i), 10), 0, false, &out);
+      p.add(record(100000 + static_cast<int32_t>(i), 10), Probed::kNotYet, 0, 0, epoch, &out);
     CHECK(out.size() == 10 && p.waiting() == PendingFlags::kMaxWaiting);
     CHECK(out.size() == 10 && out[0].host_pid == 100000 && source(out[0]) == FlagsSource::kUnknown);
     CHECK(p.counters().pushed_out == 10);
     out.clear();
-    p.flush(&out);  // at stop every waiting record goes out
+    p.flush(&out);
     CHECK(out.size() == PendingFlags::kMaxWaiting && p.waiting() == 0);
     out.clear();
-    for (size_t i = 0; i < PendingFlags::kMaxWatching + 5; i++)
-      p.watch(record(200000 + static_cast<int32_t>(i), 11), 0);
-    CHECK(p.watching() == PendingFlags::kMaxWatching && p.counters().watch_dropped == 5);
+    Openers o;
+    for (size_t i = 0; i < PendingFlags::kMaxReported + 5; i++)
+      p.add(record(200000 + static_cast<int32_t>(i), 11), Probed::kClosed, 0, 0, epoch, &out);
+    p.poll(0, ++epoch, o.probe(), &out);
+    CHECK(out.size() == PendingFlags::kMaxReported + 5);  // all reported O_RDONLY
+    out.clear();
+    CHECK(!p.writeClosed(23, 11, 200000, 0, &out));  // the oldest is no longer upgradable
+    CHECK(p.writeClosed(23, 11, 200000 + static_cast<int32_t>(PendingFlags::kMaxReported), 0, &out));
+    out.clear();
     p.flush(&out);
-    CHECK(out.empty() && p.watching() == 0);  // watches were already reported
+    CHECK(out.empty());  // already reported
   }
 
-  std::printf("%s %d checks%s\n", failures ? "FAILED" : "ok", checks,
-              failures ? "" : " passed");
+  std::printf("%s %d checks%s\n", failures ? "FAILED" : "ok", checks, failures ? "" : " passed");
   return failures ? 1 : 0;
 }

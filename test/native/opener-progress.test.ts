@@ -1,32 +1,23 @@
 // The fanotify backend's test of where an opener is (openerProgress, native/fanotify/
 // opener_flags.h), against real processes: blocked inside an open, blocked elsewhere, running,
-// gone. Built from the native sources with the C++ compiler node-gyp uses.
+// gone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { track } from '../helpers/children.js';
+import { buildCxx } from '../helpers/cxx.js';
 import { isRoot, waitFor } from '../helpers/live.js';
-
-const root = resolve(__dirname, '../..');
 
 describe.skipIf(!isRoot)('openerProgress (live processes)', () => {
   let probe = '';
   beforeAll(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'pmg-progress-'));
-    probe = join(dir, 'opener_progress_probe');
-    execFileSync('c++', [
-      '-std=c++17',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      `-I${join(root, 'native')}`,
-      '-o',
-      probe,
-      join(root, 'test/native/cpp/opener_progress_probe.cc'),
-      join(root, 'native/fanotify/opener_flags.cc'),
-      join(root, 'native/util/proc_files.cc'),
+    probe = buildCxx([
+      'test/native/cpp/opener_progress_probe.cc',
+      'native/fanotify/opener_flags.cc',
+      'native/fanotify/pending_flags.cc',
+      'native/util/proc_files.cc',
     ]);
   });
   const ask = (pid: number, secondMs = 0) =>

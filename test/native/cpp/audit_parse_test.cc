@@ -1,5 +1,5 @@
 // Unit tests of the audit record parser, the assembler and the mem path rules, without a
-// kernel. Built and run by test/native/audit-parse.test.ts; prints "ok N" or the failures.
+// kernel. Built and run by test/native/audit-parse.test.ts.
 #include <linux/audit.h>
 #include <sys/sysmacros.h>
 
@@ -9,18 +9,10 @@
 
 #include "audit/procmem_path.h"
 #include "audit/records.h"
+#include "check.h"
 
 using namespace pmg::audit;
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                               \
-  do {                                                            \
-    checks++;                                                     \
-    if (!(cond)) {                                                \
-      failures++;                                                 \
-      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                             \
-  } while (0)
 
 int main() {
   // decodeValue: quoted, hex (a name with a space), (null).
@@ -105,6 +97,5 @@ int main() {
   u.feed(AUDIT_EOE, "audit(3.000:30): ", 0, &done, &incomplete);
   CHECK(done.size() == 1 && done[0].pid == 5 && done[0].paths.size() == 1);
 
-  std::printf(failures ? "FAILED %d of %d\n" : "ok %d\n", failures ? failures : checks, checks);
-  return failures ? 1 : 0;
+  return pmg_test::checkSummary();
 }

@@ -1,6 +1,5 @@
 // Unit tests of PendingFlags (native/fanotify/pending_flags.h) without a kernel: the look-up of
-// the opener is a table the test controls. Built and run by test/native/pending-flags.test.ts;
-// prints "ok N checks passed" or the failures.
+// the opener is a table the test controls. Built and run by test/native/pending-flags.test.ts.
 #include <fcntl.h>
 
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "check.h"
 #include "fanotify/pending_flags.h"
 
 using pmg::CaptureRecord;
@@ -15,15 +15,6 @@ using pmg::FlagsSource;
 using pmg::PendingFlags;
 using Probed = PendingFlags::Probed;
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                               \
-  do {                                                            \
-    checks++;                                                     \
-    if (!(cond)) {                                                \
-      failures++;                                                 \
-      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                             \
-  } while (0)
 
 namespace {
 
@@ -200,6 +191,5 @@ int main() {
     CHECK(out.empty());  // already reported
   }
 
-  std::printf("%s %d checks%s\n", failures ? "FAILED" : "ok", checks, failures ? "" : " passed");
-  return failures ? 1 : 0;
+  return pmg_test::checkSummary();
 }

@@ -24,9 +24,10 @@
         ["'<!(echo $PMG_PORTABLE)'=='1'", {
           "defines": ["PMG_PORTABLE"],
           "include_dirs": ["native/compat"],
-          "cflags": ["-fvisibility=hidden"],
-          "cflags_cc": ["-include", "glibc_floor.h", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
-          "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--version-script=<(module_root_dir)/native/compat/addon.map"]
+          "cflags": ["-fvisibility=hidden", "-ffunction-sections", "-fdata-sections"],
+          "cflags_cc": ["-include", "glibc_floor.h", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
+                        "-ffunction-sections", "-fdata-sections"],
+          "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--gc-sections", "-Wl,--version-script=<(module_root_dir)/native/compat/addon.map"]
         }],
         ["'<!(echo $PMG_ASAN)'=='1'", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],

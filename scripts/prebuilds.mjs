@@ -44,7 +44,7 @@ try {
       ],
       {
         cwd: stage,
-        stdio: 'inherit',
+        stdio: ['ignore', 2, 2], // stdout stays clean for `npm pack --json`
         env: buildEnv({
           PMG_PORTABLE: '1',
           CC: tools.CC,
@@ -74,7 +74,7 @@ try {
   }
   rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
   cpSync(join(stage, 'prebuilds'), join(root, 'prebuilds'), { recursive: true });
-  execFileSync('sh', ['-c', 'ls -l prebuilds/*/*'], { cwd: root, stdio: 'inherit' });
+  execFileSync('sh', ['-c', 'ls -l prebuilds/*/*'], { cwd: root, stdio: ['ignore', 2, 2] });
 } catch (err) {
   console.error(`build:prebuilds: ${err.message}`);
   process.exitCode = 1;

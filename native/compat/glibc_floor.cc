@@ -44,9 +44,10 @@ constexpr int kStatVer = 0;  // _STAT_VER of the generic (aarch64) __xstat inter
 #define PMG_BIND(local, symbol, version) __asm__(".symver " #local "," #symbol "@" version)
 
 // A hidden function NAME that jumps to NAME@VERSION in libc.
-#define PMG_TRAMPOLINE(name, version)                                          \
-  __asm__(".text\n.globl " #name "\n.hidden " #name "\n.type " #name ",%function\n" #name \
-          ":\n" PMG_JUMP("pmg_old_" #name) ".size " #name ",.-" #name "\n");    \
+#define PMG_TRAMPOLINE(name, version)                                                      \
+  __asm__(".pushsection .text\n.globl " #name "\n.hidden " #name "\n.type " #name          \
+          ",%function\n" #name ":\n" PMG_JUMP("pmg_old_" #name) ".size " #name ",.-" #name \
+                                                                "\n.popsection\n");        \
   __asm__(".symver pmg_old_" #name "," #name "@" version)
 
 PMG_TRAMPOLINE(pthread_create, PMG_GLIBC_BASE);
@@ -144,8 +145,10 @@ PMG_HIDDEN uint32_t arc4random(void) {
   size_t got = 0;
   while (got < sizeof value) {
     long n = syscall(SYS_getrandom, p + got, sizeof value - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-    else if (errno != EINTR) __builtin_trap();  // as glibc's arc4random: never returns non-random
+    if (n > 0)
+      got += static_cast<size_t>(n);
+    else if (errno != EINTR)
+      __builtin_trap();  // as glibc's arc4random: never returns non-random
   }
   return value;
 }

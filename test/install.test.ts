@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -198,6 +199,27 @@ describe('install from the tarball without a toolchain', () => {
     },
     60_000,
   );
+
+  // node-gyp as npm runs scripts (npm sets npm_config_node_gyp); a user's fallback build is
+  // node-gyp-build's `node-gyp rebuild` in the installed package, with the user's environment.
+  const nodeGyp = process.env.npm_config_node_gyp;
+  it.skipIf(!nodeGyp)('a fallback source build gets neither -Werror nor the portable flags', () => {
+    const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, PATH: process.env.PATH };
+    if (process.env.npm_config_nodedir) env.npm_config_nodedir = process.env.npm_config_nodedir;
+    const res = spawnSync(process.execPath, [nodeGyp as string, 'configure'], {
+      cwd: withScripts.pkg,
+      env,
+      encoding: 'utf8',
+    });
+    expect(res.status, res.stderr).toBe(0);
+    const makefile = readFileSync(
+      join(withScripts.pkg, 'build', 'procmem_guard.target.mk'),
+      'utf8',
+    );
+    rmSync(join(withScripts.pkg, 'build'), { recursive: true });
+    expect(makefile).toMatch(/-Wextra/);
+    expect(makefile).not.toMatch(/-Werror|static-libstdc\+\+|PMG_PORTABLE|glibc_floor\.h/);
+  });
 
   it('with --ignore-scripts the prebuild is found at load time', () => {
     const noScripts = installInto('ignore-scripts', ['--ignore-scripts']);

@@ -195,6 +195,9 @@ describe('install from the tarball without a toolchain', () => {
     () => {
       const res = run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
       expect(res.status, res.out).toBe(0);
+      expect(res.out).toContain(
+        `native addon         ${join(withScripts.pkg, 'prebuilds', `linux-${process.arch}`, 'procmem-guard.glibc.node')}`,
+      );
       expect(res.out).toMatch(/self-test\s+PASS: TRC-1023/);
     },
     60_000,

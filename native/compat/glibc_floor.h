@@ -1,7 +1,7 @@
 // Force-included (g++ -include) into every translation unit of a portable build (PMG_PORTABLE=1:
 // the prebuilds and the project's own dev/CI builds; never a consumer's fallback source build).
-// Together with glibc_floor.cc it keeps the addon loadable on glibc 2.28 (x86-64) and 2.17
-// (aarch64) although it is built against glibc 2.36. See docs/install.md.
+// Together with glibc_floor.cc it keeps the addon loadable on glibc 2.28 (Node.js 20's floor on
+// x86-64 and aarch64) although it is built against glibc 2.36. See docs/install.md.
 #pragma once
 
 #if defined(PMG_PORTABLE) && defined(__cplusplus)

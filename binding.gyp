@@ -1,4 +1,10 @@
 {
+  # Build modes, chosen by the environment at configure time (node-gyp configure / rebuild):
+  #   PMG_WERROR=1    -Werror: the project's own builds (npm run build:native, npm run
+  #                   build:prebuilds, CI). Never set for a consumer's fallback source build.
+  #   PMG_PORTABLE=1  the prebuild configuration: glibc floor (native/compat/glibc_floor.*)
+  #                   and static libstdc++/libgcc. See docs/install.md.
+  #   PMG_ASAN=1      AddressSanitizer + UBSan (scripts/native-smoke.cjs).
   "targets": [
     {
       "target_name": "procmem_guard",
@@ -7,10 +13,22 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags": ["-Wall", "-Wextra", "-Werror"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fexceptions"],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }],
+        ["'<!(echo $PMG_WERROR)'=='1'", {
+          "cflags": ["-Werror"],
+          "cflags_cc": ["-Werror"]
+        }],
+        ["'<!(echo $PMG_PORTABLE)'=='1'", {
+          "defines": ["PMG_PORTABLE"],
+          "include_dirs": ["native/compat"],
+          "cflags": ["-fvisibility=hidden", "-ffunction-sections", "-fdata-sections"],
+          "cflags_cc": ["-include", "glibc_floor.h", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
+                        "-ffunction-sections", "-fdata-sections"],
+          "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--gc-sections", "-Wl,--version-script=<(module_root_dir)/native/compat/addon.map"]
+        }],
         ["'<!(echo $PMG_ASAN)'=='1'", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],
           "ldflags": ["-fsanitize=address,undefined"]

@@ -5,13 +5,12 @@
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
+import { loadNative } from '../dist/native.js';
 import { buildC } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const T = require('../build/Release/procmem_guard.node').processTableForTest;
+const T = loadNative().processTableForTest;
 const runs = Number(process.argv[2] ?? 2000);
 const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;

@@ -7,9 +7,9 @@
 //   npm run build:native                     (back to the normal build)
 // CYCLES=n sets the number of start/stop cycles (default 20).
 const { spawn, spawnSync } = require('node:child_process');
-const { join } = require('node:path');
 
-const addon = require(join(__dirname, '..', 'build', 'Release', 'procmem_guard.node'));
+// The addon as the package resolves it (dist/native.js: prebuild, build/Release, build/Debug).
+const addon = require('../dist/native.js').loadNative();
 addon.probe();
 const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
 let wakes = 0;

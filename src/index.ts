@@ -4,7 +4,7 @@ export { recordToEvent } from './capture/to-event.js';
 export { type CliIo, type Command, UsageError } from './cli/command.js';
 export * from './engine/index.js';
 export * from './events/index.js';
-export { loadNative } from './native.js';
+export { loadNative, nativeAddonPath } from './native.js';
 export {
   detectionEventId,
   FINDING_FORMATS,

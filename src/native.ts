@@ -1,9 +1,16 @@
-// Loads the compiled addon. The only place that knows where node-gyp puts it. The interfaces
-// below are the addon's JS API (documented in the same words at the top of native/binding.cc).
+// Finds and loads the native addon: the one resolver every caller uses (src/, the tests, bench/,
+// scripts/). Nothing loads it before live capture (or doctor) asks for it, so replay, the engine,
+// the formatters and the event model work where no binary fits. The interfaces below are the
+// addon's JS API (documented in the same words at the top of native/binding.cc).
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CaptureErrorCode } from './watcher/errors.js';
 
 const require = createRequire(import.meta.url);
+/** The package root: this file is src/native.ts or dist/native.js. */
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export interface NativeCapabilities {
   /** CapEff of this process, hex as in /proc/self/status. */
@@ -117,17 +124,86 @@ export interface NativeAddon {
   auditListRules(): NativeAuditRule[];
 }
 
-let cached: NativeAddon | undefined;
+/** node-gyp-build's prebuild matching (the same rules its install-time check applies). */
+interface NodeGypBuild {
+  parseTuple(name: string): { name: string } | undefined;
+  matchTuple(platform: string, arch: string): (tuple: unknown) => boolean;
+  compareTuples(a: unknown, b: unknown): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: unknown, b: unknown) => number;
+}
 
-/** The addon, loaded once. Throws with a clear message if it was not built. */
+const listDir = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+
+/** prebuilds/<platform>-<arch>/<name>[.napi][.glibc|.musl].node fitting this process, if any. */
+function prebuildFor(root: string): string | undefined {
+  const ngb = require('node-gyp-build') as NodeGypBuild;
+  const dir = join(root, 'prebuilds');
+  const tuple = listDir(dir)
+    .map(ngb.parseTuple)
+    .filter(ngb.matchTuple(process.platform, process.arch))
+    .sort(ngb.compareTuples)[0] as { name: string } | undefined;
+  if (!tuple) return undefined;
+  const best = listDir(join(dir, tuple.name))
+    .map(ngb.parseTags)
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .sort(ngb.compareTags('node'))[0] as { file: string } | undefined;
+  return best && join(dir, tuple.name, best.file);
+}
+
+/**
+ * Where the addon may be, in the order loadNative() tries them: the prebuild shipped in the
+ * package for this platform, arch and libc, then a source build (build/Release, build/Debug).
+ */
+export function addonCandidates(root = packageRoot): string[] {
+  const prebuild = prebuildFor(root);
+  return [
+    ...(prebuild ? [prebuild] : []),
+    join(root, 'build', 'Release', 'procmem_guard.node'),
+    join(root, 'build', 'Debug', 'procmem_guard.node'),
+  ];
+}
+
+/** What a consumer does about a missing or unloadable addon. */
+export const NATIVE_FIX =
+  'Run "npm rebuild procmem-guard" (add -g for a global install): it uses the prebuilt addon ' +
+  'when one fits this system (linux x64 or arm64 with glibc >= 2.28), else compiles from ' +
+  'source, which needs python3, make and a C++17 compiler (Debian/Ubuntu: apt-get install ' +
+  'python3 make g++; RHEL/Fedora: dnf install python3 make gcc-c++; Alpine: apk add python3 ' +
+  'make g++ linux-headers). Replay and the signature engine work without the addon.';
+
+let cached: { addon: NativeAddon; path: string } | undefined;
+
+/**
+ * The addon, loaded once from the first candidate that loads (a prebuild that exists but does
+ * not load here, say on an older glibc, falls through to a source build). Throws an Error
+ * naming every candidate tried and the fix (NATIVE_FIX) when none loads.
+ */
 export function loadNative(): NativeAddon {
-  if (cached) return cached;
-  try {
-    cached = require('../build/Release/procmem_guard.node') as NativeAddon;
-  } catch (err) {
-    throw new Error(
-      `procmem-guard: the native addon is not built (build/Release/procmem_guard.node): ${(err as Error).message}. Run "npm run build:native" on Linux.`,
-    );
+  if (cached) return cached.addon;
+  const candidates = addonCandidates();
+  const target = `${process.platform}-${process.arch}`;
+  const tried = candidates[0]?.includes(`${sep}prebuilds${sep}`)
+    ? []
+    : [`no prebuild for ${target} in ${join(packageRoot, 'prebuilds')}`];
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: not found`);
+      continue;
+    }
+    try {
+      cached = { addon: require(path) as NativeAddon, path };
+      return cached.addon;
+    } catch (err) {
+      tried.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
-  return cached;
+  throw new Error(`no native addon loads on ${target} (${tried.join('; ')}). ${NATIVE_FIX}`);
+}
+
+/** The file loadNative() loaded (loading it if needed), for child processes that need the same. */
+export function nativeAddonPath(): string {
+  loadNative();
+  return (cached as { path: string }).path;
 }

@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { loadNative } from '../native.js';
+import { loadNative, nativeAddonPath } from '../native.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
 import { backendOption, type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
 
@@ -59,6 +59,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const caps = probe.capabilities;
+  say('native addon', nativeAddonPath());
   say('kernel', probe.kernel);
   say('euid', String(probe.euid));
   say(

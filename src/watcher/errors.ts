@@ -7,7 +7,7 @@ export const CAPTURE_ERROR_CODES = [
   'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
   'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
   'AUDIT_BUSY', // audit state we cannot share safely
-  'NATIVE_MISSING', // the addon was not built
+  'NATIVE_MISSING', // no native addon loads here (none fits and none was built)
   'INTERNAL',
 ] as const;
 export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number];

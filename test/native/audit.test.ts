@@ -5,14 +5,13 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
-import { loadNative } from '../../src/native.js';
+import { loadNative, nativeAddonPath } from '../../src/native.js';
 import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
-const addonPath = resolve(__dirname, '../../build/Release/procmem_guard.node');
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const hasAuditctl = isRoot && which('auditctl');
 const hasAuditd = isRoot && which('auditd');
@@ -204,7 +203,7 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
       process.execPath,
       [
         '-e',
-        `const a = require(${JSON.stringify(addonPath)}); const c = a.createCapture({ backend: 'audit', onWake() {} }); c.start(); console.log('READY');`,
+        `const a = require(${JSON.stringify(nativeAddonPath())}); const c = a.createCapture({ backend: 'audit', onWake() {} }); c.start(); console.log('READY');`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
-import { loadNative } from '../../src/native.js';
+import { loadNative, nativeAddonPath } from '../../src/native.js';
 import { isRoot, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
@@ -208,7 +208,7 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
 
   it('does not keep the event loop alive once stopped', () => {
     const script = `
-      const addon = require(${JSON.stringify(`${process.cwd()}/build/Release/procmem_guard.node`)});
+      const addon = require(${JSON.stringify(nativeAddonPath())});
       const c = addon.createCapture({ backend: 'fanotify', onWake() {} });
       c.start();
       setTimeout(() => c.stop(), 50);`;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/native.js';
+import { loadNative, nativeAddonPath } from '../../src/native.js';
 import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
 
 interface Info {
@@ -484,8 +484,7 @@ describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
   });
 
   it('fails with an actionable error in a network namespace the proc connector ignores', () => {
-    const addon = new URL('../../build/Release/procmem_guard.node', import.meta.url).pathname;
-    const script = `const T = require(${JSON.stringify(addon)}).processTableForTest;
+    const script = `const T = require(${JSON.stringify(nativeAddonPath())}).processTableForTest;
       try { new T.Handle().start(); console.log('started'); }
       catch (e) { console.log(e.code + ': ' + e.message); }`;
     const out = execFileSync('unshare', ['--net', process.execPath, '-e', script], {

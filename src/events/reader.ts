@@ -149,7 +149,6 @@ export function eventFromJson(raw: unknown, exact?: ExactDigits): TraceeEvent {
     );
   }
   const layout = layoutOf(raw);
-  if (exact !== undefined) exact.argsLast = layout.argsLast;
   const args =
     eventName === SECURITY_FILE_OPEN
       ? securityFileOpenArgs(argsRaw, exact)
@@ -485,14 +484,12 @@ function u64Arg(
   }
 }
 
-// Events of one stream share one field list: remember which of its fields are extra, and
-// whether `args` is the last one (where ExactDigits can read it from the end of the line).
+// Events of one stream share one field list: remember which of its fields are extra.
 interface FieldLayout {
   keys: string[];
   extraKeys: string[];
-  argsLast: boolean;
 }
-let lastLayout: FieldLayout = { keys: [], extraKeys: [], argsLast: false };
+let lastLayout: FieldLayout = { keys: [], extraKeys: [] };
 
 function layoutOf(raw: Record<string, unknown>): FieldLayout {
   const keys = Object.keys(raw);
@@ -505,7 +502,6 @@ function layoutOf(raw: Record<string, unknown>): FieldLayout {
   lastLayout = {
     keys,
     extraKeys: keys.filter((key) => !KNOWN_FIELDS.has(key)),
-    argsLast: keys[keys.length - 1] === 'args',
   };
   return lastLayout;
 }

@@ -1,13 +1,14 @@
 // The layout-specific fast reader must agree with the general path (JSON.parse, digit
-// recovery, validation) on every line it accepts, and decline everything else.
+// recovery, validation) on every line it accepts, and decline everything else; in Tracee's
+// own layout and in every other layout it learns (whitespace anywhere, fields reordered).
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSecurityFileOpenEvent } from '../src/events/build.js';
-import { parseEventLineGeneral } from '../src/events/reader.js';
-import { readTraceeLayout } from '../src/events/tracee-layout.js';
+import { parseEventLine, parseEventLineGeneral } from '../src/events/reader.js';
+import { forgetLayout, readTraceeLayout } from '../src/events/tracee-layout.js';
 import { serializeEvent } from '../src/events/writer.js';
-import { traceeLine } from './helpers.js';
+import { LAYOUTS, relayout, traceeLine } from './helpers.js';
 
 function general(line: string) {
   const result = parseEventLineGeneral(line, 1);
@@ -22,7 +23,7 @@ const validLines = [
   ...sample,
   traceeLine(),
   traceeLine({ flags: 557058, timestamp: '9007199254740993', ctime: '18446744073709551615' }),
-  traceeLine({ timestamp: '-1', processName: 'a b\u00e9\u4e2d' }),
+  traceeLine({ timestamp: '0', processName: 'a b\u00e9\u4e2d' }),
   traceeLine({ pathname: '/tmp/x:12345678901234567890,"q"' }), // escapes: declined, still agreed
   serializeEvent(
     createSecurityFileOpenEvent({
@@ -50,6 +51,7 @@ describe('Tracee layout reader', () => {
   });
 
   it('declines other event names, other layouts and lines needing interpretation', () => {
+    forgetLayout();
     for (const line of [
       sample[4] as string, // openat
       traceeLine({ pathname: 'a\\"b' }),
@@ -60,6 +62,13 @@ describe('Tracee layout reader', () => {
       traceeLine().replace('"eventId":"732"', '"eventId":"-0"'),
       traceeLine().replace('"eventId":"732"', '"eventId":"12345678901"'),
       traceeLine({ flags: 'O_RDONLY|O_BOGUS' }),
+      traceeLine({ timestamp: '-1' }),
+      traceeLine({ timestamp: '18446744073709551616' }),
+      traceeLine({ processId: -7 }),
+      traceeLine().replace(
+        '"inode","type":"unsigned long","value":18446744073709551557',
+        '"inode","type":"unsigned long","value":-5',
+      ),
       `${traceeLine()} `,
       ` ${traceeLine()}`,
       JSON.stringify(JSON.parse(traceeLine()), null, 1),
@@ -68,35 +77,76 @@ describe('Tracee layout reader', () => {
     }
   });
 
-  it('never accepts a corrupted line the general path would reject or read differently', () => {
-    // Deterministic fuzz: single-character edits of valid lines.
-    let seed = 12345;
-    const random = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
-    const alphabet = '{}[]":,0123456789-.eE \\tnulrsfa\u0000\u001f\u00e9';
-    let accepted = 0;
-    for (let i = 0; i < 4000; i++) {
-      const base = validLines[random(validLines.length)] as string;
-      const at = random(base.length);
-      const char = alphabet[random(alphabet.length)] as string;
-      const edit = random(3);
-      const line =
-        edit === 0
-          ? base.slice(0, at) + char + base.slice(at + 1)
-          : edit === 1
-            ? base.slice(0, at) + base.slice(at + 1)
-            : base.slice(0, at) + char + base.slice(at);
-      const fast = readTraceeLayout(line);
-      if (fast === undefined) continue;
-      accepted++;
-      const reference = general(line);
-      expect(reference, line).toBeDefined();
-      expect(fast, line).toEqual(reference);
-    }
-    expect(accepted).toBeGreaterThan(100); // the fuzz did exercise accepted lines
-  });
+  it.each(['compact', 'spaced', 'sorted', 'tabs and newlines'])(
+    'never accepts a corrupted %s line the general path would reject or read differently',
+    (layoutName) => {
+      // Deterministic fuzz: single-character edits of valid lines.
+      const layout = LAYOUTS[layoutName] as (typeof LAYOUTS)[string];
+      const lines = validLines.map((line) => relayout(line, layout));
+      let seed = 12345;
+      const random = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const alphabet = '{}[]":,0123456789-.eE \\tnulrsfa\u0000\u001f\u00e9\n\r\t\u00a0';
+      let accepted = 0;
+      for (let i = 0; i < 3000; i++) {
+        const base = lines[i % lines.length] as string;
+        // Learn the line's layout from it clean, as replay learns from the lines it reads.
+        forgetLayout();
+        parseEventLine(base, 1);
+        const at = random(base.length);
+        const char = alphabet[random(alphabet.length)] as string;
+        const edit = random(3);
+        const line =
+          edit === 0
+            ? base.slice(0, at) + char + base.slice(at + 1)
+            : edit === 1
+              ? base.slice(0, at) + base.slice(at + 1)
+              : base.slice(0, at) + char + base.slice(at);
+        const fast = readTraceeLayout(line);
+        if (fast === undefined) continue;
+        accepted++;
+        const reference = general(line);
+        expect(reference, line).toBeDefined();
+        expect(fast, line).toEqual(reference);
+      }
+      expect(accepted).toBeGreaterThan(100); // the fuzz did exercise accepted lines
+    },
+  );
+
+  it.each(Object.keys(LAYOUTS))(
+    'replay reads the %s layout as the general path does, learned lines by the fast reader',
+    (layoutName) => {
+      const layout = LAYOUTS[layoutName] as (typeof LAYOUTS)[string];
+      forgetLayout();
+      const lines = validLines.map((line) => relayout(line, layout));
+      let fastAccepted = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (const line of lines) {
+          const replayed = parseEventLine(line, 1);
+          const reference = parseEventLineGeneral(line, 1);
+          expect(replayed).toEqual(reference);
+          if (replayed.ok && reference.ok) {
+            expect(serializeEvent(replayed.event)).toBe(serializeEvent(reference.event));
+            // Relaid out or not, the event is the one the compact line holds.
+            expect(serializeEvent(replayed.event)).toBe(
+              serializeEvent(general(relayout(line, {})) as never),
+            );
+          }
+          const fast = readTraceeLayout(line);
+          if (fast !== undefined) {
+            fastAccepted++;
+            expect(fast).toEqual(general(line));
+            expect(Object.keys(fast)).toEqual(Object.keys(general(line) as object));
+          }
+        }
+      }
+      // Escaped strings always take the general path; every other layout is learned.
+      if (layoutName === 'escaped') expect(fastAccepted).toBe(0);
+      else expect(fastAccepted).toBeGreaterThan(0);
+    },
+  );
 
   it('stays linear on long and pathological lines', () => {
     const long = traceeLine({ pathname: `/proc/1/${'d/'.repeat(1_000_000)}mem` });
@@ -104,9 +154,16 @@ describe('Tracee layout reader', () => {
       '"processName":"dd"',
       `"processName":"${'x'.repeat(2_000_000)}`,
     );
+    forgetLayout();
+    const spaced = relayout(traceeLine(), LAYOUTS.spaced as never);
+    expect(parseEventLine(spaced, 1).ok).toBe(true); // learned
+    const wideGaps = spaced.replace(/, /g, `,${' '.repeat(100_000)}`);
+    const wideGapBroken = spaced.replace('": ', `": ${' '.repeat(2_000_000)}x`);
     const started = performance.now();
     expect(readTraceeLayout(long)).toEqual(general(long));
     expect(readTraceeLayout(unterminated)).toBeUndefined();
+    expect(readTraceeLayout(wideGaps)).toEqual(general(wideGaps));
+    expect(readTraceeLayout(wideGapBroken)).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });

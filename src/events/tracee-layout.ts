@@ -1,17 +1,25 @@
-// A reader for the one layout Tracee (and this project's writer) print security_file_open
-// events in: compact JSON, fields in trace.Event's declaration order. One anchored regular
-// expression checks the whole line and captures every value; 64-bit integers are made
-// straight from their digits, so it needs neither JSON.parse nor the digit recovery of
-// exact-numbers.ts. (A hand-written character scanner was tried first: slower than
-// JSON.parse itself. The regex engine compares the fixed text natively.)
+// The fast reader for security_file_open lines. One anchored regular expression per layout
+// checks the whole line and captures every value; 64-bit integers are made straight from
+// their digits, so it needs neither JSON.parse nor the digit recovery of exact-numbers.ts.
+// (A hand-written character scanner was tried first: slower than JSON.parse itself. The
+// regex engine compares the fixed text natively.)
 //
-// It is strict by construction: the expression only admits valid JSON (integers without
-// fraction or exponent, strings without escapes or control characters). Anything else,
-// including an unknown flag name or an oversized number, makes it return undefined and the
-// caller reads the line with the general path (JSON.parse + validation), which also words
-// every error. A test compares the two on valid lines and on thousands of corrupted ones.
+// Two layouts are tried: Tracee's own (compact JSON, fields in trace.Event's declaration
+// order, optional fields optional; also what this project writes), and one learned from the
+// input: when the general path reads a security_file_open line, the reader is told its field
+// order and builds an expression for exactly those fields in that order, with JSON
+// whitespace allowed between any two tokens and unknown fields holding any JSON value up to
+// one level of nesting. Replay of a file in one layout thus reads its first line with the
+// general path and the rest with the fast one, whatever the whitespace and field order.
+//
+// It is strict by construction: the expressions only admit valid JSON (strings with valid
+// escapes and no control characters, integers without fraction or exponent where the model
+// wants integers). Anything else, including an unknown flag name, an out-of-range number or
+// a nested unknown field, makes it return undefined and the caller reads the line with the
+// general path (JSON.parse + validation), which also words every error. Tests compare the
+// two on valid lines in many layouts and on thousands of corrupted ones.
 
-import { bigintFromDigits } from './exact-numbers.js';
+import { parseJsonExact } from './exact-json.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import {
   type JsonObject,
@@ -26,10 +34,15 @@ import {
 
 /** A JSON integer token (no fraction, no exponent), captured. */
 const INT = '(-?(?:0|[1-9][0-9]*))';
-/** A JSON string with no escape and no control character. */
-const PLAIN_STR = '"[^"\\\\\\u0000-\\u001f]*"';
-/** The same, its content captured. */
-const STR = '"([^"\\\\\\u0000-\\u001f]*)"';
+/** A JSON string token's content: characters other than '"', '\\' and controls, and escapes. */
+const STRING_BODY =
+  '[^"\\\\\\u0000-\\u001f]*(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\\\\u0000-\\u001f]*)*';
+/** A JSON string. */
+const PLAIN_STR = `"${STRING_BODY}"`;
+/** The same, its content captured (see text()). */
+const STR = `"(${STRING_BODY})"`;
+/** Any JSON number token. */
+const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
 /** JSON whitespace (not \s, which also matches Unicode spaces JSON does not allow). */
 const SPACE = '[ \\t\\n\\r]*';
 
@@ -74,7 +87,8 @@ type Group = (typeof GROUP_NAMES)[number];
 
 /** Builds one layout's pattern: `w` is the whitespace allowed between tokens. */
 class PatternBuilder {
-  readonly groups: Group[] = [];
+  /** Group names in pattern order; UNKNOWN for the value of a field the model does not name. */
+  readonly groups: string[] = [];
   constructor(readonly w: string) {}
   /** A capture group for `name`, numbered in the order the pattern is written. */
   g(name: Group, pattern: string): string {
@@ -96,7 +110,24 @@ class PatternBuilder {
   get comma(): string {
     return `${this.w},${this.w}`;
   }
+  /**
+   * Any JSON value but objects and arrays nested in objects or arrays, captured: what an
+   * unknown field of a learned layout may hold. (A regular expression cannot match nesting;
+   * deeper values take the general path.) Each whitespace run has one place to go, so a
+   * failing match backtracks linearly.
+   */
+  unknown(): string {
+    const { w, comma } = this;
+    const scalar = `(?:${PLAIN_STR}|${NUMBER}|true|false|null)`;
+    const member = `${PLAIN_STR}${w}:${w}${scalar}`;
+    const object = `\\{${w}(?:${member}(?:${comma}${member})*${w})?\\}`;
+    const array = `\\[${w}(?:${scalar}(?:${comma}${scalar})*${w})?\\]`;
+    this.groups.push(UNKNOWN);
+    return `(${scalar}|${object}|${array})`;
+  }
 }
+
+const UNKNOWN = '(unknown)';
 
 /** Tracee's top-level fields of a security_file_open event, in trace.Event's order. */
 const FIELDS = [
@@ -136,7 +167,8 @@ const FIELDS = [
     name: 'matchedPolicies',
     required: false,
     value: (b: PatternBuilder) =>
-      `\\[${b.w}${b.g('matchedPolicies', opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*`))}${b.w}\\]`,
+      // The group takes the whitespace too: one place for each run (linear backtracking).
+      `\\[${b.g('matchedPolicies', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,
   },
   { name: 'argsNum', required: true, value: (b: PatternBuilder) => b.int('argsNum') },
   { name: 'returnValue', required: true, value: (b: PatternBuilder) => b.int('returnValue') },
@@ -209,36 +241,69 @@ function opt(text: string): string {
   return `(?:${text})?`;
 }
 
+/** A field kept in `extra`: one the model knows by name, or an unknown one's key and group. */
+type ExtraSlot = ExtraField | { key: string; group: number };
+
 interface Layout {
   regex: RegExp;
-  /** Capture group number of each name. */
-  group: Record<Group, number>;
+  /**
+   * For a learned layout, the group of the match that holds each of Tracee's layout's groups
+   * (-1: none; m[-1] is undefined, as for an optional group not taken). build() reads
+   * captures by Tracee's layout's numbers, which are constants it can fold.
+   */
+  remap: Int32Array | undefined;
   /** The `extra` fields in the order this layout has them. */
-  extraOrder: readonly ExtraField[];
+  extraOrder: readonly ExtraSlot[];
 }
 
-function layout(b: PatternBuilder, source: string, extraOrder: readonly ExtraField[]): Layout {
-  // -1 for a group the layout lacks: m[-1] is undefined, as for an optional group not taken.
-  const group = Object.fromEntries(GROUP_NAMES.map((name) => [name, -1])) as Record<Group, number>;
-  b.groups.forEach((name, i) => {
-    group[name] = i + 1;
-  });
+function layout(
+  b: PatternBuilder,
+  source: string,
+  extraOrder: readonly (ExtraField | string)[],
+  canonical?: Record<Group, number>,
+): Layout {
+  const unknownGroups: number[] = [];
+  let remap: Int32Array | undefined;
+  if (canonical !== undefined) {
+    remap = new Int32Array(GROUP_NAMES.length + 1).fill(-1);
+    b.groups.forEach((name, i) => {
+      if (name === UNKNOWN) unknownGroups.push(i + 1);
+      else (remap as Int32Array)[canonical[name as Group]] = i + 1;
+    });
+  }
+  // Unknown fields' groups come in pattern order, which is the order of extraOrder.
+  let next = 0;
+  const slots = extraOrder.map(
+    (key): ExtraSlot => (isExtraField(key) ? key : { key, group: unknownGroups[next++] as number }),
+  );
   const regex = new RegExp(source);
   // The group list and the pattern must agree; an empty alternative makes every group count.
   if ((new RegExp(`${source}|`).exec('')?.length ?? 0) - 1 !== b.groups.length) {
     throw new Error('tracee-layout: capture groups and pattern disagree');
   }
-  return { regex, group, extraOrder };
+  return { regex, remap, extraOrder: slots };
+}
+
+function isExtraField(key: string): key is ExtraField {
+  return (EXTRA_FIELDS as readonly string[]).includes(key);
 }
 
 /** Tracee's own layout: compact, trace.Event's order, optional fields optional. */
-function traceeLayout(): Layout {
+function traceeLayout(): { layout: Layout; groups: Record<Group, number> } {
   const b = new PatternBuilder('');
   const parts = FIELDS.map((field, i) => {
     const member = `${i === 0 ? '' : ','}${b.key(field.name)}${field.value(b)}`;
     return field.required ? member : opt(member);
   });
-  return layout(b, `^\\{${parts.join('')}\\}$`, EXTRA_FIELDS);
+  // Made in one go and never written: the optimiser folds loads from it into constants.
+  const groups = Object.fromEntries(b.groups.map((name, i) => [name, i + 1])) as Record<
+    Group,
+    number
+  >;
+  if (GROUP_NAMES.some((name) => groups[name] === undefined)) {
+    throw new Error('tracee-layout: a group is missing from Tracee layout');
+  }
+  return { layout: layout(b, `^\\{${parts.join('')}\\}$`, EXTRA_FIELDS), groups };
 }
 
 /**
@@ -247,25 +312,27 @@ function traceeLayout(): Layout {
  * this reader does not know (the general path keeps reading such lines).
  */
 function learnedLayout(keys: readonly string[]): Layout | undefined {
-  const fields = keys.map((key) => FIELD_BY_NAME.get(key));
   for (const field of FIELDS) {
     if (field.required && !keys.includes(field.name)) return undefined;
   }
-  if (fields.some((field) => field === undefined) || new Set(keys).size !== keys.length) {
-    return undefined;
-  }
+  if (new Set(keys).size !== keys.length) return undefined;
   const b = new PatternBuilder(SPACE);
-  const members = (fields as (typeof FIELDS)[number][]).map(
-    (field) => `${b.key(field.name)}${field.value(b)}`,
-  );
+  const members: string[] = [];
+  for (const key of keys) {
+    const field = FIELD_BY_NAME.get(key);
+    if (field !== undefined) members.push(`${b.key(field.name)}${field.value(b)}`);
+    // procmemGuard has its own checks in the general path; odd keys stay there too.
+    else if (key === 'procmemGuard' || !/^[\x20-\x7e]*$/.test(key) || /["\\]/.test(key)) {
+      return undefined;
+    } else members.push(`${b.key(key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))}${b.unknown()}`);
+  }
   const source = `^${SPACE}\\{${SPACE}${members.join(b.comma)}${SPACE}\\}${SPACE}$`;
-  const extraOrder = keys.filter((key): key is ExtraField =>
-    (EXTRA_FIELDS as readonly string[]).includes(key),
-  );
-  return layout(b, source, extraOrder);
+  // Every key the model does not name goes to `extra`, in the line's order.
+  const extraOrder = keys.filter((key) => isExtraField(key) || !FIELD_BY_NAME.has(key));
+  return layout(b, source, extraOrder, G);
 }
 
-const TRACEE = traceeLayout();
+const { layout: TRACEE, groups: G } = traceeLayout();
 /** The layout learned from the input (see learnLayout), tried after Tracee's own. */
 let learned: Layout | undefined;
 let learnedKeys: readonly string[] = [];
@@ -312,8 +379,9 @@ function u64(text: string): bigint {
   if (text.charCodeAt(0) === 0x2d) throw DECLINE;
   if (text.length <= 15) return BigInt(int(text));
   if (text.length > 20) throw DECLINE;
-  const value = bigintFromDigits(text, 0, text.length);
-  if (value > U64_MAX) throw DECLINE;
+  const value = BigInt(text);
+  // 2^64 has 20 digits: shorter values are in range.
+  if (text.length === 20 && value > U64_MAX) throw DECLINE;
   return value;
 }
 
@@ -337,21 +405,33 @@ export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefine
     m = learned.regex.exec(line);
   }
   if (m === null) return undefined;
+  const { remap } = used;
+  let captures: Array<string | undefined> = m;
+  if (remap !== undefined) {
+    captures = new Array(remap.length);
+    for (let i = 1; i < remap.length; i++) captures[i] = m[remap[i] as number];
+  }
   try {
-    return build(m, used);
+    // Most lines hold no escape at all: then every captured string is its own value.
+    return build(captures, m, used, line.indexOf('\\') === -1 ? verbatim : text);
   } catch (err) {
     if (err === DECLINE) return undefined;
     throw err;
   }
 }
 
-function build(m: Array<string | undefined>, layout: Layout): SecurityFileOpenEvent {
-  const G = layout.group;
+/** `m`: captures by Tracee's layout's group numbers; `match`: as the layout's expression. */
+function build(
+  m: Array<string | undefined>,
+  match: Array<string | undefined>,
+  layout: Layout,
+  text: (raw: string) => string,
+): SecurityFileOpenEvent {
   const eventIdText = m[G.eventId] as string;
   // The general path's limits: at most 10 characters, and "-0" does not read back as itself.
   if (eventIdText.length > 10 || eventIdText === '-0') throw DECLINE;
   const flagsString = m[G.flagsString];
-  const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : flagsString;
+  const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : text(flagsString);
   try {
     parseOpenFlags(flags);
   } catch (err) {
@@ -361,13 +441,13 @@ function build(m: Array<string | undefined>, layout: Layout): SecurityFileOpenEv
   const container: TraceeContainer = {};
   const containerIdField = m[G.containerIdField];
   if (containerIdField !== undefined) {
-    container.id = containerIdField;
+    container.id = text(containerIdField);
     const name = m[G.containerName];
-    if (name !== undefined) container.name = name;
+    if (name !== undefined) container.name = text(name);
     const image = m[G.containerImage];
-    if (image !== undefined) container.image = image;
+    if (image !== undefined) container.image = text(image);
     const imageDigest = m[G.containerImageDigest];
-    if (imageDigest !== undefined) container.imageDigest = imageDigest;
+    if (imageDigest !== undefined) container.imageDigest = text(imageDigest);
   }
   const event: SecurityFileOpenEvent = {
     timestamp: u64(m[G.timestamp] as string),
@@ -383,59 +463,128 @@ function build(m: Array<string | undefined>, layout: Layout): SecurityFileOpenEv
     userId: int(m[G.userId] as string),
     mountNamespace: int(m[G.mountNamespace] as string),
     pidNamespace: int(m[G.pidNamespace] as string),
-    processName: m[G.processName] as string,
-    executable: { path: m[G.executablePath] ?? '' },
-    hostName: m[G.hostName] as string,
-    containerId: m[G.containerId] ?? '',
+    processName: text(m[G.processName] as string),
+    executable: { path: text(m[G.executablePath] ?? '') },
+    hostName: text(m[G.hostName] as string),
+    containerId: text(m[G.containerId] ?? ''),
     container,
     eventId: int(eventIdText),
     eventName: SECURITY_FILE_OPEN,
     argsNum: int(m[G.argsNum] as string),
     returnValue: int(m[G.returnValue] as string),
-    syscall: m[G.syscall] as string,
+    syscall: text(m[G.syscall] as string),
     args: [
-      { name: 'pathname', type: m[G.pathnameType] as string, value: m[G.pathname] as string },
-      { name: 'flags', type: m[G.flagsType] as string, value: flags },
-      { name: 'dev', type: m[G.devType] as string, value: u64(m[G.dev] as string) },
-      { name: 'inode', type: m[G.inodeType] as string, value: u64(m[G.inode] as string) },
-      { name: 'ctime', type: m[G.ctimeType] as string, value: u64(m[G.ctime] as string) },
+      {
+        name: 'pathname',
+        type: text(m[G.pathnameType] as string),
+        value: text(m[G.pathname] as string),
+      },
+      { name: 'flags', type: text(m[G.flagsType] as string), value: flags },
+      { name: 'dev', type: text(m[G.devType] as string), value: u64(m[G.dev] as string) },
+      { name: 'inode', type: text(m[G.inodeType] as string), value: u64(m[G.inode] as string) },
+      { name: 'ctime', type: text(m[G.ctimeType] as string), value: u64(m[G.ctime] as string) },
       {
         name: 'syscall_pathname',
-        type: m[G.syscallPathnameType] as string,
-        value: m[G.syscallPathname] as string,
+        type: text(m[G.syscallPathnameType] as string),
+        value: text(m[G.syscallPathname] as string),
       },
     ],
   };
-  const extra = extraFields(m, layout);
+  const extra = extraFields(m, match, layout);
   if (extra !== undefined) event.extra = extra;
   return event;
 }
 
+/** A captured string token's content, decoded. */
+function text(raw: string): string {
+  return raw.indexOf('\\') === -1 ? raw : (JSON.parse(`"${raw}"`) as string);
+}
+
+/** The same for a line without a backslash. */
+function verbatim(raw: string): string {
+  return raw;
+}
+
 /** The Tracee fields the model keeps in `extra`, in the line's order, as the general path. */
-function extraFields(m: Array<string | undefined>, layout: Layout): JsonObject | undefined {
-  const G = layout.group;
+function extraFields(
+  m: Array<string | undefined>,
+  match: Array<string | undefined>,
+  layout: Layout,
+): JsonObject | undefined {
+  if (layout === TRACEE) return traceeExtraFields(m);
   let extra: JsonObject | undefined;
-  for (const field of layout.extraOrder) {
-    const value = extraValue(m, G, field);
-    if (value === undefined) continue;
-    extra ??= {};
-    extra[field] = value;
+  for (const slot of layout.extraOrder) {
+    if (typeof slot === 'string') {
+      const value = extraValue(m, slot);
+      if (value === undefined) continue;
+      extra ??= {};
+      extra[slot] = value;
+    } else {
+      extra ??= {};
+      // defineProperty: a "__proto__" field must stay data instead of replacing the prototype.
+      Object.defineProperty(extra, slot.key, {
+        value: unknownValue(match[slot.group] as string),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
   }
   return extra;
 }
 
-function extraValue(
-  m: Array<string | undefined>,
-  G: Record<Group, number>,
-  field: ExtraField,
-): JsonValue | undefined {
+/** extraFields for Tracee's layout: named stores, each site sees one key (cheaper). */
+function traceeExtraFields(m: Array<string | undefined>): JsonObject | undefined {
+  // Most lines carry all of them; build the object only if one is there.
+  if (
+    m[G.kubernetes] === undefined &&
+    m[G.matchedPolicies] === undefined &&
+    m[G.stackAddresses] === undefined &&
+    m[G.containerStarted] === undefined &&
+    m[G.threadEntityId] === undefined &&
+    m[G.processEntityId] === undefined &&
+    m[G.parentEntityId] === undefined
+  ) {
+    return undefined;
+  }
+  const extra: JsonObject = {};
+  if (m[G.kubernetes] !== undefined) extra.kubernetes = {};
+  const policies = extraValue(m, 'matchedPolicies');
+  if (policies !== undefined) extra.matchedPolicies = policies;
+  if (m[G.stackAddresses] !== undefined) extra.stackAddresses = null;
+  const contextFlags = extraValue(m, 'contextFlags');
+  if (contextFlags !== undefined) extra.contextFlags = contextFlags;
+  const threadEntityId = m[G.threadEntityId];
+  if (threadEntityId !== undefined) extra.threadEntityId = int(threadEntityId);
+  const processEntityId = m[G.processEntityId];
+  if (processEntityId !== undefined) extra.processEntityId = int(processEntityId);
+  const parentEntityId = m[G.parentEntityId];
+  if (parentEntityId !== undefined) extra.parentEntityId = int(parentEntityId);
+  return extra;
+}
+
+/** The value of an unknown field, as the general path reads it (64-bit integers exact). */
+function unknownValue(text: string): JsonValue {
+  const c = text.charCodeAt(0);
+  if (c === 0x22) return JSON.parse(text) as string;
+  if (c === 0x7b || c === 0x5b) return parseJsonExact(text);
+  if (c === 0x74) return true;
+  if (c === 0x66) return false;
+  if (c === 0x6e) return null;
+  const value = Number(text);
+  if (Number.isSafeInteger(value) || !Number.isInteger(value)) return value;
+  // A rounded integer: exact if the token is an integer, as JSON.parse read it otherwise.
+  return /^-?[0-9]+$/.test(text) ? BigInt(text) : value;
+}
+
+function extraValue(m: Array<string | undefined>, field: ExtraField): JsonValue | undefined {
   switch (field) {
     case 'kubernetes':
       return m[G.kubernetes] === undefined ? undefined : {};
     case 'matchedPolicies': {
       const policies = m[G.matchedPolicies];
       if (policies === undefined) return undefined;
-      // The strings hold no escapes, so the list is valid JSON as it stands.
+      // A list of JSON strings as it stands.
       return policies === '""' ? [''] : (JSON.parse(`[${policies}]`) as string[]);
     }
     case 'stackAddresses':
@@ -445,9 +594,15 @@ function extraValue(
       if (containerStarted === undefined) return undefined;
       return { containerStarted: containerStarted === 'true', isCompat: m[G.isCompat] === 'true' };
     }
-    default: {
-      const id = m[G[field]];
-      return id === undefined ? undefined : int(id);
-    }
+    case 'threadEntityId':
+      return optionalInt(m[G.threadEntityId]);
+    case 'processEntityId':
+      return optionalInt(m[G.processEntityId]);
+    case 'parentEntityId':
+      return optionalInt(m[G.parentEntityId]);
   }
+}
+
+function optionalInt(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : int(text);
 }

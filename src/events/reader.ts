@@ -3,6 +3,7 @@
 import { MAX_JSON_DEPTH, parseJsonExact } from './exact-json.js';
 import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
+import { printable } from './printable.js';
 import { learnLayout, readTraceeLayout } from './tracee-layout.js';
 import {
   type CaptureMark,
@@ -111,14 +112,6 @@ function describeJsonError(err: unknown, line: string): string {
   // V8 quotes the input in its message; keep it short and printable.
   const message = err instanceof Error ? err.message : String(err);
   return printable(message.length > 160 ? `${message.slice(0, 157)}...` : message);
-}
-
-/** Escapes control and non-ASCII-printable characters so messages stay one clean line. */
-export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) =>
-    c === '\ufffd' ? '\\ufffd' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
 }
 
 const KNOWN_FIELDS = new Set<string>([

@@ -22,7 +22,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Prints the child's peak RSS (KiB) on standard error as it exits. */
 const REPORT_MAX_RSS =
-  'data:text/javascript,process.on("exit",()=>process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\\n`))';
+  'data:text/javascript,process.on("exit",()=>process.stderr.write("maxRSS="+process.resourceUsage().maxRSS+"\\n"))';
 
 function run(args: string[], options: { stdio?: unknown[]; input?: string } = {}) {
   const result = spawnSync(process.execPath, ['--import', REPORT_MAX_RSS, cli, ...args], {
@@ -288,8 +288,8 @@ describe('replay: row 12, hostile process names and paths in pretty output', () 
     const finding = { sigMetadata: PROC_MEM_ACCESS_METADATA, event, data: null };
     for (const line of [formatFindingPretty(finding), formatEventPretty(event)]) {
       expect(line).not.toMatch(/[\p{Cc}\p{Cf}]/u);
-      for (const escape of ['\\x07', '\\x1b', '\\x7f', '\\x9b', '\\u202e', '\\u2069', '\\u061c']) {
-        expect(line).toContain(escape);
+      for (const escaped of ['\\x07', '\\x1b', '\\x7f', '\\x9b', '\\u202e', '\\u2069', '\\u061c']) {
+        expect(line).toContain(escaped);
       }
     }
   });

@@ -3,6 +3,7 @@
 // layouts it learns) and the general path agree on every input.
 
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseEventLine, parseEventLineGeneral } from '../src/events/reader.js';
@@ -141,7 +142,7 @@ describe('replay reader, property-based', () => {
           }
           forgetLayout();
           const reported: number[] = [];
-          const summary = await replay(chunks, {
+          const summary = await replay(Readable.from(chunks), {
             format: 'json',
             write: () => {},
             onMalformed: (error) => reported.push(error.lineNo),

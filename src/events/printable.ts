@@ -6,7 +6,6 @@
 // zero-width characters, soft hyphen), Cs (lone surrogates), Zl and Zp (line and paragraph
 // separators), and U+FFFD (the sign of bytes that were not UTF-8).
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\ufffd]/gu;
 
 /** `text` with every control, format and separator character escaped (see above). */

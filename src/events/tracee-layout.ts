@@ -28,6 +28,7 @@ import {
   PID_MAX,
   SECURITY_FILE_OPEN,
   type SecurityFileOpenEvent,
+  TRACEE_EXTRA_FIELDS,
   type TraceeContainer,
   U64_MAX,
 } from './types.js';
@@ -226,15 +227,7 @@ const FIELDS = [
 const FIELD_BY_NAME = new Map<string, (typeof FIELDS)[number]>(FIELDS.map((f) => [f.name, f]));
 
 /** Fields the model keeps in `extra`, in Tracee's order. */
-const EXTRA_FIELDS = [
-  'kubernetes',
-  'matchedPolicies',
-  'stackAddresses',
-  'contextFlags',
-  'threadEntityId',
-  'processEntityId',
-  'parentEntityId',
-] as const;
+const EXTRA_FIELDS = TRACEE_EXTRA_FIELDS;
 type ExtraField = (typeof EXTRA_FIELDS)[number];
 
 function opt(text: string): string {

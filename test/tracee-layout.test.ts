@@ -179,6 +179,22 @@ describe('Tracee layout reader', () => {
     expect(readTraceeLayout(deep)).toBeUndefined();
   });
 
+  it('declines, never throws, when the regex engine runs out of backtrack stack', () => {
+    forgetLayout();
+    const learnFrom = traceeLine().replace('{', '{"u":[1],');
+    expect(parseEventLine(learnFrom, 1).ok).toBe(true);
+    const huge = learnFrom.replace('"u":[1]', `"u":[${'1,'.repeat(1_900_000)}1]`);
+    const policies = traceeLine().replace(
+      '"matchedPolicies":[""]',
+      `"matchedPolicies":[${'"",'.repeat(1_300_000)}""]`,
+    );
+    for (const line of [huge, policies]) {
+      expect(() => readTraceeLayout(line)).not.toThrow();
+      expect(parseEventLine(line, 1)).toEqual(parseEventLineGeneral(line, 1));
+      expect(parseEventLine(line, 1).ok).toBe(true);
+    }
+  });
+
   it('stays linear on long and pathological lines', () => {
     const long = traceeLine({ pathname: `/proc/1/${'d/'.repeat(1_000_000)}mem` });
     const unterminated = traceeLine().replace(

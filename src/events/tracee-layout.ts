@@ -392,10 +392,17 @@ function pid(text: string): number {
 export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefined {
   sinceLearned++;
   let used = TRACEE;
-  let m = TRACEE.regex.exec(line);
-  if (m === null && learned !== undefined) {
-    used = learned;
-    m = learned.regex.exec(line);
+  let m: RegExpExecArray | null;
+  try {
+    m = TRACEE.regex.exec(line);
+    if (m === null && learned !== undefined) {
+      used = learned;
+      m = learned.regex.exec(line);
+    }
+  } catch {
+    // The regex engine's backtrack stack has a limit: a repetition of about two million
+    // items (say, an array in an unknown field) throws RangeError. The general path reads it.
+    return undefined;
   }
   if (m === null) return undefined;
   const { remap } = used;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { EXIT_CODES, EXIT_FAILURE, EXIT_IO, EXIT_OK, EXIT_USAGE } from '../src/cli/exit-codes.js';
@@ -43,11 +43,15 @@ function file(name: string, lines: string[]): string {
   return path;
 }
 
-/** main() in this process, with standard output a stream the test controls. */
-async function replayInProcess(args: string[], stdout: Writable) {
+/** main() in this process, with standard output (and input) streams the test controls. */
+async function replayInProcess(
+  args: string[],
+  stdout: Writable,
+  stdin: Readable = new PassThrough(),
+) {
   let stderr = '';
   const code = await main(['replay', ...args], {
-    stdin: new PassThrough(),
+    stdin,
     stdout,
     stderr: new Writable({
       write(chunk, _encoding, callback) {
@@ -161,6 +165,22 @@ describe('replay: row 8, a directory and output errors', () => {
     });
     const { code, stderr } = await replayInProcess([path], broken);
     expect(stderr).toContain('cannot write the output: write EIO');
+    expect(code).toBe(EXIT_IO);
+  });
+});
+
+describe('replay: input errors', () => {
+  it('an input that fails while being read (EIO) exits 74 with a message, no stack trace', async () => {
+    const failing = new Readable({
+      read() {
+        this.push(`${memOpen(1)}\n`);
+        this.destroy(Object.assign(new Error('read EIO'), { code: 'EIO' }));
+      },
+    });
+    const sink = new PassThrough();
+    sink.resume();
+    const { code, stderr } = await replayInProcess([], sink, failing);
+    expect(stderr).toBe('procmem-guard replay: cannot read standard input: read EIO\n');
     expect(code).toBe(EXIT_IO);
   });
 });

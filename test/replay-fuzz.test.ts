@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createSecurityFileOpenEvent } from '../src/events/build.js';
 import { parseEventLine, parseEventLineGeneral } from '../src/events/reader.js';
 import { forgetLayout, readTraceeLayout } from '../src/events/tracee-layout.js';
+import { serializeEvent } from '../src/events/writer.js';
 import {
   formatFindingJson,
   formatFindingPretty,
@@ -56,6 +58,31 @@ const eventLine: fc.Arbitrary<string> = fc
           ),
         })
         .map((fields) => traceeLine(fields)),
+      // This project's own output, with its capture mark.
+      fc
+        .record({
+          procfsMem: fc.boolean(),
+          targetPid: fc.option(fc.integer({ min: -5, max: 2 ** 31 }), { nil: undefined }),
+          flagsSource: fc.constantFrom('fdinfo', 'inferred', 'syscall', 'unknown', 'tracee'),
+          backend: fc.option(fc.string({ unit: 'binary', maxLength: 10 }), { nil: undefined }),
+          notes: fc.option(
+            fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 3 }),
+            {
+              nil: undefined,
+            },
+          ),
+        })
+        .map((mark) =>
+          serializeEvent(
+            createSecurityFileOpenEvent({
+              pathname: '/proc/1/mem',
+              flags: 2,
+              procmemGuard: Object.fromEntries(
+                Object.entries(mark).filter(([, value]) => value !== undefined),
+              ) as never,
+            }),
+          ),
+        ),
     ),
     layout,
   )

@@ -33,6 +33,28 @@ const validLines = [
       timestamp: 1732675200123456789n,
     }),
   ),
+  // This project's own output (watch --events), with its capture mark.
+  serializeEvent(
+    createSecurityFileOpenEvent({
+      pathname: '/proc/1/task/2/mem',
+      flags: 0o100002,
+      procmemGuard: {
+        procfsMem: true,
+        targetPid: 1,
+        targetTid: 2,
+        flagsSource: 'inferred',
+        backend: 'fanotify',
+        notes: ['opener-exited', 'a "quoted" \\ note'],
+      },
+    }),
+  ),
+  serializeEvent(
+    createSecurityFileOpenEvent({
+      pathname: '/proc/3/mem',
+      flags: 0,
+      procmemGuard: { procfsMem: false, flagsSource: 'unknown' },
+    }),
+  ),
 ];
 
 describe('Tracee layout reader', () => {

@@ -22,6 +22,8 @@
 import { parseJsonExact } from './exact-json.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import {
+  type CaptureMark,
+  type FlagsSource,
   type JsonObject,
   type JsonValue,
   LEADING_INTEGER_FIELDS,
@@ -83,6 +85,12 @@ const GROUP_NAMES = [
   'ctime',
   'syscallPathnameType',
   'syscallPathname',
+  'procfsMem',
+  'targetPid',
+  'targetTid',
+  'flagsSource',
+  'backend',
+  'notes',
 ] as const;
 type Group = (typeof GROUP_NAMES)[number];
 
@@ -202,6 +210,21 @@ const FIELDS = [
     value: (b: PatternBuilder) => b.int('parentEntityId'),
   },
   {
+    // procmem-guard's own capture mark, as serializeCaptureMark writes it.
+    name: 'procmemGuard',
+    required: false,
+    value: (b: PatternBuilder) =>
+      `\\{${b.w}${b.key('procfsMem')}${b.g('procfsMem', 'true|false')}` +
+      opt(`${b.comma}${b.key('targetPid')}${b.int('targetPid')}`) +
+      opt(`${b.comma}${b.key('targetTid')}${b.int('targetTid')}`) +
+      `${b.comma}${b.key('flagsSource')}"${b.g('flagsSource', 'fdinfo|inferred|syscall|unknown|tracee')}"` +
+      opt(`${b.comma}${b.key('backend')}${b.str('backend')}`) +
+      opt(
+        `${b.comma}${b.key('notes')}\\[${b.g('notes', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,
+      ) +
+      `${b.w}\\}`,
+  },
+  {
     name: 'args',
     required: true,
     value: (b: PatternBuilder) => {
@@ -314,8 +337,8 @@ function learnedLayout(keys: readonly string[]): Layout | undefined {
   for (const key of keys) {
     const field = FIELD_BY_NAME.get(key);
     if (field !== undefined) members.push(`${b.key(field.name)}${field.value(b)}`);
-    // procmemGuard has its own checks in the general path; odd keys stay there too.
-    else if (key === 'procmemGuard' || !/^[\x20-\x7e]*$/.test(key) || /["\\]/.test(key)) {
+    // Keys with quotes, backslashes or non-ASCII stay with the general path.
+    else if (!/^[\x20-\x7e]*$/.test(key) || /["\\]/.test(key)) {
       return undefined;
     } else members.push(`${b.key(key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))}${b.unknown()}`);
   }
@@ -490,9 +513,30 @@ function build(
       },
     ],
   };
+  // In the general path's order: the mark, then the extra fields.
+  const procfsMem = m[G.procfsMem];
+  if (procfsMem !== undefined) event.procmemGuard = captureMark(m, procfsMem === 'true', text);
   const extra = extraFields(m, match, layout);
   if (extra !== undefined) event.extra = extra;
   return event;
+}
+
+/** procmemGuard, with its fields in the order the general path sets them. */
+function captureMark(
+  m: Array<string | undefined>,
+  procfsMem: boolean,
+  text: (raw: string) => string,
+): CaptureMark {
+  const mark: CaptureMark = { procfsMem, flagsSource: m[G.flagsSource] as FlagsSource };
+  const targetPid = m[G.targetPid];
+  if (targetPid !== undefined) mark.targetPid = int(targetPid);
+  const targetTid = m[G.targetTid];
+  if (targetTid !== undefined) mark.targetTid = int(targetTid);
+  const backend = m[G.backend];
+  if (backend !== undefined) mark.backend = text(backend);
+  const notes = m[G.notes];
+  if (notes !== undefined) mark.notes = JSON.parse(`[${notes}]`) as string[];
+  return mark;
 }
 
 /** A captured string token's content, decoded. */

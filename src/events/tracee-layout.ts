@@ -264,7 +264,7 @@ interface Layout {
   regex: RegExp;
   /**
    * For a learned layout, the group of the match that holds each of Tracee's layout's groups
-   * (-1: none; m[-1] is undefined, as for an optional group not taken). build() reads
+   * (-1: none, read as undefined, as an optional group not taken). build() reads
    * captures by Tracee's layout's numbers, which are constants it can fold.
    */
   remap: Int32Array | undefined;
@@ -432,7 +432,11 @@ export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefine
   let captures: Array<string | undefined> = m;
   if (remap !== undefined) {
     captures = new Array(remap.length);
-    for (let i = 1; i < remap.length; i++) captures[i] = m[remap[i] as number];
+    for (let i = 1; i < remap.length; i++) {
+      const group = remap[i] as number;
+      // Not m[-1]: a negative index is a named-property lookup, and a slow one.
+      captures[i] = group < 0 ? undefined : m[group];
+    }
   }
   try {
     // Most lines hold no escape at all: then every captured string is its own value.

@@ -8,8 +8,11 @@
 // calls JSON.parse per line, the replay side runs the real pipeline: read and validate into
 // events (exact 64-bit values), route through the signature engine, format each finding and
 // hand it to a sink. Prints a table and writes bench/results/replay.json.
-// The generated lines are in Tracee's own layout, which replay reads without JSON.parse
-// (src/events/tracee-layout.ts); the stage table also shows the general path's cost.
+// The same events are written in three layouts (Tracee's compact one, spaced, keys sorted)
+// and each layout is compared with the bare loop over its own file. Replay reads
+// security_file_open lines without JSON.parse (src/events/tracee-layout.ts: Tracee's layout,
+// and the layout it learns from the first line); the stage table also shows the cost of the
+// general path that other lines take.
 
 import {
   createReadStream,
@@ -220,9 +223,9 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-// Cost of each stage, on lines already in memory: the layout reader that replay uses for
-// Tracee's own layout, and the general path (JSON.parse + validation + exact 64-bit
-// recovery) that takes every other layout. The "small numbers" copy has every 16+ digit
+// Cost of each stage, on lines already in memory: the fast reader that replay uses for
+// security_file_open lines, and the general path (JSON.parse + validation + exact 64-bit
+// recovery) that takes the others. The "small numbers" copy has every 16+ digit
 // integer shortened, so the general path has nothing to recover there.
 function measureStages(file) {
   const text = readFileSync(file, 'latin1');

@@ -91,8 +91,8 @@ describe('procmem-guard replay on malformed input', () => {
     good.slice(0, 200), // 3: truncated JSON
     traceeLine({ timestamp: '"yesterday"' }), // 4: wrong type
     Buffer.from([0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x41, 0x7b]).toString('latin1'), // 5: binary garbage
-    `{"a":"${'x'.repeat(10 * 1024 * 1024)}"}`, // 6: a 10 MB line, valid JSON but no event
-    `{"a":"${'y'.repeat(10 * 1024 * 1024)}`, // 7: a 10 MB line, truncated
+    `{"a":"${'x'.repeat(3 * 1024 * 1024)}"}`, // 6: a 3 MB line, valid JSON but no event
+    `{"a":"${'y'.repeat(3 * 1024 * 1024)}`, // 7: a 3 MB line, truncated
     traceeLine({ flags: 'O_RDONLY|O_NOPE' }), // 8: unknown flag
     '   ', // 9: blank
     good, // 10

@@ -2,9 +2,10 @@
 // to run signatures over events.
 
 import { createSecurityFileOpenEvent, type SecurityFileOpenFields } from '../src/events/build.js';
+import { parseJsonExact, writeJson } from '../src/events/exact-json.js';
 import { O_RDWR, O_WRONLY } from '../src/events/open-flags.js';
 import { parseEventLine } from '../src/events/reader.js';
-import type { TraceeEvent } from '../src/events/types.js';
+import type { JsonValue, TraceeEvent } from '../src/events/types.js';
 import type { Finding, Signature } from '../src/signatures/signature.js';
 
 export interface LineFields {
@@ -87,3 +88,57 @@ export { O_RDWR, O_WRONLY };
 export const O_CLOEXEC = 0o2000000;
 export const O_LARGEFILE = 0o100000;
 export const capture = { procfsMem: true, flagsSource: 'fdinfo' } as const;
+
+/** How to lay a JSON line out: separators and key order (see relayout). */
+export interface Layout {
+  /** After ',' and ':' (e.g. ' '), and around brackets and braces. */
+  space?: string;
+  /** Before each ',' and ':' too. */
+  spaceBefore?: string;
+  /** Sort every object's keys (jq -S, json.dumps(sort_keys=True)). */
+  sorted?: boolean;
+  /** Top-level keys in reverse order. */
+  reversed?: boolean;
+  /** Escape every '/' as '\/' and non-ASCII as \uXXXX (valid JSON, same values). */
+  escaped?: boolean;
+}
+
+export const LAYOUTS: Record<string, Layout> = {
+  compact: {},
+  spaced: { space: ' ' },
+  sorted: { sorted: true },
+  reversed: { reversed: true },
+  'tabs and newlines': { space: '\t', spaceBefore: '\r\n ' },
+  'spaced and sorted': { space: ' ', spaceBefore: ' ', sorted: true },
+  escaped: { escaped: true },
+};
+
+/** The same JSON value in another layout; 64-bit integers keep their digits. */
+export function relayout(line: string, layout: Layout): string {
+  return write(parseJsonExact(line), layout, 0);
+}
+
+function write(value: JsonValue, layout: Layout, depth: number): string {
+  const s = layout.space ?? '';
+  const b = layout.spaceBefore ?? '';
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    return layout.escaped
+      ? text
+          .replace(/\//g, '\\/')
+          .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      : text;
+  }
+  if (typeof value !== 'object' || value === null) return writeJson(value);
+  if (Array.isArray(value)) {
+    return `[${s}${value.map((item) => write(item, layout, depth + 1)).join(`${b},${s}`)}${s}]`;
+  }
+  let keys = Object.keys(value);
+  if (layout.sorted) keys = keys.sort();
+  if (layout.reversed && depth === 0) keys = keys.reverse();
+  const members = keys.map(
+    (key) =>
+      `${write(key, layout, depth + 1)}${b}:${s}${write(value[key] as JsonValue, layout, depth + 1)}`,
+  );
+  return `{${s}${members.join(`${b},${s}`)}${s}}`;
+}

@@ -1,8 +1,9 @@
 // procmem-guard's top level: --help, --version, and dispatch to the command table.
 
 import { readFileSync } from 'node:fs';
-import { type CliIo, type Command, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
+import { type CliIo, type Command, UsageError } from './command.js';
 import { COMMANDS } from './commands.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

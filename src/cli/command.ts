@@ -42,7 +42,3 @@ export function backendOption(value: string): BackendChoice {
     `unknown --backend "${value}"; expected one of ${BACKEND_CHOICES.join(', ')}`,
   );
 }
-
-export const EXIT_OK = 0;
-export const EXIT_FINDINGS_INCOMPLETE = 1;
-export const EXIT_USAGE = 2;

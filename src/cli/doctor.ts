@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadNative, nativeAddonPath } from '../native.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
-import { backendOption, type CliIo, type Command, EXIT_OK, UsageError } from './command.js';
+import { backendOption, type CliIo, type Command, UsageError } from './command.js';
+import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 
 const HELP = `Usage: procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
 
@@ -56,7 +57,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     probe = loadNative().probe();
   } catch (err) {
     say('native addon', `MISSING: ${(err as Error).message}`);
-    return 1;
+    return EXIT_FAILURE;
   }
   const caps = probe.capabilities;
   say('native addon', nativeAddonPath());
@@ -102,7 +103,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
   } catch (err) {
     say('capture', `FAILED: ${(err as Error).message}`);
     say('self-test', 'FAIL: capture could not start');
-    return 1;
+    return EXIT_FAILURE;
   }
   const st = watcher.stats();
   say('backend', `${st.backend} (${st.backendReason})`);
@@ -141,7 +142,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
       ? `PASS: TRC-1023 for dd (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
       : `FAIL: no finding within ${timeoutMs} ms`,
   );
-  return arrived ? EXIT_OK : 1;
+  return arrived ? EXIT_OK : EXIT_FAILURE;
 }
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');

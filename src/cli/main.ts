@@ -3,6 +3,7 @@
 // call it without a child process.
 
 import { main } from './cli.js';
+import { EXIT_INTERNAL } from './exit-codes.js';
 
 main(process.argv.slice(2), process).then(
   (code) => {
@@ -11,6 +12,6 @@ main(process.argv.slice(2), process).then(
   (err: unknown) => {
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`procmem-guard: internal error: ${text}\n`);
-    process.exitCode = 70;
+    process.exitCode = EXIT_INTERNAL;
   },
 );

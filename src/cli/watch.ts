@@ -8,10 +8,10 @@ import {
   backendOption,
   type CliIo,
   type Command,
-  EXIT_OK,
   findingFormatOption,
   UsageError,
 } from './command.js';
+import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
 
@@ -80,7 +80,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     await watcher.start();
   } catch (err) {
     io.stderr.write(`procmem-guard watch: ${(err as Error).message}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
   const started = watcher.stats();
   io.stderr.write(

@@ -3,19 +3,22 @@
 import { MAX_JSON_DEPTH, parseJsonExact } from './exact-json.js';
 import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
-import { readTraceeLayout } from './tracee-layout.js';
+import { printable } from './printable.js';
+import { learnLayout, readTraceeLayout } from './tracee-layout.js';
 import {
   type CaptureMark,
   type FlagsSource,
   type JsonObject,
   type JsonValue,
   LEADING_INTEGER_FIELDS,
+  PID_MAX,
   SECURITY_FILE_OPEN,
   SECURITY_FILE_OPEN_EVENT_ID,
   type SecurityFileOpenArgs,
   type TraceeArgument,
   type TraceeContainer,
   type TraceeEvent,
+  U64_MAX,
 } from './types.js';
 
 /** A field of an event is missing or has the wrong type or value. */
@@ -56,7 +59,10 @@ export function parseEventLine(line: string, lineNo: number): EventParseResult {
   // error message, comes from the general path below.
   const event = readTraceeLayout(line);
   if (event !== undefined) return { ok: true, event };
-  return parseEventLineGeneral(line, lineNo);
+  const result = parseEventLineGeneral(line, lineNo);
+  // Teach the fast reader this line's field order (whitespace it allows anywhere).
+  if (result.ok && result.event.eventName === SECURITY_FILE_OPEN) learnLayout(lastLayout.keys);
+  return result;
 }
 
 /**
@@ -108,14 +114,6 @@ function describeJsonError(err: unknown, line: string): string {
   return printable(message.length > 160 ? `${message.slice(0, 157)}...` : message);
 }
 
-/** Escapes control and non-ASCII-printable characters so messages stay one clean line. */
-export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) =>
-    c === '\ufffd' ? '\\ufffd' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
-
 const KNOWN_FIELDS = new Set<string>([
   ...LEADING_INTEGER_FIELDS,
   'processName',
@@ -149,7 +147,6 @@ export function eventFromJson(raw: unknown, exact?: ExactDigits): TraceeEvent {
     );
   }
   const layout = layoutOf(raw);
-  if (exact !== undefined) exact.argsLast = layout.argsLast;
   const args =
     eventName === SECURITY_FILE_OPEN
       ? securityFileOpenArgs(argsRaw, exact)
@@ -160,13 +157,13 @@ export function eventFromJson(raw: unknown, exact?: ExactDigits): TraceeEvent {
     timestamp: u64(raw.timestamp, 'timestamp', exact, true),
     threadStartTime: u64(raw.threadStartTime, 'threadStartTime', exact, false),
     processorId: int(raw.processorId, 'processorId', false),
-    processId: int(raw.processId, 'processId', true),
+    processId: pid(raw.processId, 'processId', true),
     cgroupId: u64(raw.cgroupId, 'cgroupId', exact, false),
-    threadId: int(raw.threadId, 'threadId', false),
-    parentProcessId: int(raw.parentProcessId, 'parentProcessId', false),
-    hostProcessId: int(raw.hostProcessId, 'hostProcessId', false),
-    hostThreadId: int(raw.hostThreadId, 'hostThreadId', false),
-    hostParentProcessId: int(raw.hostParentProcessId, 'hostParentProcessId', false),
+    threadId: pid(raw.threadId, 'threadId', false),
+    parentProcessId: pid(raw.parentProcessId, 'parentProcessId', false),
+    hostProcessId: pid(raw.hostProcessId, 'hostProcessId', false),
+    hostThreadId: pid(raw.hostThreadId, 'hostThreadId', false),
+    hostParentProcessId: pid(raw.hostParentProcessId, 'hostParentProcessId', false),
     userId: int(raw.userId, 'userId', false),
     mountNamespace: int(raw.mountNamespace, 'mountNamespace', false),
     pidNamespace: int(raw.pidNamespace, 'pidNamespace', false),
@@ -217,16 +214,37 @@ function int(value: unknown, field: string, required: boolean): number {
   );
 }
 
+function pid(value: unknown, field: string, required: boolean): number {
+  const id = int(value, field, required);
+  if (id < 0 || id > PID_MAX) {
+    throw new EventFieldError(field, `expected a process id (0 to ${PID_MAX}), got number ${id}`);
+  }
+  return id;
+}
+
 function u64(
   value: unknown,
   field: string,
   exact: ExactDigits | undefined,
   required: boolean,
 ): bigint {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (value === undefined && !required) return 0n;
-  if (exact !== undefined && isRoundedInteger(value)) return exact.topLevel(field, value);
-  return exactInteger(value, field);
+  if (exact !== undefined && isRoundedInteger(value)) {
+    return inU64Range(exact.topLevel(field, value), field);
+  }
+  return inU64Range(exactInteger(value, field), field);
+}
+
+/** An exact integer checked to fit an unsigned 64-bit field. */
+function inU64Range(value: bigint, field: string): bigint {
+  if (value < 0n || value > U64_MAX) {
+    throw new EventFieldError(
+      field,
+      `expected an unsigned 64-bit integer (0 to ${U64_MAX}), got number ${value}`,
+    );
+  }
+  return value;
 }
 
 function isRoundedInteger(value: unknown): value is number {
@@ -476,23 +494,22 @@ function u64Arg(
 ): void {
   const arg = args[index] as RawArgument;
   const { value } = arg;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) {
+  const field = `args[${index}].value (${name})`;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
     arg.value = BigInt(value);
   } else if (exact !== undefined && isRoundedInteger(value)) {
-    arg.value = exact.argValue(args, index, value);
+    arg.value = inU64Range(exact.argValue(args, index, value), field);
   } else {
-    arg.value = exactInteger(value, `args[${index}].value (${name})`);
+    arg.value = inU64Range(exactInteger(value, field), field);
   }
 }
 
-// Events of one stream share one field list: remember which of its fields are extra, and
-// whether `args` is the last one (where ExactDigits can read it from the end of the line).
+// Events of one stream share one field list: remember which of its fields are extra.
 interface FieldLayout {
   keys: string[];
   extraKeys: string[];
-  argsLast: boolean;
 }
-let lastLayout: FieldLayout = { keys: [], extraKeys: [], argsLast: false };
+let lastLayout: FieldLayout = { keys: [], extraKeys: [] };
 
 function layoutOf(raw: Record<string, unknown>): FieldLayout {
   const keys = Object.keys(raw);
@@ -505,7 +522,6 @@ function layoutOf(raw: Record<string, unknown>): FieldLayout {
   lastLayout = {
     keys,
     extraKeys: keys.filter((key) => !KNOWN_FIELDS.has(key)),
-    argsLast: keys[keys.length - 1] === 'args',
   };
   return lastLayout;
 }

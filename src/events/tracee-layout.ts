@@ -1,34 +1,56 @@
-// A reader for the one layout Tracee (and this project's writer) print security_file_open
-// events in: compact JSON, fields in trace.Event's declaration order. One anchored regular
-// expression checks the whole line and captures every value; 64-bit integers are made
-// straight from their digits, so it needs neither JSON.parse nor the digit recovery of
-// exact-numbers.ts. (A hand-written character scanner was tried first: slower than
-// JSON.parse itself. The regex engine compares the fixed text natively.)
+// The fast reader for security_file_open lines. One anchored regular expression per layout
+// checks the whole line and captures every value; 64-bit integers are made straight from
+// their digits, so it needs neither JSON.parse nor the digit recovery of exact-numbers.ts.
+// (A hand-written character scanner was tried first: slower than JSON.parse itself. The
+// regex engine compares the fixed text natively.)
 //
-// It is strict by construction: the expression only admits valid JSON (integers without
-// fraction or exponent, strings without escapes or control characters). Anything else,
-// including an unknown flag name or an oversized number, makes it return undefined and the
-// caller reads the line with the general path (JSON.parse + validation), which also words
-// every error. A test compares the two on valid lines and on thousands of corrupted ones.
+// Two layouts are tried: Tracee's own (compact JSON, fields in trace.Event's declaration
+// order, optional fields optional; also what this project writes), and one learned from the
+// input: when the general path reads a security_file_open line, the reader is told its field
+// order and builds an expression for exactly those fields in that order, with JSON
+// whitespace allowed between any two tokens and unknown fields holding any JSON value up to
+// one level of nesting. Replay of a file in one layout thus reads its first line with the
+// general path and the rest with the fast one, whatever the whitespace and field order.
+//
+// It is strict by construction: the expressions only admit valid JSON (strings with valid
+// escapes and no control characters, integers without fraction or exponent where the model
+// wants integers). Anything else, including an unknown flag name, an out-of-range number or
+// a nested unknown field, makes it return undefined and the caller reads the line with the
+// general path (JSON.parse + validation), which also words every error. Tests compare the
+// two on valid lines in many layouts and on thousands of corrupted ones.
 
+import { parseJsonExact } from './exact-json.js';
 import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
 import {
+  type CaptureMark,
+  type FlagsSource,
   type JsonObject,
+  type JsonValue,
   LEADING_INTEGER_FIELDS,
+  PID_MAX,
   SECURITY_FILE_OPEN,
   type SecurityFileOpenEvent,
+  TRACEE_EXTRA_FIELDS,
   type TraceeContainer,
+  U64_MAX,
 } from './types.js';
 
 /** A JSON integer token (no fraction, no exponent), captured. */
 const INT = '(-?(?:0|[1-9][0-9]*))';
-/** A JSON string with no escape and no control character, its content captured. */
-const STR = '"([^"\\\\\\u0000-\\u001f]*)"';
-const opt = (text: string) => `(?:${text})?`;
-const key = (name: string) => `,"${name}":`;
+/** A JSON string token's content: characters other than '"', '\\' and controls, and escapes. */
+const STRING_BODY =
+  '[^"\\\\\\u0000-\\u001f]*(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\\\\u0000-\\u001f]*)*';
+/** A JSON string. */
+const PLAIN_STR = `"${STRING_BODY}"`;
+/** The same, its content captured (see text()). */
+const STR = `"(${STRING_BODY})"`;
+/** Any JSON number token. */
+const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
+/** JSON whitespace (not \s, which also matches Unicode spaces JSON does not allow). */
+const SPACE = '[ \\t\\n\\r]*';
 
-// Capture groups, in order. Kept next to the pattern so the two cannot drift apart.
-const GROUPS = [
+// Capture groups by name; each layout's pattern numbers them in its own order.
+const GROUP_NAMES = [
   ...LEADING_INTEGER_FIELDS,
   'processName',
   'executablePath',
@@ -63,50 +85,296 @@ const GROUPS = [
   'ctime',
   'syscallPathnameType',
   'syscallPathname',
+  'procfsMem',
+  'targetPid',
+  'targetTid',
+  'flagsSource',
+  'backend',
+  'notes',
 ] as const;
-type Group = (typeof GROUPS)[number];
-const G = Object.fromEntries(GROUPS.map((name, i) => [name, i + 1])) as Record<Group, number>;
+type Group = (typeof GROUP_NAMES)[number];
 
-const LAYOUT = new RegExp(
-  [
-    `^\\{${LEADING_INTEGER_FIELDS.map((name) => `"${name}":${INT}`).join(',')}`,
-    `${key('processName')}${STR}`,
-    opt(`${key('executable')}\\{"path":${STR}\\}`),
-    `${key('hostName')}${STR}`,
-    opt(`${key('containerId')}${STR}`),
-    `${key('container')}\\{`,
-    opt(
-      `"id":${STR}${opt(`,"name":${STR}`)}${opt(`,"image":${STR}`)}${opt(`,"imageDigest":${STR}`)}`,
-    ),
-    '\\}',
-    `(${key('kubernetes')}\\{\\})?`,
-    `${key('eventId')}"${INT}"`,
-    `${key('eventName')}"${SECURITY_FILE_OPEN}"`,
-    opt(
-      `${key('matchedPolicies')}\\[((?:"[^"\\\\\\u0000-\\u001f]*"(?:,"[^"\\\\\\u0000-\\u001f]*")*)?)\\]`,
-    ),
-    `${key('argsNum')}${INT}`,
-    `${key('returnValue')}${INT}`,
-    `${key('syscall')}${STR}`,
-    `(${key('stackAddresses')}null)?`,
-    opt(`${key('contextFlags')}\\{"containerStarted":(true|false),"isCompat":(true|false)\\}`),
-    opt(`${key('threadEntityId')}${INT}`),
-    opt(`${key('processEntityId')}${INT}`),
-    opt(`${key('parentEntityId')}${INT}`),
-    `${key('args')}\\[`,
-    `\\{"name":"pathname","type":${STR},"value":${STR}\\}`,
-    `,\\{"name":"flags","type":${STR},"value":(?:${STR}|${INT})\\}`,
-    `,\\{"name":"dev","type":${STR},"value":${INT}\\}`,
-    `,\\{"name":"inode","type":${STR},"value":${INT}\\}`,
-    `,\\{"name":"ctime","type":${STR},"value":${INT}\\}`,
-    `,\\{"name":"syscall_pathname","type":${STR},"value":${STR}\\}`,
-    '\\]\\}$',
-  ].join(''),
-);
+/** Builds one layout's pattern: `w` is the whitespace allowed between tokens. */
+class PatternBuilder {
+  /** Group names in pattern order; UNKNOWN for the value of a field the model does not name. */
+  readonly groups: string[] = [];
+  constructor(readonly w: string) {}
+  /** A capture group for `name`, numbered in the order the pattern is written. */
+  g(name: Group, pattern: string): string {
+    this.groups.push(name);
+    return `(${pattern})`;
+  }
+  int(name: Group): string {
+    return this.g(name, INT.slice(1, -1));
+  }
+  str(name: Group): string {
+    this.groups.push(name);
+    return STR;
+  }
+  /** `"key":` with whitespace around the colon. */
+  key(name: string): string {
+    return `"${name}"${this.w}:${this.w}`;
+  }
+  /** `,` between two members or elements. */
+  get comma(): string {
+    return `${this.w},${this.w}`;
+  }
+  /**
+   * Any JSON value but objects and arrays nested in objects or arrays, captured: what an
+   * unknown field of a learned layout may hold. (A regular expression cannot match nesting;
+   * deeper values take the general path.) Each whitespace run has one place to go, so a
+   * failing match backtracks linearly.
+   */
+  unknown(): string {
+    const { w, comma } = this;
+    const scalar = `(?:${PLAIN_STR}|${NUMBER}|true|false|null)`;
+    const member = `${PLAIN_STR}${w}:${w}${scalar}`;
+    const object = `\\{${w}(?:${member}(?:${comma}${member})*${w})?\\}`;
+    const array = `\\[${w}(?:${scalar}(?:${comma}${scalar})*${w})?\\]`;
+    this.groups.push(UNKNOWN);
+    return `(${scalar}|${object}|${array})`;
+  }
+}
 
-// The group list and the pattern must agree; an empty alternative makes every group count.
-if ((new RegExp(`${LAYOUT.source}|`).exec('')?.length ?? 0) - 1 !== GROUPS.length) {
-  throw new Error('tracee-layout: capture groups and GROUPS disagree');
+const UNKNOWN = '(unknown)';
+
+/** Tracee's top-level fields of a security_file_open event, in trace.Event's order. */
+const FIELDS = [
+  ...LEADING_INTEGER_FIELDS.map((name) => ({
+    name,
+    required: true,
+    value: (b: PatternBuilder) => b.int(name),
+  })),
+  { name: 'processName', required: true, value: (b: PatternBuilder) => b.str('processName') },
+  {
+    name: 'executable',
+    required: false,
+    value: (b: PatternBuilder) => `\\{${b.w}${b.key('path')}${b.str('executablePath')}${b.w}\\}`,
+  },
+  { name: 'hostName', required: true, value: (b: PatternBuilder) => b.str('hostName') },
+  { name: 'containerId', required: false, value: (b: PatternBuilder) => b.str('containerId') },
+  {
+    name: 'container',
+    required: true,
+    value: (b: PatternBuilder) =>
+      `\\{${b.w}${opt(
+        `${b.key('id')}${b.str('containerIdField')}` +
+          opt(`${b.comma}${b.key('name')}${b.str('containerName')}`) +
+          opt(`${b.comma}${b.key('image')}${b.str('containerImage')}`) +
+          opt(`${b.comma}${b.key('imageDigest')}${b.str('containerImageDigest')}`) +
+          b.w,
+      )}\\}`,
+  },
+  {
+    name: 'kubernetes',
+    required: false,
+    value: (b: PatternBuilder) => b.g('kubernetes', `\\{${b.w}\\}`),
+  },
+  { name: 'eventId', required: true, value: (b: PatternBuilder) => `"${b.int('eventId')}"` },
+  { name: 'eventName', required: true, value: () => `"${SECURITY_FILE_OPEN}"` },
+  {
+    name: 'matchedPolicies',
+    required: false,
+    value: (b: PatternBuilder) =>
+      // The group takes the whitespace too: one place for each run (linear backtracking).
+      `\\[${b.g('matchedPolicies', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,
+  },
+  { name: 'argsNum', required: true, value: (b: PatternBuilder) => b.int('argsNum') },
+  { name: 'returnValue', required: true, value: (b: PatternBuilder) => b.int('returnValue') },
+  { name: 'syscall', required: true, value: (b: PatternBuilder) => b.str('syscall') },
+  {
+    name: 'stackAddresses',
+    required: false,
+    value: (b: PatternBuilder) => b.g('stackAddresses', 'null'),
+  },
+  {
+    name: 'contextFlags',
+    required: false,
+    value: (b: PatternBuilder) =>
+      `\\{${b.w}${b.key('containerStarted')}${b.g('containerStarted', 'true|false')}` +
+      `${b.comma}${b.key('isCompat')}${b.g('isCompat', 'true|false')}${b.w}\\}`,
+  },
+  {
+    name: 'threadEntityId',
+    required: false,
+    value: (b: PatternBuilder) => b.int('threadEntityId'),
+  },
+  {
+    name: 'processEntityId',
+    required: false,
+    value: (b: PatternBuilder) => b.int('processEntityId'),
+  },
+  {
+    name: 'parentEntityId',
+    required: false,
+    value: (b: PatternBuilder) => b.int('parentEntityId'),
+  },
+  {
+    // procmem-guard's own capture mark, as serializeCaptureMark writes it.
+    name: 'procmemGuard',
+    required: false,
+    value: (b: PatternBuilder) =>
+      `\\{${b.w}${b.key('procfsMem')}${b.g('procfsMem', 'true|false')}` +
+      opt(`${b.comma}${b.key('targetPid')}${b.int('targetPid')}`) +
+      opt(`${b.comma}${b.key('targetTid')}${b.int('targetTid')}`) +
+      `${b.comma}${b.key('flagsSource')}"${b.g('flagsSource', 'fdinfo|inferred|syscall|unknown|tracee')}"` +
+      opt(`${b.comma}${b.key('backend')}${b.str('backend')}`) +
+      opt(
+        `${b.comma}${b.key('notes')}\\[${b.g('notes', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,
+      ) +
+      `${b.w}\\}`,
+  },
+  {
+    name: 'args',
+    required: true,
+    value: (b: PatternBuilder) => {
+      // `value` is called after the type's group is numbered: groups count in pattern order.
+      const arg = (name: string, type: Group, value: () => string) =>
+        `\\{${b.w}${b.key('name')}"${name}"${b.comma}${b.key('type')}${b.str(type)}` +
+        `${b.comma}${b.key('value')}${value()}${b.w}\\}`;
+      return (
+        `\\[${b.w}` +
+        [
+          arg('pathname', 'pathnameType', () => b.str('pathname')),
+          arg('flags', 'flagsType', () => `(?:${b.str('flagsString')}|${b.int('flagsInt')})`),
+          arg('dev', 'devType', () => b.int('dev')),
+          arg('inode', 'inodeType', () => b.int('inode')),
+          arg('ctime', 'ctimeType', () => b.int('ctime')),
+          arg('syscall_pathname', 'syscallPathnameType', () => b.str('syscallPathname')),
+        ].join(b.comma) +
+        `${b.w}\\]`
+      );
+    },
+  },
+] as const;
+const FIELD_BY_NAME = new Map<string, (typeof FIELDS)[number]>(FIELDS.map((f) => [f.name, f]));
+
+/** Fields the model keeps in `extra`, in Tracee's order. */
+const EXTRA_FIELDS = TRACEE_EXTRA_FIELDS;
+type ExtraField = (typeof EXTRA_FIELDS)[number];
+
+function opt(text: string): string {
+  return `(?:${text})?`;
+}
+
+/** A field kept in `extra`: one the model knows by name, or an unknown one's key and group. */
+type ExtraSlot = ExtraField | { key: string; group: number };
+
+interface Layout {
+  regex: RegExp;
+  /**
+   * For a learned layout, the group of the match that holds each of Tracee's layout's groups
+   * (-1: none, read as undefined, as an optional group not taken). build() reads
+   * captures by Tracee's layout's numbers, which are constants it can fold.
+   */
+  remap: Int32Array | undefined;
+  /** The `extra` fields in the order this layout has them. */
+  extraOrder: readonly ExtraSlot[];
+}
+
+function layout(
+  b: PatternBuilder,
+  source: string,
+  extraOrder: readonly (ExtraField | string)[],
+  canonical?: Record<Group, number>,
+): Layout {
+  const unknownGroups: number[] = [];
+  let remap: Int32Array | undefined;
+  if (canonical !== undefined) {
+    remap = new Int32Array(GROUP_NAMES.length + 1).fill(-1);
+    b.groups.forEach((name, i) => {
+      if (name === UNKNOWN) unknownGroups.push(i + 1);
+      else (remap as Int32Array)[canonical[name as Group]] = i + 1;
+    });
+  }
+  // Unknown fields' groups come in pattern order, which is the order of extraOrder.
+  let next = 0;
+  const slots = extraOrder.map(
+    (key): ExtraSlot => (isExtraField(key) ? key : { key, group: unknownGroups[next++] as number }),
+  );
+  const regex = new RegExp(source);
+  // The group list and the pattern must agree; an empty alternative makes every group count.
+  if ((new RegExp(`${source}|`).exec('')?.length ?? 0) - 1 !== b.groups.length) {
+    throw new Error('tracee-layout: capture groups and pattern disagree');
+  }
+  return { regex, remap, extraOrder: slots };
+}
+
+function isExtraField(key: string): key is ExtraField {
+  return (EXTRA_FIELDS as readonly string[]).includes(key);
+}
+
+/** Tracee's own layout: compact, trace.Event's order, optional fields optional. */
+function traceeLayout(): { layout: Layout; groups: Record<Group, number> } {
+  const b = new PatternBuilder('');
+  const parts = FIELDS.map((field, i) => {
+    const member = `${i === 0 ? '' : ','}${b.key(field.name)}${field.value(b)}`;
+    return field.required ? member : opt(member);
+  });
+  // Made in one go and never written: the optimiser folds loads from it into constants.
+  const groups = Object.fromEntries(b.groups.map((name, i) => [name, i + 1])) as Record<
+    Group,
+    number
+  >;
+  if (GROUP_NAMES.some((name) => groups[name] === undefined)) {
+    throw new Error('tracee-layout: a group is missing from Tracee layout');
+  }
+  return { layout: layout(b, `^\\{${parts.join('')}\\}$`, EXTRA_FIELDS), groups };
+}
+
+/**
+ * The layout of one line the general path read: these fields, in this order, each required,
+ * with JSON whitespace allowed between any two tokens. Undefined when the line has a field
+ * this reader does not know (the general path keeps reading such lines).
+ */
+function learnedLayout(keys: readonly string[]): Layout | undefined {
+  for (const field of FIELDS) {
+    if (field.required && !keys.includes(field.name)) return undefined;
+  }
+  if (new Set(keys).size !== keys.length) return undefined;
+  const b = new PatternBuilder(SPACE);
+  const members: string[] = [];
+  for (const key of keys) {
+    const field = FIELD_BY_NAME.get(key);
+    if (field !== undefined) members.push(`${b.key(field.name)}${field.value(b)}`);
+    // Keys with quotes, backslashes or non-ASCII stay with the general path.
+    else if (!/^[\x20-\x7e]*$/.test(key) || /["\\]/.test(key)) {
+      return undefined;
+    } else members.push(`${b.key(key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))}${b.unknown()}`);
+  }
+  const source = `^${SPACE}\\{${SPACE}${members.join(b.comma)}${SPACE}\\}${SPACE}$`;
+  // Every key the model does not name goes to `extra`, in the line's order.
+  const extraOrder = keys.filter((key) => isExtraField(key) || !FIELD_BY_NAME.has(key));
+  return layout(b, source, extraOrder, G);
+}
+
+const { layout: TRACEE, groups: G } = traceeLayout();
+/** The layout learned from the input (see learnLayout), tried after Tracee's own. */
+let learned: Layout | undefined;
+let learnedKeys: readonly string[] = [];
+/** Lines read since the last layout was learned: relearning is rate-limited. */
+let sinceLearned = 0;
+const RELEARN_AFTER_LINES = 256;
+
+/**
+ * Tells the reader the top-level field order of a security_file_open line the general path
+ * just read. When it differs from the learned layout (and enough lines went by since the
+ * last change, so that input alternating between layouts cannot make every line compile a
+ * pattern), later lines in that layout take the fast reader.
+ */
+export function learnLayout(keys: readonly string[]): void {
+  if (learned !== undefined && sinceLearned < RELEARN_AFTER_LINES) return;
+  if (keys.length === learnedKeys.length && keys.every((key, i) => key === learnedKeys[i])) return;
+  learnedKeys = [...keys];
+  learned = learnedLayout(keys);
+  sinceLearned = 0;
+}
+
+/** Forgets the learned layout (tests). */
+export function forgetLayout(): void {
+  learned = undefined;
+  learnedKeys = [];
+  sinceLearned = 0;
 }
 
 /** Thrown to abandon the fast path; never escapes this module. */
@@ -122,8 +390,22 @@ function int(text: string): number {
   return negative ? -value : value;
 }
 
+/** A 64-bit unsigned value; DECLINE when out of range (the general path names the field). */
 function u64(text: string): bigint {
-  return text.length <= 15 ? BigInt(int(text)) : BigInt(text);
+  if (text.charCodeAt(0) === 0x2d) throw DECLINE;
+  if (text.length <= 15) return BigInt(int(text));
+  if (text.length > 20) throw DECLINE;
+  const value = BigInt(text);
+  // 2^64 has 20 digits: shorter values are in range.
+  if (text.length === 20 && value > U64_MAX) throw DECLINE;
+  return value;
+}
+
+/** A process or thread id: pid_t, never negative. */
+function pid(text: string): number {
+  const value = int(text);
+  if (value < 0 || value > PID_MAX) throw DECLINE;
+  return value;
 }
 
 /**
@@ -131,22 +413,52 @@ function u64(text: string): bigint {
  * when the line is anything else (the caller then uses the general path).
  */
 export function readTraceeLayout(line: string): SecurityFileOpenEvent | undefined {
-  const m = LAYOUT.exec(line);
-  if (m === null) return undefined;
+  sinceLearned++;
+  let used = TRACEE;
+  let m: RegExpExecArray | null;
   try {
-    return build(m);
+    m = TRACEE.regex.exec(line);
+    if (m === null && learned !== undefined) {
+      used = learned;
+      m = learned.regex.exec(line);
+    }
+  } catch {
+    // The regex engine's backtrack stack has a limit: a repetition of about two million
+    // items (say, an array in an unknown field) throws RangeError. The general path reads it.
+    return undefined;
+  }
+  if (m === null) return undefined;
+  const { remap } = used;
+  let captures: Array<string | undefined> = m;
+  if (remap !== undefined) {
+    captures = new Array(remap.length);
+    for (let i = 1; i < remap.length; i++) {
+      const group = remap[i] as number;
+      // Not m[-1]: a negative index is a named-property lookup, and a slow one.
+      captures[i] = group < 0 ? undefined : m[group];
+    }
+  }
+  try {
+    // Most lines hold no escape at all: then every captured string is its own value.
+    return build(captures, m, used, line.indexOf('\\') === -1 ? verbatim : text);
   } catch (err) {
     if (err === DECLINE) return undefined;
     throw err;
   }
 }
 
-function build(m: Array<string | undefined>): SecurityFileOpenEvent {
+/** `m`: captures by Tracee's layout's group numbers; `match`: as the layout's expression. */
+function build(
+  m: Array<string | undefined>,
+  match: Array<string | undefined>,
+  layout: Layout,
+  text: (raw: string) => string,
+): SecurityFileOpenEvent {
   const eventIdText = m[G.eventId] as string;
   // The general path's limits: at most 10 characters, and "-0" does not read back as itself.
   if (eventIdText.length > 10 || eventIdText === '-0') throw DECLINE;
   const flagsString = m[G.flagsString];
-  const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : flagsString;
+  const flags = flagsString === undefined ? int(m[G.flagsInt] as string) : text(flagsString);
   try {
     parseOpenFlags(flags);
   } catch (err) {
@@ -156,58 +468,121 @@ function build(m: Array<string | undefined>): SecurityFileOpenEvent {
   const container: TraceeContainer = {};
   const containerIdField = m[G.containerIdField];
   if (containerIdField !== undefined) {
-    container.id = containerIdField;
+    container.id = text(containerIdField);
     const name = m[G.containerName];
-    if (name !== undefined) container.name = name;
+    if (name !== undefined) container.name = text(name);
     const image = m[G.containerImage];
-    if (image !== undefined) container.image = image;
+    if (image !== undefined) container.image = text(image);
     const imageDigest = m[G.containerImageDigest];
-    if (imageDigest !== undefined) container.imageDigest = imageDigest;
+    if (imageDigest !== undefined) container.imageDigest = text(imageDigest);
   }
   const event: SecurityFileOpenEvent = {
     timestamp: u64(m[G.timestamp] as string),
     threadStartTime: u64(m[G.threadStartTime] as string),
     processorId: int(m[G.processorId] as string),
-    processId: int(m[G.processId] as string),
+    processId: pid(m[G.processId] as string),
     cgroupId: u64(m[G.cgroupId] as string),
-    threadId: int(m[G.threadId] as string),
-    parentProcessId: int(m[G.parentProcessId] as string),
-    hostProcessId: int(m[G.hostProcessId] as string),
-    hostThreadId: int(m[G.hostThreadId] as string),
-    hostParentProcessId: int(m[G.hostParentProcessId] as string),
+    threadId: pid(m[G.threadId] as string),
+    parentProcessId: pid(m[G.parentProcessId] as string),
+    hostProcessId: pid(m[G.hostProcessId] as string),
+    hostThreadId: pid(m[G.hostThreadId] as string),
+    hostParentProcessId: pid(m[G.hostParentProcessId] as string),
     userId: int(m[G.userId] as string),
     mountNamespace: int(m[G.mountNamespace] as string),
     pidNamespace: int(m[G.pidNamespace] as string),
-    processName: m[G.processName] as string,
-    executable: { path: m[G.executablePath] ?? '' },
-    hostName: m[G.hostName] as string,
-    containerId: m[G.containerId] ?? '',
+    processName: text(m[G.processName] as string),
+    executable: { path: text(m[G.executablePath] ?? '') },
+    hostName: text(m[G.hostName] as string),
+    containerId: text(m[G.containerId] ?? ''),
     container,
     eventId: int(eventIdText),
     eventName: SECURITY_FILE_OPEN,
     argsNum: int(m[G.argsNum] as string),
     returnValue: int(m[G.returnValue] as string),
-    syscall: m[G.syscall] as string,
+    syscall: text(m[G.syscall] as string),
     args: [
-      { name: 'pathname', type: m[G.pathnameType] as string, value: m[G.pathname] as string },
-      { name: 'flags', type: m[G.flagsType] as string, value: flags },
-      { name: 'dev', type: m[G.devType] as string, value: u64(m[G.dev] as string) },
-      { name: 'inode', type: m[G.inodeType] as string, value: u64(m[G.inode] as string) },
-      { name: 'ctime', type: m[G.ctimeType] as string, value: u64(m[G.ctime] as string) },
+      {
+        name: 'pathname',
+        type: text(m[G.pathnameType] as string),
+        value: text(m[G.pathname] as string),
+      },
+      { name: 'flags', type: text(m[G.flagsType] as string), value: flags },
+      { name: 'dev', type: text(m[G.devType] as string), value: u64(m[G.dev] as string) },
+      { name: 'inode', type: text(m[G.inodeType] as string), value: u64(m[G.inode] as string) },
+      { name: 'ctime', type: text(m[G.ctimeType] as string), value: u64(m[G.ctime] as string) },
       {
         name: 'syscall_pathname',
-        type: m[G.syscallPathnameType] as string,
-        value: m[G.syscallPathname] as string,
+        type: text(m[G.syscallPathnameType] as string),
+        value: text(m[G.syscallPathname] as string),
       },
     ],
   };
-  const extra = extraFields(m);
+  // In the general path's order: the mark, then the extra fields.
+  const procfsMem = m[G.procfsMem];
+  if (procfsMem !== undefined) event.procmemGuard = captureMark(m, procfsMem === 'true', text);
+  const extra = extraFields(m, match, layout);
   if (extra !== undefined) event.extra = extra;
   return event;
 }
 
-/** The Tracee fields the model keeps in `extra`, in Tracee's order, as the general path. */
-function extraFields(m: Array<string | undefined>): JsonObject | undefined {
+/** procmemGuard, with its fields in the order the general path sets them. */
+function captureMark(
+  m: Array<string | undefined>,
+  procfsMem: boolean,
+  text: (raw: string) => string,
+): CaptureMark {
+  const mark: CaptureMark = { procfsMem, flagsSource: m[G.flagsSource] as FlagsSource };
+  const targetPid = m[G.targetPid];
+  if (targetPid !== undefined) mark.targetPid = int(targetPid);
+  const targetTid = m[G.targetTid];
+  if (targetTid !== undefined) mark.targetTid = int(targetTid);
+  const backend = m[G.backend];
+  if (backend !== undefined) mark.backend = text(backend);
+  const notes = m[G.notes];
+  if (notes !== undefined) mark.notes = JSON.parse(`[${notes}]`) as string[];
+  return mark;
+}
+
+/** A captured string token's content, decoded. */
+function text(raw: string): string {
+  return raw.indexOf('\\') === -1 ? raw : (JSON.parse(`"${raw}"`) as string);
+}
+
+/** The same for a line without a backslash. */
+function verbatim(raw: string): string {
+  return raw;
+}
+
+/** The Tracee fields the model keeps in `extra`, in the line's order, as the general path. */
+function extraFields(
+  m: Array<string | undefined>,
+  match: Array<string | undefined>,
+  layout: Layout,
+): JsonObject | undefined {
+  if (layout === TRACEE) return traceeExtraFields(m);
+  let extra: JsonObject | undefined;
+  for (const slot of layout.extraOrder) {
+    if (typeof slot === 'string') {
+      const value = extraValue(m, slot);
+      if (value === undefined) continue;
+      extra ??= {};
+      extra[slot] = value;
+    } else {
+      extra ??= {};
+      // defineProperty: a "__proto__" field must stay data instead of replacing the prototype.
+      Object.defineProperty(extra, slot.key, {
+        value: unknownValue(match[slot.group] as string),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return extra;
+}
+
+/** extraFields for Tracee's layout: named stores, each site sees one key (cheaper). */
+function traceeExtraFields(m: Array<string | undefined>): JsonObject | undefined {
   // Most lines carry all of them; build the object only if one is there.
   if (
     m[G.kubernetes] === undefined &&
@@ -222,19 +597,11 @@ function extraFields(m: Array<string | undefined>): JsonObject | undefined {
   }
   const extra: JsonObject = {};
   if (m[G.kubernetes] !== undefined) extra.kubernetes = {};
-  const policies = m[G.matchedPolicies];
-  if (policies !== undefined) {
-    // The strings hold no escapes, so the list is valid JSON as it stands.
-    extra.matchedPolicies = policies === '""' ? [''] : (JSON.parse(`[${policies}]`) as string[]);
-  }
+  const policies = extraValue(m, 'matchedPolicies');
+  if (policies !== undefined) extra.matchedPolicies = policies;
   if (m[G.stackAddresses] !== undefined) extra.stackAddresses = null;
-  const containerStarted = m[G.containerStarted];
-  if (containerStarted !== undefined) {
-    extra.contextFlags = {
-      containerStarted: containerStarted === 'true',
-      isCompat: m[G.isCompat] === 'true',
-    };
-  }
+  const contextFlags = extraValue(m, 'contextFlags');
+  if (contextFlags !== undefined) extra.contextFlags = contextFlags;
   const threadEntityId = m[G.threadEntityId];
   if (threadEntityId !== undefined) extra.threadEntityId = int(threadEntityId);
   const processEntityId = m[G.processEntityId];
@@ -242,4 +609,48 @@ function extraFields(m: Array<string | undefined>): JsonObject | undefined {
   const parentEntityId = m[G.parentEntityId];
   if (parentEntityId !== undefined) extra.parentEntityId = int(parentEntityId);
   return extra;
+}
+
+/** The value of an unknown field, as the general path reads it (64-bit integers exact). */
+function unknownValue(text: string): JsonValue {
+  const c = text.charCodeAt(0);
+  if (c === 0x22) return JSON.parse(text) as string;
+  if (c === 0x7b || c === 0x5b) return parseJsonExact(text);
+  if (c === 0x74) return true;
+  if (c === 0x66) return false;
+  if (c === 0x6e) return null;
+  const value = Number(text);
+  if (Number.isSafeInteger(value) || !Number.isInteger(value)) return value;
+  // A rounded integer: exact if the token is an integer, as JSON.parse read it otherwise.
+  return /^-?[0-9]+$/.test(text) ? BigInt(text) : value;
+}
+
+function extraValue(m: Array<string | undefined>, field: ExtraField): JsonValue | undefined {
+  switch (field) {
+    case 'kubernetes':
+      return m[G.kubernetes] === undefined ? undefined : {};
+    case 'matchedPolicies': {
+      const policies = m[G.matchedPolicies];
+      if (policies === undefined) return undefined;
+      // A list of JSON strings as it stands.
+      return policies === '""' ? [''] : (JSON.parse(`[${policies}]`) as string[]);
+    }
+    case 'stackAddresses':
+      return m[G.stackAddresses] === undefined ? undefined : null;
+    case 'contextFlags': {
+      const containerStarted = m[G.containerStarted];
+      if (containerStarted === undefined) return undefined;
+      return { containerStarted: containerStarted === 'true', isCompat: m[G.isCompat] === 'true' };
+    }
+    case 'threadEntityId':
+      return optionalInt(m[G.threadEntityId]);
+    case 'processEntityId':
+      return optionalInt(m[G.processEntityId]);
+    case 'parentEntityId':
+      return optionalInt(m[G.parentEntityId]);
+  }
+}
+
+function optionalInt(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : int(text);
 }

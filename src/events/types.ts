@@ -70,6 +70,21 @@ export const LEADING_INTEGER_FIELDS = [
   'pidNamespace',
 ] as const;
 
+/** The Tracee fields this model keeps in `extra` (it names no field for them), in Tracee's order. */
+export const TRACEE_EXTRA_FIELDS = [
+  'kubernetes',
+  'matchedPolicies',
+  'stackAddresses',
+  'contextFlags',
+  'threadEntityId',
+  'processEntityId',
+  'parentEntityId',
+] as const;
+
+/** The largest 64-bit unsigned value: timestamps, cgroup ids, dev, inode and ctime fit in it. */
+export const U64_MAX = 2n ** 64n - 1n;
+/** The largest pid_t (a signed 32-bit int; pids are never negative). */
+export const PID_MAX = 2 ** 31 - 1;
 /** Context fields shared by every Tracee event. */
 export interface TraceeEventContext {
   timestamp: bigint;

@@ -2,6 +2,7 @@
 // 2024-11-27T02:40:00.123456789Z  sev 3  TRC-1023 proc_mem_access          pid 4242    dd               /proc/1234/mem  O_RDONLY|O_LARGEFILE
 
 import { formatOpenFlags, parseOpenFlags } from '../events/open-flags.js';
+import { printable } from '../events/printable.js';
 import type { TraceeEvent } from '../events/types.js';
 import type { Finding } from '../signatures/signature.js';
 
@@ -33,11 +34,21 @@ export function formatEventPretty(event: TraceeEvent): string {
   ].join('  ');
 }
 
-/** Nanoseconds since the epoch as ISO 8601 with all nine digits; boot-relative as +s. */
+/** Milliseconds past which a Date is invalid (ECMAScript's time range). */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
+/**
+ * Nanoseconds since the epoch as ISO 8601 with all nine digits; boot-relative as +s. Never
+ * throws: a value outside the Date range (or negative, which the reader refuses anyway) is
+ * printed as plain seconds.
+ */
 export function formatTimestamp(ns: bigint): string {
-  const seconds = ns / NS_PER_SECOND;
-  const fraction = (ns % NS_PER_SECOND).toString().padStart(9, '0');
-  if (ns < EPOCH_2001_NS) return `+${seconds}.${fraction}s`;
+  const sign = ns < 0n ? '-' : '';
+  const magnitude = ns < 0n ? -ns : ns;
+  const seconds = magnitude / NS_PER_SECOND;
+  const fraction = (magnitude % NS_PER_SECOND).toString().padStart(9, '0');
+  if (sign !== '' || ns < EPOCH_2001_NS) return `${sign || '+'}${seconds}.${fraction}s`;
+  if (seconds * 1000n > BigInt(MAX_DATE_MS)) return `${seconds}.${fraction}s`;
   const iso = new Date(Number(seconds) * 1000).toISOString();
   return `${iso.slice(0, 19)}.${fraction}Z`;
 }
@@ -45,14 +56,14 @@ export function formatTimestamp(ns: bigint): string {
 function target(event: TraceeEvent): string {
   const path = event.args.find((arg) => arg.name === 'pathname')?.value;
   const flags = event.args.find((arg) => arg.name === 'flags')?.value;
-  const parts = [typeof path === 'string' ? JSON.stringify(path).slice(1, -1) : '?'];
+  const parts = [typeof path === 'string' ? terminalText(path) : '?'];
   if (event.procmemGuard?.targetPid !== undefined)
     parts.push(`target ${event.procmemGuard.targetPid}`);
   if (typeof flags === 'number' || typeof flags === 'string') {
     try {
       parts.push(formatOpenFlags(parseOpenFlags(flags)));
     } catch {
-      parts.push(String(flags));
+      parts.push(terminalText(String(flags)));
     }
   }
   return parts.join('  ');
@@ -60,5 +71,10 @@ function target(event: TraceeEvent): string {
 
 /** A process name as one printable token (comm can hold any byte but NUL). */
 function printableName(name: string): string {
-  return name === '' ? '?' : JSON.stringify(name).slice(1, -1).replace(/ /g, '\\x20');
+  return name === '' ? '?' : terminalText(name).replace(/ /g, '\\x20');
+}
+
+/** Event text for a terminal: backslashes doubled, then every unprintable character escaped. */
+function terminalText(text: string): string {
+  return printable(text.replace(/\\/g, '\\\\'));
 }

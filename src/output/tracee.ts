@@ -4,19 +4,18 @@
 // event, and `metadata` {Version, Description, Tags, Properties + signatureID, signatureName}.
 // Go writes map keys sorted, so Properties and triggeredBy come out with sorted keys here too.
 
-import type { JsonObject, JsonValue, TraceeArgument, TraceeEvent } from '../events/types.js';
+import {
+  type JsonObject,
+  type JsonValue,
+  TRACEE_EXTRA_FIELDS,
+  type TraceeArgument,
+  type TraceeEvent,
+} from '../events/types.js';
 import { serializeEvent } from '../events/writer.js';
 import type { Finding } from '../signatures/signature.js';
 
 /** Causal-event fields Tracee copies into the detection event (matchedPolicies it does not). */
-const COPIED_EXTRA_FIELDS = [
-  'kubernetes',
-  'stackAddresses',
-  'contextFlags',
-  'threadEntityId',
-  'processEntityId',
-  'parentEntityId',
-] as const;
+const COPIED_EXTRA_FIELDS = TRACEE_EXTRA_FIELDS.filter((field) => field !== 'matchedPolicies');
 
 /**
  * Tracee numbers signature events from 6000 in load order. That order is not stable across

@@ -4,7 +4,12 @@
 
 import type { Readable } from 'node:stream';
 
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * Longer lines are malformed. Tracee's lines are about 1 KB (a path is at most 4 KiB); 4 MiB
+ * bounds what one line can cost: JSON.parse of the worst 4 MiB (`[{},{},...]`, 2 M nested
+ * arrays) peaks near 300 MB RSS, where 64 MiB of `{},` took 3.8 GB.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export interface LineHandler {
   /** A complete line, without its line ending. */

@@ -89,6 +89,7 @@ enum class LossCause : uint32_t {
   kUnreadableEvent = 2,  // an event that could not be read or decoded
   kAuditLost = 3,        // audit status 'lost' counter grew
   kAuditIncomplete = 4,  // an audit event whose records never completed in time
+  kFolded = 5,           // a mem open over its uid's budget (FloodGuard): counted, not reported
   kCount = 8,
 };
 

@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "../util/flood_guard.h"
 #include "netlink.h"
 #include "procfs_devs.h"
 #include "procmem_path.h"
@@ -257,6 +258,7 @@ class AuditBackend : public Backend {
   uint32_t wait_actual_at_start_ = 0;
   int64_t last_status_ms_ = 0;
   std::unique_ptr<audit::Assembler> assembler_;
+  FloodGuard flood_;
   std::vector<AuditEvent> done_;
   size_t pushed_in_batch_ = 0;
 
@@ -264,7 +266,7 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
       flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0},
-      backlog_wait_actual_{0};
+      backlog_wait_actual_{0}, folded_{0};
 };
 
 void AuditBackend::start(EventSink& sink, ProcessTable& table) {
@@ -826,6 +828,13 @@ void AuditBackend::emit(const AuditEvent& ev) {
   rec.host_ppid = ev.ppid;
   rec.uid = ev.uid;
   rec.gid = ev.gid;
+  bool warn = false;
+  if (!flood_.admit(ev.uid, rec.monotonic_ns, &warn)) {  // a flood by this uid: count it
+    folded_++;
+    sink_->lost(LossCause::kFolded, 1);
+    if (warn) sink_->warn(floodWarning(ev.uid).c_str());
+    return;
+  }
   uint32_t flags = rec.record_flags & ~static_cast<uint32_t>(kAttributionMissing);
   if (!ev.comm.empty()) copyStr(rec.comm, sizeof(rec.comm), ev.comm, &flags);
   if (!ev.exe.empty()) copyStr(rec.exe, sizeof(rec.exe), ev.exe, &flags);
@@ -917,7 +926,8 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"unknown_flags", flags_unknown_.load()},
           {"foreign_key", foreign_key_.load()},
           {"procfs_instances", procfs_instances_.load()},
-          {"mounts_seen", mounts_seen_.load()}};
+          {"mounts_seen", mounts_seen_.load()},
+          {"folded", folded_.load()}};
 }
 
 }  // namespace

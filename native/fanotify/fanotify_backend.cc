@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "../proc/procfs.h"
+#include "../util/flood_guard.h"
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
 #include "capture_counters.h"
@@ -130,6 +131,8 @@ class FanotifyBackend : public Backend {
   void warnOnce(int err, const std::string& message);
   void noteExecutable(int fd);
   void pauseForStorm();
+  // False (and counted) when the record's uid is over its budget (FloodGuard).
+  bool admit(const CaptureRecord& rec);
 
   FanotifyFeatures features_;
   UniqueFd group_, stop_fd_;
@@ -139,6 +142,7 @@ class FanotifyBackend : public Backend {
   ProcessTable* table_ = nullptr;
   std::unique_ptr<ProcfsMarker> marker_;
   PendingFlags pending_;
+  FloodGuard flood_;
   FanotifyCounters counters_;
   std::vector<char> buf_;
   int32_t self_pid_ = 0;
@@ -308,6 +312,8 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
     sink_->lost(LossCause::kKernelOverflow, 1);
     return;
   }
+  // Any event of a thread proves it returned from the opens it made before (PendingFlags).
+  if (features_.report_tid && ev.pid > 0) pending_.progressed(ev.pid, drained_epoch_);
   if (ev.fd < 0) return handleFdError(ev);
   UniqueFd fd(ev.fd);
   if (ev.mask & FAN_OPEN_EXEC) return noteExecutable(fd.get());
@@ -361,6 +367,7 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   fillFileFields(&rec, st, inst, path, mem);
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
+  if (!admit(rec)) return;
 
   int32_t flags = 0, fdnum = 0;
   uint64_t cpu_mark = 0;
@@ -493,6 +500,7 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
   }
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
+  if (!admit(rec)) return;
   counters_.target_exited++;
   emit(rec);
 }
@@ -536,6 +544,18 @@ void FanotifyBackend::emit(const CaptureRecord& rec) {
       counters_.unknown_flags++;
   }
   if (sink_->push(rec)) counters_.emitted++;
+}
+
+bool FanotifyBackend::admit(const CaptureRecord& rec) {
+  uint32_t uid = rec.record_flags & kAttributionMissing ? FloodGuard::kUnknownUid : rec.uid;
+  bool warn = false;
+  bool ok = flood_.admit(uid, monotonicNs(), &warn);
+  counters_.flooding = flood_.flooding();
+  if (ok) return true;
+  counters_.folded++;
+  sink_->lost(LossCause::kFolded, 1);
+  if (warn) sink_->warn(floodWarning(uid).c_str());
+  return false;
 }
 
 void FanotifyBackend::pollPending(uint64_t now) {

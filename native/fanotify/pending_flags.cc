@@ -25,6 +25,7 @@ uint64_t PendingFlags::insert(const CaptureRecord& rec, State state, uint64_t no
 
 void PendingFlags::erase(std::map<uint64_t, Entry>::iterator it) {
   const Entry& e = it->second;
+  if (e.state == State::kWaiting) dropTid(it->first, e);
   if (e.due_ns) due_.erase(Due{e.due_ns, it->first});
   closed_.erase(it->first);
   auto f = by_file_.find(keyOf(e.rec));
@@ -53,7 +54,28 @@ bool PendingFlags::scheduleNext(uint64_t id, Entry* e) {
   return true;
 }
 
+void PendingFlags::dropTid(uint64_t id, const Entry& e) {
+  auto t = by_tid_.find(e.rec.host_tid);
+  if (t == by_tid_.end()) return;
+  auto& ids = t->second;
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  if (ids.empty()) by_tid_.erase(t);
+}
+
+void PendingFlags::progressed(int32_t tid, uint64_t drained_epoch) {
+  auto t = by_tid_.find(tid);
+  if (t == by_tid_.end()) return;
+  std::vector<uint64_t> ids = std::move(t->second);
+  by_tid_.erase(t);
+  for (uint64_t id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end() && it->second.state == State::kWaiting)
+      markClosed(id, &it->second, drained_epoch);
+  }
+}
+
 void PendingFlags::markClosed(uint64_t id, Entry* e, uint64_t drained_epoch) {
+  if (e->state == State::kWaiting) dropTid(id, *e);
   setDue(id, e, 0);
   e->state = State::kClosed;
   e->closed_epoch = drained_epoch;
@@ -99,6 +121,7 @@ void PendingFlags::add(const CaptureRecord& rec, Probed first, uint64_t cpu_mark
   uint64_t id = insert(rec, State::kWaiting, now_ns);
   Entry& e = entries_.at(id);
   e.cpu_mark = cpu_mark;
+  by_tid_[rec.host_tid].push_back(id);
   if (first == Probed::kClosed) {
     markClosed(id, &e, drained_epoch);
   } else {
@@ -135,10 +158,19 @@ bool PendingFlags::writeClosed(uint64_t dev, uint64_t ino, int32_t pid, uint64_t
 
 void PendingFlags::poll(uint64_t now_ns, uint64_t drained_epoch, const Probe& probe,
                         std::vector<CaptureRecord>* out) {
-  // Closed records whose write-close, if any, has been read by now.
+  // Records past their open whose write-close, if any, has been read by now: one more look
+  // for the fd (a thread seen making a later open has installed it, if it still holds it),
+  // else it was closed read-only.
   for (auto c = closed_.begin(); c != closed_.end();) {
     auto it = entries_.find(*c++);
     if (it == entries_.end() || drained_epoch <= it->second.closed_epoch) continue;
+    int32_t flags = 0, fd = -1;
+    if (probe(it->second.rec, &it->second.cpu_mark, &flags, &fd) == Probed::kFound) {
+      counters_.late_fdinfo++;
+      it->second.rec.return_value = fd;
+      report(it, flags, FlagsSource::kFdinfo, now_ns, out);
+      continue;
+    }
     counters_.closed++;
     report(it, O_RDONLY, FlagsSource::kInferred, now_ns, out);
   }

@@ -13,11 +13,14 @@
 //   - its fd shows up: exact flags from fdinfo, FlagsSource::kFdinfo;
 //   - a FAN_CLOSE_WRITE of that file by that process arrives: it was open for writing, O_RDWR
 //     (reads cannot be ruled out), FlagsSource::kInferred;
-//   - the opener is past the open without the fd: it closed the file. Its write-close, if any,
-//     was queued at that close, so once the kernel queue has been read empty after that
-//     (drained epoch), no write-close means O_RDONLY, FlagsSource::kInferred;
+//   - the opener is past the open: once the kernel queue has been read empty after that
+//     (drained epoch), its fd is looked for once more; absent, it closed the file, and its
+//     write-close, if any, was queued at that close and read by now: none means O_RDONLY,
+//     FlagsSource::kInferred;
 //   - none of these within the schedule (1.5 s; the opener starved of CPU): O_RDWR,
 //     FlagsSource::kUnknown, so both signatures fire.
+// A thread's later event proves the same (it started another open, so it returned from this
+// one): in a flood of opens by one thread, every record but the last resolves at once.
 // A live O_RDWR holder is therefore never reported O_RDONLY. A write-close that arrives within
 // kLateCloseNs after a record went out inferred O_RDONLY re-emits it as O_RDWR (the same process
 // opened the same file for writing in between, merged by fanotify into one event).
@@ -29,6 +32,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "../record.h"
@@ -81,6 +85,10 @@ class PendingFlags {
   // is reported again as O_RDWR. Returns false if no record was waiting or reported.
   bool writeClosed(uint64_t dev, uint64_t ino, int32_t pid, uint64_t now_ns,
                    std::vector<CaptureRecord>* out);
+  // An event of thread `tid` read after its waiting records' events: the thread made another
+  // open (or exec) since, so it returned from theirs: each is past its open (kClosed) unless
+  // its fd is found. Cheap when `tid` has nothing waiting (one hash look-up).
+  void progressed(int32_t tid, uint64_t drained_epoch);
   // Looks up every waiting record that is due, and resolves closed ones once the queue was
   // read empty after they were found closed.
   void poll(uint64_t now_ns, uint64_t drained_epoch, const Probe& probe,
@@ -119,6 +127,7 @@ class PendingFlags {
   // Schedules the next look-up of a waiting entry; false when it has none left.
   bool scheduleNext(uint64_t id, Entry* e);
   void markClosed(uint64_t id, Entry* e, uint64_t drained_epoch);
+  void dropTid(uint64_t id, const Entry& e);
   // Reports an unreported entry with these flags and removes it (or keeps it as kReported).
   void report(std::map<uint64_t, Entry>::iterator it, int32_t flags, FlagsSource source,
               uint64_t now_ns, std::vector<CaptureRecord>* out);
@@ -129,7 +138,8 @@ class PendingFlags {
   std::map<Key, std::vector<uint64_t>> by_file_;  // ids per (file, opener), oldest first
   std::set<Due> due_;                             // look-ups and expiries, soonest first
   std::set<uint64_t> closed_;                     // ids in State::kClosed
-  size_t waiting_count_ = 0;                      // kWaiting + kClosed
+  std::unordered_map<int32_t, std::vector<uint64_t>> by_tid_;  // kWaiting ids per opener thread
+  size_t waiting_count_ = 0;                                   // kWaiting + kClosed
   size_t reported_count_ = 0;
   Counters counters_;
 };

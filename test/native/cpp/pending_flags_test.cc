@@ -153,6 +153,27 @@ int main() {
     out.clear();
   }
 
+  {  // A later event of the same thread: it returned from the open. Its fd, if it holds it, is
+     // found at resolution; otherwise O_RDONLY once the queue was read empty.
+    PendingFlags p;
+    Openers o;
+    p.progressed(21, epoch);  // nothing waiting: no-op
+    p.add(record(21, 12), Probed::kNotYet, 0, 0, epoch, &out);
+    p.add(record(22, 13), Probed::kNotYet, 0, 0, epoch, &out);
+    p.progressed(21, epoch);
+    CHECK(p.nextDeadline() == 0 && out.empty());
+    o.held[{22, 13}] = O_WRONLY;
+    p.progressed(22, epoch);
+    p.poll(0, ++epoch, o.probe(), &out);
+    CHECK(out.size() == 2);
+    CHECK(out.size() == 2 && out[0].host_pid == 21 && access(out[0]) == O_RDONLY &&
+          source(out[0]) == FlagsSource::kInferred);
+    CHECK(out.size() == 2 && out[1].host_pid == 22 && access(out[1]) == O_WRONLY &&
+          source(out[1]) == FlagsSource::kFdinfo);
+    CHECK(p.waiting() == 0);
+    out.clear();
+  }
+
   {  // The cpu mark the probe keeps travels with the record.
     PendingFlags p;
     uint64_t seen = 0;

@@ -70,6 +70,8 @@ describe.skipIf(!isRoot).each(backends)('mem-open flood by another user (%s)', (
     // Each of nobody's opens was either reported or folded, never both.
     const reported = w.events.filter((e) => e.userId === 65534).length;
     expect(reported + s.lost.folded).toBeLessThanOrEqual(24_000);
-    expect(reported).toBeGreaterThanOrEqual(256); // its burst went through
+    // Its burst went through (audit: unless the kernel dropped records, counted as auditLost).
+    if (backend === 'fanotify') expect(reported).toBeGreaterThanOrEqual(256);
+    else expect(reported + s.lost.auditLost).toBeGreaterThanOrEqual(256);
   }, 60_000);
 });

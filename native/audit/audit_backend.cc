@@ -285,6 +285,12 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
          "(lock " +
              state_file_.dir() + "/audit.lock); stop it first");
   }
+  if (r < 0 && !state_file_.problem().empty()) {
+    fail("STATE_UNSAFE",
+         "audit backend: refusing to use the state directory: " + state_file_.problem() +
+             " (it must be a real directory owned by root, mode 0700; remove it "
+             "and start again, or find out who created it)");
+  }
   if (r < 0) {
     fail(r == -EACCES || r == -EPERM || r == -EROFS ? "EPERM_CAPTURE" : "INTERNAL",
          "audit backend: cannot create the state lock in " + state_file_.dir() + ": " + errText(r) +
@@ -377,9 +383,17 @@ void AuditBackend::saveState() {
 // A state file while we hold the lock: the previous watcher died without cleaning up.
 void AuditBackend::recoverStale() {
   SavedState old;
-  bool have = state_file_.load(&old);
+  audit::StateFile::Loaded have = state_file_.load(&old);
   removeOurRules(true);  // rules with our key can only be a dead watcher's: we hold the lock
-  if (!have) return;
+  if (have == audit::StateFile::Loaded::kInvalid) {
+    sink_->warn(("audit backend: ignored " + state_file_.dir() + "/" + state_file_.problem() +
+                 "; nothing in it was applied to the audit configuration (moved to "
+                 "audit.state.invalid)")
+                    .c_str());
+    state_file_.setAside();
+    return;
+  }
+  if (have == audit::StateFile::Loaded::kNone) return;
   restore(old, old.registered_pid);
   state_file_.remove();
   char msg[160];

@@ -5,6 +5,10 @@
 //   audit.state  what the running watcher changed, written (atomically, by rename) BEFORE the
 //                change is made and removed after a clean stop. Finding it while holding the
 //                lock means the previous watcher died without cleaning up.
+// We run as root in a directory others might have prepared: the directory must be ours (owned
+// by our euid, not group- or world-writable, not a symlink), every file is opened relative to
+// its fd with O_NOFOLLOW (and the temporary file with O_EXCL), and a state file's values are
+// validated before any of them is applied to the host (docs/audit-backend.md).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,12 @@ struct SavedState {
   int32_t daemon_at_start = 0;  // audit daemon registered when we started (0: none)
 };
 
+// Why a state file was not used: "" when it was valid, else what is wrong with it.
+std::string validateState(const SavedState& s);
+// Parses a state file's text; on a malformed or unknown line, returns false with `error` set
+// to the line number and what is wrong.
+bool parseState(const std::string& text, SavedState* out, std::string* error);
+
 class StateFile {
  public:
   explicit StateFile(std::string dir = "/run/procmem-guard") : dir_(std::move(dir)) {}
@@ -31,20 +41,29 @@ class StateFile {
   StateFile(const StateFile&) = delete;
   StateFile& operator=(const StateFile&) = delete;
 
-  // Creates the directory and takes the lock. Returns 0, -EWOULDBLOCK if another live watcher
-  // holds it, or another -errno.
+  // Creates (or checks) the directory and takes the lock. Returns 0; -EWOULDBLOCK if another
+  // live watcher holds it; -EPERM with problem() set when the directory or the lock file is
+  // not safe to use; or another -errno.
   int lock();
   void unlock();
-  // Reads a state file left behind. Returns false if there is none (or it is unreadable).
-  bool load(SavedState* out) const;
-  // Writes atomically (temp file, fsync, rename). Returns 0 or -errno.
+  // What made lock() or load() refuse, for the error message.
+  const std::string& problem() const { return problem_; }
+  // Reads a state file left behind. kNone: there is none; kInvalid: there is one, but it is
+  // unsafe or its values are not sane (problem() says why): it must not be applied.
+  enum class Loaded { kNone, kValid, kInvalid };
+  Loaded load(SavedState* out);
+  // Writes atomically (O_EXCL temp file, fsync, rename). Returns 0 or -errno.
   int save(const SavedState& s) const;
   void remove() const;
+  // Moves an invalid state file aside (audit.state.invalid) for the administrator to look at.
+  void setAside() const;
   const std::string& dir() const { return dir_; }
 
  private:
   std::string dir_;
+  int dir_fd_ = -1;
   int lock_fd_ = -1;
+  std::string problem_;
 };
 
 }  // namespace pmg::audit

@@ -4,9 +4,10 @@
 export const CAPTURE_ERROR_CODES = [
   'EPERM_CAPTURE', // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
   'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
-  'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
+  'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT (no kernel audit, audit=0, another network namespace)
   'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
-  'AUDIT_BUSY', // audit state we cannot share safely
+  'AUDIT_BUSY', // another audit watcher, audit locked (enabled=2) or failure mode panic
+  'STATE_UNSAFE', // the state directory (/run/procmem-guard) is a symlink, not ours, or writable by others
   'NATIVE_MISSING', // no native addon loads here (none fits and none was built)
   'INTERNAL',
 ] as const;

@@ -10,8 +10,10 @@ import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 const HELP = `Usage: procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
 
 Reports what this host offers for capture (privileges, kernel, fanotify features, the procfs
-instances that would be watched), then runs a live self-test: a child process (dd) reads
-another child's /proc/<pid>/mem and the TRC-1023 finding must arrive.
+instances that would be watched), then runs a live self-test: a child process reads another
+child's /proc/<pid>/mem and the TRC-1023 finding must arrive. Both children are this Node.js
+binary (by its absolute path, with an empty environment): doctor runs as root and never runs
+a program found through PATH.
 
 Options:
   -b, --backend NAME   auto (the default), fanotify or audit
@@ -108,7 +110,11 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
   const st = watcher.stats();
   say('backend', `${st.backend} (${st.backendReason})`);
 
-  const target = spawn('sleep', ['30'], { stdio: 'ignore' });
+  // The node binary by absolute path, no PATH look-up, and an empty environment (no
+  // NODE_OPTIONS, no LD_PRELOAD): whatever the caller's environment holds is not run as root.
+  const child = (code: string) =>
+    spawn(process.execPath, ['--no-warnings', '-e', code], { stdio: 'ignore', env: {} });
+  const target = child('setTimeout(() => {}, 30000)');
   const began = process.hrtime.bigint();
   let readerPid: number | undefined;
   const arrived = await new Promise<boolean>((resolve) => {
@@ -123,12 +129,12 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
         resolve(true);
       }
     });
-    const reader = spawn('dd', [`if=/proc/${target.pid}/mem`, 'of=/dev/null', 'bs=1', 'count=0'], {
-      stdio: 'ignore',
-    });
+    const reader = child(
+      `const fs = require('node:fs'); fs.closeSync(fs.openSync('/proc/${target.pid}/mem', 'r'));`,
+    );
     readerPid = reader.pid;
     reader.on('error', (err) => {
-      say('self-test', `could not run dd: ${err.message}`);
+      say('self-test', `could not run the reader: ${err.message}`);
       clearTimeout(timer);
       resolve(false);
     });
@@ -139,7 +145,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
   say(
     'self-test',
     arrived
-      ? `PASS: TRC-1023 for dd (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
+      ? `PASS: TRC-1023 for the reader (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
       : `FAIL: no finding within ${timeoutMs} ms`,
   );
   return arrived ? EXIT_OK : EXIT_FAILURE;

@@ -93,9 +93,10 @@ export function spawnTarget(): ChildProcess & { pid: number } {
 export function run(
   cmd: string,
   args: string[],
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ pid: number; stdout: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -1,5 +1,8 @@
 // The operator's view: `procmem-guard watch` and `doctor` as processes, against the real kernel.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
@@ -10,8 +13,22 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
   it.each(['fanotify', 'audit'])('doctor --backend %s passes its self-test', async (backend) => {
     const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for dd/m);
+    expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for the reader/m);
     expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
+  });
+
+  it('doctor runs nothing found through PATH (planted dd, sleep, cat, ps first on PATH)', async () => {
+    const planted = mkdtempSync(join(tmpdir(), 'pmg-path-'));
+    const marker = join(planted, 'ran');
+    for (const tool of ['dd', 'sleep', 'cat', 'ps', 'sh', 'mount', 'unshare']) {
+      writeFileSync(join(planted, tool), `#!/bin/sh\necho ${tool} >> ${marker}\n`, { mode: 0o755 });
+    }
+    const r = await run(process.execPath, [cli, 'doctor'], {
+      ...process.env,
+      PATH: `${planted}:${process.env.PATH}`,
+    });
+    expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023/m);
+    expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
   });
 
   it.each(['fanotify', 'audit'])(

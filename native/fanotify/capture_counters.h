@@ -15,6 +15,7 @@ struct FanotifyCounters {
   std::atomic<uint64_t> events_read{0};            // events taken from the kernel queue
   std::atomic<uint64_t> filtered_not_mem{0};       // procfs events that were not mem-file opens
   std::atomic<uint64_t> filtered_self{0};          // events caused by this process
+  std::atomic<uint64_t> filtered_gone_not_mem{0};  // fd -EINVAL: an exiting process's mount table
   std::atomic<uint64_t> emitted{0};                // records handed to the ring
   std::atomic<uint64_t> overflows{0};              // FAN_Q_OVERFLOW events
   std::atomic<uint64_t> unreadable{0};             // events lost to a failed read or fd error
@@ -54,6 +55,7 @@ struct FanotifyCounters {
     return {{"events_read", events_read},
             {"filtered_not_mem", filtered_not_mem},
             {"filtered_self", filtered_self},
+            {"filtered_gone_not_mem", filtered_gone_not_mem},
             {"emitted", emitted},
             {"overflows", overflows},
             {"unreadable", unreadable},

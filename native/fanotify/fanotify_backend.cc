@@ -467,10 +467,23 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     counters_.filtered_self++;
     return;
   }
+  if (ev.fd == -EINVAL || ev.fd == -ENOENT) {
+    // The kernel could not reopen a mount table file (mountinfo, mounts, mountstats) of an
+    // exiting process (no mount namespace or fs any more: measured, docs/fanotify-capture.md).
+    // A mem file never fails that way: its reopen fails only with ESRCH (target gone) or a
+    // permission error. Not a loss.
+    counters_.filtered_gone_not_mem++;
+    return;
+  }
   if (ev.fd != -ESRCH) {
     counters_.unreadable++;
     sink_->lost(LossCause::kUnreadableEvent, 1);
-    warnOnce(-ev.fd, std::string("a fanotify event could not be opened: ") + std::strerror(-ev.fd));
+    std::string advice =
+        ev.fd == -EACCES || ev.fd == -EPERM
+            ? " (reopening another user's mem file needs CAP_SYS_PTRACE; such opens are lost)"
+            : "";
+    warnOnce(-ev.fd, std::string("a procfs open could not be reopened for reading its event: ") +
+                         std::strerror(-ev.fd) + advice);
     return;
   }
   // The target exited before we read the event, so the kernel could not reopen the file for

@@ -147,7 +147,9 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
         backend,
         ringCapacity: this.#options.ringCapacity ?? 4096,
         onWake: () => this.#drain(),
-        onWarn: (msg: string) => this.#emitError(new Error(`procmem-guard (${backend}): ${msg}`)),
+        // One prefix: the backend's name (the CLI adds the program's).
+        onWarn: (msg: string) =>
+          this.#emitError(new Error(msg.startsWith(backend) ? msg : `${backend}: ${msg}`)),
       });
       try {
         capture.start();

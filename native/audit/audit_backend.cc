@@ -24,9 +24,9 @@
 #include <thread>
 
 #include "../util/flood_guard.h"
+#include "../util/mem_path.h"
 #include "netlink.h"
 #include "procfs_devs.h"
-#include "procmem_path.h"
 #include "records.h"
 #include "state_file.h"
 
@@ -814,10 +814,9 @@ void AuditBackend::emit(const AuditEvent& ev) {
       base = readLink("/proc/" + std::to_string(ev.pid) + "/fd/" + std::to_string(dirfd));
     }
   }
-  std::string resolved =
-      base.empty() && p->name.front() != '/' ? p->name : audit::joinPath(base, p->name);
-  audit::MemPath m;
-  bool parsed = audit::parseMemPath(resolved, &m);
+  std::string resolved = base.empty() && p->name.front() != '/' ? p->name : joinPath(base, p->name);
+  MemPath m;
+  bool parsed = parseMemPath(resolved, SelfNames::kAccept, &m);
   // Our rules match procfs devices only, but a record can also come from another rule that
   // matched first (foreign key): the device decides.
   bool known_procfs = rule_devs_.count(p->dev) > 0;

@@ -47,9 +47,9 @@
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
 #include "capture_counters.h"
+#include "event_path.h"
 #include "exec_marks.h"
 #include "fanotify_features.h"
-#include "mem_path.h"
 #include "opener_flags.h"
 #include "pending_flags.h"
 #include "procfs_marker.h"
@@ -113,12 +113,13 @@ class FanotifyBackend : public Backend {
   void handleEvent(const fanotify_event_metadata& ev);
   void handleFdError(const fanotify_event_metadata& ev);
   void handleMemFile(const fanotify_event_metadata& ev, const struct stat& st,
-                     const ProcfsInstance& inst, const std::string& path, const MemPath& mem);
+                     const ProcfsInstance& inst, const std::string& path, const MemPath& mem,
+                     bool deleted);
   // Opener thread-group id and thread id from the event's pid (a tid with FAN_REPORT_TID).
   void openerIds(int32_t event_pid, int32_t* pid, int32_t* tid);
   bool isOwnThread(int32_t event_pid, int32_t tid) const;
   void fillFileFields(CaptureRecord* rec, const struct stat& st, const ProcfsInstance& inst,
-                      const std::string& path, const MemPath& mem);
+                      const std::string& path, const MemPath& mem, bool deleted);
   void markSelfTarget(CaptureRecord* rec);
   // For an event whose target is gone: the mem file the opener still holds, if any.
   bool fillFromHeldMemFd(int32_t tid, CaptureRecord* rec);
@@ -329,24 +330,25 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
   ProcfsInstance inst;
   std::string path;
   MemPath mem;
+  bool deleted = false;
   if (!marker_->lookup(st.st_dev, &inst) ||
       !readLink("/proc/self/fd/" + std::to_string(fd.get()), &path)) {
     counters_.filtered_not_mem++;
     return;
   }
   std::string fs_path;
-  if (!parseMemPath(path, &mem) &&
+  if (!parseEventPath(path, &mem, &deleted) &&
       !(path.size() >= 4 && path.compare(path.size() - 4, 4, "/mem") == 0 &&
-        procfsPathOf(fd.get(), path, &fs_path) && parseMemPath(fs_path, &mem))) {
+        procfsPathOf(fd.get(), path, &fs_path) && parseEventPath(fs_path, &mem, &deleted))) {
     counters_.filtered_not_mem++;
     return;
   }
-  handleMemFile(ev, st, inst, path, mem);
+  handleMemFile(ev, st, inst, path, mem, deleted);
 }
 
 void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const struct stat& st,
                                     const ProcfsInstance& inst, const std::string& path,
-                                    const MemPath& mem) {
+                                    const MemPath& mem, bool deleted) {
   int32_t pid = 0, tid = 0;
   openerIds(ev.pid, &pid, &tid);
   if (isOwnThread(ev.pid, tid)) {
@@ -364,7 +366,7 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   if (!(ev.mask & FAN_OPEN)) return;
 
   CaptureRecord rec = newRecord();
-  fillFileFields(&rec, st, inst, path, mem);
+  fillFileFields(&rec, st, inst, path, mem, deleted);
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
   if (!admit(rec)) return;
@@ -412,19 +414,18 @@ PendingFlags::Probed FanotifyBackend::probeOpener(const CaptureRecord& rec, uint
 
 void FanotifyBackend::fillFileFields(CaptureRecord* rec, const struct stat& st,
                                      const ProcfsInstance& inst, const std::string& path,
-                                     const MemPath& mem) {
+                                     const MemPath& mem, bool deleted) {
   rec->dev = st.st_dev;
   rec->inode = st.st_ino;
   rec->ctime_ns = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull +
                   static_cast<uint64_t>(st.st_ctim.tv_nsec);
   rec->target_pid = mem.pid;
-  rec->target_tid = mem.tid;
+  rec->target_tid = mem.task ? mem.tid : mem.pid;
   if (!inst.host_pids) {  // a container's procfs shows its own pids: translate to host pids
     rec->target_pid = table_->hostPidOf(inst.pid_ns, mem.pid);
-    rec->target_tid = mem.thread ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec->target_pid;
+    rec->target_tid = mem.task ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec->target_pid;
   }
-  rec->record_flags |=
-      kProcfsMem | (mem.thread ? kThreadMem : 0u) | (mem.deleted ? kTargetExited : 0u);
+  rec->record_flags |= kProcfsMem | (mem.task ? kThreadMem : 0u) | (deleted ? kTargetExited : 0u);
   if (!copyString(rec->pathname, path)) rec->record_flags |= kPathTruncated;
   copyString(rec->syscall_pathname, path);
 }
@@ -436,6 +437,7 @@ void FanotifyBackend::markSelfTarget(CaptureRecord* rec) {
 bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
   std::string path;
   MemPath mem;
+  bool deleted = false;
   ProcfsInstance inst;
   struct stat held;
   std::string fd_dir = "/proc/" + std::to_string(tid) + "/fd/";
@@ -443,18 +445,18 @@ bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
     if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600) return false;
     held = st;
     if (!marker_->lookup(st.st_dev, &inst) || !readLink(fd_dir + std::to_string(n), &path) ||
-        !parseMemPath(path, &mem))
+        !parseEventPath(path, &mem, &deleted))
       return false;
     // Only a file of a target that is gone: its path no longer reaches the same inode (a
     // held fd pins a live target's dentry, so the same path finds the same inode).
     std::string now = inst.path + "/" + std::to_string(mem.pid) +
-                      (mem.thread ? "/task/" + std::to_string(mem.tid) : "") + "/mem";
+                      (mem.task ? "/task/" + std::to_string(mem.tid) : "") + "/mem";
     struct stat cur;
     return stat(now.c_str(), &cur) != 0 || cur.st_ino != st.st_ino || cur.st_dev != st.st_dev;
   });
   int32_t flags = 0;
   if (fd < 0 || !readFdFlags(tid, fd, &flags)) return false;
-  fillFileFields(rec, held, inst, path, mem);
+  fillFileFields(rec, held, inst, path, mem, deleted);
   rec->open_flags = flags;
   rec->return_value = fd;
   rec->flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);

@@ -7,7 +7,7 @@ it('parses records, bounds incomplete events and classifies mem paths', () => {
   const run = runCxxTest([
     'test/native/cpp/audit_parse_test.cc',
     'native/audit/records.cc',
-    'native/audit/procmem_path.cc',
+    'native/util/mem_path.cc',
   ]);
   expect(run.output).toMatch(/^ok \d+ checks passed/);
   expect(run.status).toBe(0);

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "audit/procmem_path.h"
 #include "audit/records.h"
 #include "check.h"
+#include "util/mem_path.h"
 
 using namespace pmg::audit;
 
@@ -24,20 +24,20 @@ int main() {
   CHECK(!findField("ppid=7", "pid", &raw));
 
   // Paths.
-  CHECK(joinPath("/proc/12", "mem") == "/proc/12/mem");
-  CHECK(joinPath("/root", "../proc/./self/mem") == "/proc/self/mem");
-  CHECK(joinPath("/x", "/proc/1/mem") == "/proc/1/mem");
-  MemPath m;
-  CHECK(parseMemPath("/proc/12/mem", &m) && m.pid == 12 && !m.task && !m.self);
-  CHECK(parseMemPath("/proc/12/task/13/mem", &m) && m.pid == 12 && m.tid == 13 && m.task);
-  CHECK(parseMemPath("/proc/self/mem", &m) && m.self && !m.task);
-  CHECK(parseMemPath("/proc/thread-self/mem", &m) && m.self && m.thread_self && m.task);
-  CHECK(parseMemPath("/proc/self/task/9/mem", &m) && m.self && m.tid == 9);
-  CHECK(parseMemPath("/mnt/p/77/mem", &m) && m.pid == 77);  // any mount point: dev decides
-  CHECK(!parseMemPath("/proc/12/maps", &m));
-  CHECK(!parseMemPath("/proc/12/task/x/mem", &m));
-  CHECK(!parseMemPath("/proc/mem", &m));
-  CHECK(!parseMemPath("/proc/thread-self/task/3/mem", &m));
+  CHECK(pmg::joinPath("/proc/12", "mem") == "/proc/12/mem");
+  CHECK(pmg::joinPath("/root", "../proc/./self/mem") == "/proc/self/mem");
+  CHECK(pmg::joinPath("/x", "/proc/1/mem") == "/proc/1/mem");
+  pmg::MemPath m;
+  CHECK(parseMemPath("/proc/12/mem", pmg::SelfNames::kAccept, &m) && m.pid == 12 && !m.task && !m.self);
+  CHECK(parseMemPath("/proc/12/task/13/mem", pmg::SelfNames::kAccept, &m) && m.pid == 12 && m.tid == 13 && m.task);
+  CHECK(parseMemPath("/proc/self/mem", pmg::SelfNames::kAccept, &m) && m.self && !m.task);
+  CHECK(parseMemPath("/proc/thread-self/mem", pmg::SelfNames::kAccept, &m) && m.self && m.thread_self && m.task);
+  CHECK(parseMemPath("/proc/self/task/9/mem", pmg::SelfNames::kAccept, &m) && m.self && m.tid == 9);
+  CHECK(parseMemPath("/mnt/p/77/mem", pmg::SelfNames::kAccept, &m) && m.pid == 77);  // any mount point: dev decides
+  CHECK(!parseMemPath("/proc/12/maps", pmg::SelfNames::kAccept, &m));
+  CHECK(!parseMemPath("/proc/12/task/x/mem", pmg::SelfNames::kAccept, &m));
+  CHECK(!parseMemPath("/proc/mem", pmg::SelfNames::kAccept, &m));
+  CHECK(!parseMemPath("/proc/thread-self/task/3/mem", pmg::SelfNames::kAccept, &m));
 
   // Assembler: one openat event, records interleaved with another serial; EOE completes it.
   Assembler a(2, 2000,

@@ -1,8 +1,8 @@
-#include "procmem_path.h"
+#include "mem_path.h"
 
 #include <vector>
 
-namespace pmg::audit {
+namespace pmg {
 
 namespace {
 
@@ -25,19 +25,42 @@ bool parsePid(std::string_view s, int32_t* out) {
     if (c < '0' || c > '9') return false;
     v = v * 10 + (c - '0');
   }
-  if (v <= 0 || v > INT32_MAX) return false;
+  if (v <= 0 || v > kMaxPid) return false;
   *out = static_cast<int32_t>(v);
   return true;
 }
 
-// <pid> component: digits, or self / thread-self.
-bool parseOwner(std::string_view s, MemPath* m) {
-  if (s == "self") return m->self = true;
-  if (s == "thread-self") return m->self = m->thread_self = m->task = true;
+// The <pid> component: digits, or self / thread-self where those are names of the opener.
+bool parseOwner(std::string_view s, SelfNames self_names, MemPath* m) {
+  if (self_names == SelfNames::kAccept) {
+    if (s == "self") return m->self = true;
+    if (s == "thread-self") return m->self = m->thread_self = m->task = true;
+  }
   return parsePid(s, &m->pid);
 }
 
 }  // namespace
+
+bool parseMemPath(std::string_view path, SelfNames self_names, MemPath* out) {
+  std::vector<std::string_view> p = split(path);
+  size_t n = p.size();
+  if (n < 2 || p[n - 1] != "mem") return false;
+  MemPath m;
+  if (n >= 4 && p[n - 3] == "task" && parsePid(p[n - 2], &m.tid)) {
+    MemPath owner;
+    if (parseOwner(p[n - 4], self_names, &owner)) {
+      if (owner.thread_self) return false;  // thread-self/task does not exist
+      owner.tid = m.tid;
+      owner.task = true;
+      *out = owner;
+      return true;
+    }
+  }
+  m = MemPath{};
+  if (!parseOwner(p[n - 2], self_names, &m)) return false;
+  *out = m;
+  return true;
+}
 
 std::string joinPath(std::string_view base, std::string_view name) {
   std::string joined;
@@ -65,19 +88,4 @@ std::string joinPath(std::string_view base, std::string_view name) {
   return result.empty() ? "/" : result;
 }
 
-bool parseMemPath(std::string_view path, MemPath* out) {
-  std::vector<std::string_view> p = split(path);
-  size_t n = p.size();
-  if (n < 2 || p[n - 1] != "mem") return false;
-  MemPath m;
-  if (n >= 4 && p[n - 3] == "task") {
-    if (!parsePid(p[n - 2], &m.tid) || !parseOwner(p[n - 4], &m) || m.thread_self) return false;
-    m.task = true;
-  } else if (!parseOwner(p[n - 2], &m)) {
-    return false;
-  }
-  *out = m;
-  return true;
-}
-
-}  // namespace pmg::audit
+}  // namespace pmg

@@ -107,8 +107,11 @@ export function createRegistry(
   gauge('procmem_guard_process_table_entries', 'Entries in the native process table', [], () => [
     [{}, stats().native.table_entries ?? 0],
   ]);
-  gauge('procmem_guard_native', 'Raw native counters of the backend and the process table', ['name'], () =>
-    Object.entries(stats().native).map(([name, v]) => [{ name }, v]),
+  gauge(
+    'procmem_guard_native',
+    'Raw native counters of the backend and the process table',
+    ['name'],
+    () => Object.entries(stats().native).map(([name, v]) => [{ name }, v]),
   );
   gauge('procmem_guard_capture_running', '1 while capture runs', [], () => [
     [{}, stats().running ? 1 : 0],

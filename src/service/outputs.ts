@@ -178,7 +178,15 @@ abstract class QueuedOutput implements Output {
   protected abstract busy(): boolean;
   protected abstract release(): void;
 
-  async close(deadline: number): Promise<void> {
+  #closed: Promise<void> | null = null;
+
+  /** Idempotent: a second call waits for the first. */
+  close(deadline: number): Promise<void> {
+    this.#closed ??= this.closeOnce(deadline);
+    return this.#closed;
+  }
+
+  protected async closeOnce(deadline: number): Promise<void> {
     this.closing = true;
     this.pump();
     while (this.busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -516,7 +524,7 @@ class WebhookOutput extends QueuedOutput {
       this.pump();
     }, delay);
   }
-  override async close(deadline: number): Promise<void> {
+  protected override async closeOnce(deadline: number): Promise<void> {
     // One more attempt now for what is queued, instead of waiting out a backoff delay.
     if (this.#retryTimer) {
       clearTimeout(this.#retryTimer);

@@ -10,11 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REQUIRED_CAPABILITIES } from '../../src/service/capabilities.js';
 import { serveMetrics } from '../../src/service/metrics.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
 import { cHelper, isRoot, spawnTarget, waitFor } from '../helpers/live.js';
-import { readMem, started, startWatch } from '../helpers/watch-process.js';
+import { cli, readMem, started, startWatch } from '../helpers/watch-process.js';
 
 const listen = (server: Server) =>
   new Promise<number>((r) =>
@@ -29,11 +30,13 @@ const body = (req: IncomingMessage) =>
     req.on('end', () => r(s));
   });
 
-/** The measured capability sets (README "Operating it"; scripts/measure-caps.mjs). */
-export const MEASURED_CAPS = {
-  fanotify: ['sys_admin', 'sys_ptrace', 'net_admin'],
-  audit: ['sys_ptrace', 'dac_override', 'net_admin', 'audit_control', 'audit_read'],
-};
+/** The measured capability sets (src/service/capabilities.ts; scripts/measure-caps.mjs). */
+const MEASURED_CAPS = Object.fromEntries(
+  Object.entries(REQUIRED_CAPABILITIES).map(([b, rs]) => [
+    b,
+    rs.map((r) => r.cap.replace(/^CAP_/, '').toLowerCase()),
+  ]),
+);
 
 describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', () => {
   it('a read reaches file, local syslog, udp and tcp syslog, and a webhook that answers 500 for a while', async () => {
@@ -214,6 +217,37 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       await watcher.stop();
       server.close();
     }
+  });
+
+  it('doctor with only CAP_SYS_ADMIN (the old advice) names the missing capabilities and fails', async () => {
+    const only = '-all,+sys_admin';
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = track(
+        spawn('/usr/bin/setpriv', [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          `--inh-caps=${only}`,
+          `--ambient-caps=${only}`,
+          `--bounding-set=${only}`,
+          process.execPath,
+          cli,
+          'doctor',
+          '--backend',
+          'fanotify',
+        ]),
+      );
+      let out = '';
+      c.stdout.on('data', (d) => {
+        out += d;
+      });
+      c.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(r.out).toMatch(/^capabilities \(fanotify\) MISSING CAP_SYS_PTRACE .*CAP_NET_ADMIN/m);
+    expect(r.out).toMatch(
+      /^self-test\s+FAIL: capture is incomplete without CAP_SYS_PTRACE CAP_NET_ADMIN/m,
+    );
+    expect(r.code).toBe(1);
   });
 
   for (const [backend, caps] of Object.entries(MEASURED_CAPS)) {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseConfig } from '../src/service/config.js';
 import { SERVICE_CAPABILITIES } from '../src/service/capabilities.js';
+import { parseConfig } from '../src/service/config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const unitPath = join(root, 'deploy/systemd/procmem-guard.service');

@@ -1,8 +1,8 @@
 // watch --config: YAML errors and bad values name the file, line and column; output specs.
 import { describe, expect, it } from 'vitest';
+import { isFatalCaptureWarning } from '../src/cli/watch.js';
 import { parseConfig } from '../src/service/config.js';
 import { backoff, checkOutputSpec, rfc5424 } from '../src/service/outputs.js';
-import { isFatalCaptureWarning } from '../src/cli/watch.js';
 
 describe('parseConfig', () => {
   it('reads every setting; headersFromEnv takes the value from the environment', () => {

@@ -84,13 +84,13 @@ const CASES: Case[] = [
     name: 'an uncaught exception',
     end: (w) => void w.child.kill('SIGUSR2'),
     code: EXIT_INTERNAL,
-    stderr: /stopped on an internal error[^]*internal error: Error: injected uncaught exception/,
+    stderr: /stopped on an internal error[\s\S]*internal error: Error: injected uncaught exception/,
   },
   {
     name: 'an unhandled rejection',
     end: (w) => void w.child.kill('SIGWINCH'),
     code: EXIT_INTERNAL,
-    stderr: /stopped on an internal error[^]*injected unhandled rejection/,
+    stderr: /stopped on an internal error[\s\S]*injected unhandled rejection/,
   },
 ];
 

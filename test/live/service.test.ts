@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       await waitFor('the udp syslog message', () => udpText.includes(mark));
       expect(udpText).toMatch(/^<36>1 \S+ \S+ procmem-guard \d+ finding - \{/);
       await waitFor('the tcp syslog frame', () => tcpText.includes(mark));
-      const frame = /^(\d+) (<36>1 [^]*)$/.exec(tcpText);
+      const frame = /^(\d+) (<36>1 [\s\S]*)$/.exec(tcpText);
       expect(Number(frame?.[1])).toBe(Buffer.byteLength(frame?.[2] ?? ''));
       await waitFor('the webhook after its failures', () => posted.join('').includes(mark), 15_000);
       expect(auth.every((a) => a === 'Bearer t0ken')).toBe(true);

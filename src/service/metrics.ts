@@ -21,33 +21,25 @@ export function createRegistry(
   outputs: () => readonly Output[],
 ): Registry {
   const registry = new Registry();
-  const total = (
-    name: string,
-    help: string,
-    labelNames: string[],
-    values: () => [Record<string, string>, number][],
-  ) =>
+  type Values = () => [Record<string, string>, number][];
+  const options = (name: string, help: string, labelNames: string[]) => ({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+  });
+  // Each value is read from the watcher or an output at scrape time.
+  const total = (name: string, help: string, labelNames: string[], values: Values) =>
     new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
+      ...options(name, help, labelNames),
       collect() {
         this.reset();
         for (const [labels, v] of values()) this.inc(labels, v);
       },
     });
-  const gauge = (
-    name: string,
-    help: string,
-    labelNames: string[],
-    values: () => [Record<string, string>, number][],
-  ) =>
+  const gauge = (name: string, help: string, labelNames: string[], values: Values) =>
     new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
+      ...options(name, help, labelNames),
       collect() {
         this.reset();
         for (const [labels, v] of values()) this.set(labels, v);

@@ -172,6 +172,22 @@ abstract class QueuedOutput implements Output {
     this.options.report(`output ${this.spec}: ${(err as Error)?.message ?? String(err)}`);
   }
 
+  /** Counts a retry and runs `then` after the backoff delay of `attempt` (options override). */
+  protected retryLater(
+    attempt: number,
+    baseMs: number,
+    maxMs: number,
+    then: () => void,
+  ): NodeJS.Timeout {
+    this.counters.retried++;
+    const delay = backoff(
+      attempt,
+      this.options.retryBaseMs ?? baseMs,
+      this.options.retryMaxMs ?? maxMs,
+    );
+    return setTimeout(then, delay);
+  }
+
   /** Starts delivering queued lines if not already doing so. */
   protected abstract pump(): void;
   /** True while something is queued or in flight. */
@@ -419,17 +435,10 @@ class TcpSyslogOutput extends QueuedOutput {
       this.#socket = null;
       this.#connected = false;
       if (this.closing) return;
-      this.counters.retried++;
-      const delay = backoff(
-        this.#attempt++,
-        this.options.retryBaseMs ?? 200,
-        this.options.retryMaxMs ?? 10_000,
-      );
-      this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = this.retryLater(this.#attempt++, 200, 10_000, () => {
         this.#retryTimer = null;
         if (this.queue.length > 0) this.#connect();
-      }, delay);
-      this.#retryTimer.unref();
+      });
     });
   }
   protected pump(): void {
@@ -513,16 +522,10 @@ class WebhookOutput extends QueuedOutput {
     }
     this.incident(error);
     if (this.closing) return;
-    this.counters.retried++;
-    const delay = backoff(
-      this.#attempt++,
-      this.options.retryBaseMs ?? 500,
-      this.options.retryMaxMs ?? 30_000,
-    );
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = this.retryLater(this.#attempt++, 500, 30_000, () => {
       this.#retryTimer = null;
       this.pump();
-    }, delay);
+    });
   }
   protected override async closeOnce(deadline: number): Promise<void> {
     // One more attempt now for what is queued, instead of waiting out a backoff delay.

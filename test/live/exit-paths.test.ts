@@ -20,6 +20,16 @@ import {
 // SIGWINCH rejects a promise nobody handles. No hook in procmem-guard itself.
 const faults = fileURLToPath(new URL('../fixtures/inject-faults.mjs', import.meta.url));
 
+/** One mem read of a fresh target, so that watch has a finding to write. */
+async function readOnce(): Promise<void> {
+  const target = spawnTarget();
+  try {
+    await readMem(target.pid);
+  } finally {
+    target.kill();
+  }
+}
+
 interface Case {
   name: string;
   stdout?: () => number;
@@ -56,12 +66,7 @@ const CASES: Case[] = [
     name: 'a closed stdout',
     end: async (w) => {
       w.child.stdout?.destroy();
-      const target = spawnTarget();
-      try {
-        await readMem(target.pid);
-      } finally {
-        target.kill();
-      }
+      await readOnce();
     },
     code: EXIT_OK,
     stderr: /stopped on a closed standard output/,
@@ -69,14 +74,7 @@ const CASES: Case[] = [
   {
     name: 'a failed stdout (/dev/full)',
     stdout: () => openSync('/dev/full', 'w'),
-    end: async () => {
-      const target = spawnTarget();
-      try {
-        await readMem(target.pid);
-      } finally {
-        target.kill();
-      }
-    },
+    end: readOnce,
     code: EXIT_IO,
     stderr: /stopped on a standard output error \(ENOSPC/,
   },

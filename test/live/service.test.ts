@@ -38,6 +38,16 @@ const MEASURED_CAPS = Object.fromEntries(
   ]),
 );
 
+/** setpriv options: uid and gid 65534, no groups, `set` (e.g. "-all,+sys_admin") as every set. */
+const asNobodyWith = (set: string) => [
+  '--reuid=65534',
+  '--regid=65534',
+  '--clear-groups',
+  `--inh-caps=${set}`,
+  `--ambient-caps=${set}`,
+  `--bounding-set=${set}`,
+];
+
 describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', () => {
   it('a read reaches file, local syslog, udp and tcp syslog, and a webhook that answers 500 for a while', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
@@ -224,12 +234,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const c = track(
         spawn('/usr/bin/setpriv', [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          `--inh-caps=${only}`,
-          `--ambient-caps=${only}`,
-          `--bounding-set=${only}`,
+          ...asNobodyWith(only),
           process.execPath,
           cli,
           'doctor',
@@ -255,14 +260,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       const set = `-all,${caps.map((c) => `+${c}`).join(',')}`;
       const w = startWatch(['--backend', backend], {
         command: '/usr/bin/setpriv',
-        prefix: [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          `--inh-caps=${set}`,
-          `--ambient-caps=${set}`,
-          `--bounding-set=${set}`,
-        ],
+        prefix: asNobodyWith(set),
       });
       const target = spawnTarget(); // a root process: another user's
       try {

@@ -5,7 +5,7 @@ import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXIT_INTERNAL, EXIT_IO, EXIT_OK } from '../../src/cli/exit-codes.js';
-import { isRoot, spawnTarget, waitFor } from '../helpers/live.js';
+import { isRoot, sleep, spawnTarget, waitFor } from '../helpers/live.js';
 import {
   gone,
   type HostState,
@@ -66,7 +66,12 @@ const CASES: Case[] = [
     name: 'a closed stdout',
     end: async (w) => {
       w.child.stdout?.destroy();
-      await readOnce();
+      // Our end of the pipe closes asynchronously: a first finding may still fit the pipe, so
+      // read again until a write meets the closed pipe (bounded).
+      for (let i = 0; i < 50 && w.child.exitCode === null; i++) {
+        await readOnce();
+        await sleep(100);
+      }
     },
     code: EXIT_OK,
     stderr: /stopped on a closed standard output/,

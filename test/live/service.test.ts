@@ -3,7 +3,7 @@
 // run as a non-root uid.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
@@ -152,6 +152,34 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       http.closeAllConnections();
       http.close();
       delete process.env.PMG_TEST_TOKEN;
+    }
+  });
+
+  it('file: is re-opened on SIGHUP (logrotate): the next finding lands in the new file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
+    const file = join(dir, 'findings.jsonl');
+    const w = startWatch(['--backend', 'fanotify', '--output', `file:${file}`]);
+    const target = spawnTarget();
+    try {
+      await started(w);
+      const first = await readMem(target.pid);
+      await waitFor('the first finding', () =>
+        readFileSync(file, 'utf8').includes(`"hostProcessId":${first}`),
+      );
+      renameSync(file, `${file}.1`);
+      w.child.kill('SIGHUP');
+      await waitFor('the reload', () => w.err().includes('files re-opened'));
+      const second = await readMem(target.pid);
+      await waitFor(
+        'the second finding in the new file',
+        () => existsSync(file) && readFileSync(file, 'utf8').includes(`"hostProcessId":${second}`),
+      );
+      expect(readFileSync(`${file}.1`, 'utf8')).not.toContain(`"hostProcessId":${second}`);
+      w.child.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+    } finally {
+      w.child.kill('SIGKILL');
+      target.kill();
     }
   });
 

@@ -183,6 +183,25 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
     }
   });
 
+  it('a failing file output (/dev/full) is counted and reported once; watch and stdout go on', async () => {
+    const w = startWatch(['--backend', 'fanotify', '-o', 'file:/dev/full', '-o', 'stdout']);
+    const target = spawnTarget();
+    try {
+      await started(w);
+      const reads = [await readMem(target.pid), await readMem(target.pid)];
+      for (const pid of reads)
+        await waitFor('the finding on stdout', () => w.out().includes(`"hostProcessId":${pid}`));
+      expect(w.child.exitCode).toBe(null);
+      w.child.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+      expect(w.err().match(/output file:\/dev\/full: ENOSPC/g)?.length).toBe(1);
+      expect(w.err()).toMatch(/file:\/dev\/full delivered 0 failed [1-9]/);
+    } finally {
+      w.child.kill('SIGKILL');
+      target.kill();
+    }
+  });
+
   it('a webhook that never answers fills its bounded queue; drops are counted and capture goes on', async () => {
     const silent = createTcpServer(() => undefined); // accepts, never answers
     const port = await listen(silent as unknown as Server);

@@ -6,6 +6,7 @@ import { benchDir, machine } from './lib.mjs';
 console.log('machine:', JSON.stringify(machine()));
 const scripts = [
   ['replay.mjs'],
+  ['outputs.mjs'],
   ['storm.mjs'],
   ['latency.mjs', { BENCH_BACKEND: 'fanotify' }],
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],

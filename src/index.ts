@@ -29,6 +29,18 @@ export {
   splitLines,
 } from './replay/index.js';
 export {
+  type CapabilityName,
+  missingCapabilities,
+  REQUIRED_CAPABILITIES,
+} from './service/capabilities.js';
+export { createRegistry, healthy, serveMetrics } from './service/metrics.js';
+export {
+  createOutput,
+  type Output,
+  type OutputCounters,
+  type OutputOptions,
+} from './service/outputs.js';
+export {
   builtinSignatures,
   isProcfsMemOpen,
   openFlagsOf,

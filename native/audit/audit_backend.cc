@@ -121,8 +121,9 @@ std::string errText(int neg_errno) { return std::strerror(-neg_errno); }
 [[noreturn]] void failNetlink(const char* what, int r) {
   if (r == -EPERM || r == -EACCES) {
     fail("EPERM_CAPTURE", std::string("audit backend: ") + what + " was refused (" + errText(r) +
-                              "): run as root or with CAP_AUDIT_CONTROL and CAP_AUDIT_READ, in "
-                              "the initial user and pid namespace");
+                              "): run as root or with CAP_AUDIT_CONTROL, CAP_AUDIT_READ, "
+                              "CAP_SYS_PTRACE and CAP_NET_ADMIN (and CAP_DAC_OVERRIDE when not "
+                              "uid 0), in the initial user and pid namespace");
   }
   if (r == -EPROTONOSUPPORT || r == -ECONNREFUSED || r == -EAFNOSUPPORT) {
     fail("AUDIT_UNAVAILABLE", std::string("audit backend: ") + what + " failed (" + errText(r) +

@@ -49,8 +49,9 @@ FanotifyFeatures probeFanotify() {
 std::string fanotifyErrorAdvice(int err) {
   switch (err) {
     case EPERM:
-      return "fanotify needs CAP_SYS_ADMIN: run procmem-guard as root (sudo) or grant the "
-             "capability";
+      return "fanotify needs CAP_SYS_ADMIN, and complete capture also CAP_SYS_PTRACE and "
+             "CAP_NET_ADMIN: run procmem-guard as root (sudo) or grant all three (procmem-guard "
+             "doctor names what is missing)";
     case ENOSYS:
       return "this kernel has no fanotify (CONFIG_FANOTIFY is off): use the audit backend";
     case EMFILE:

@@ -3,6 +3,11 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadNative, nativeAddonPath } from '../native.js';
+import {
+  effectiveCapabilities,
+  missingCapabilities,
+  REQUIRED_CAPABILITIES,
+} from '../service/capabilities.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
 import { backendOption, type CliIo, type Command, UsageError } from './command.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
@@ -61,14 +66,24 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     say('native addon', `MISSING: ${(err as Error).message}`);
     return EXIT_FAILURE;
   }
-  const caps = probe.capabilities;
   say('native addon', nativeAddonPath());
   say('kernel', probe.kernel);
   say('euid', String(probe.euid));
-  say(
-    'capabilities',
-    `CAP_SYS_ADMIN ${yes(caps.sysAdmin)}, CAP_AUDIT_CONTROL ${yes(caps.auditControl)}, CAP_AUDIT_READ ${yes(caps.auditRead)}`,
-  );
+  // Exactly the measured set per backend (README "Operating it"), named when missing.
+  const have = effectiveCapabilities();
+  const checked = backend === 'auto' ? (['fanotify', 'audit'] as const) : ([backend] as const);
+  for (const b of checked) {
+    const missing = missingCapabilities(b, have, probe.euid);
+    const needs = REQUIRED_CAPABILITIES[b]
+      .filter((r) => !(r.nonRootOnly && probe.euid === 0))
+      .map((r) => r.cap);
+    say(
+      `capabilities (${b})`,
+      missing.length === 0
+        ? `complete: ${needs.join(' ')}`
+        : `MISSING ${missing.map((r) => `${r.cap} (${r.why})`).join('; ')}`,
+    );
+  }
   const fan = probe.fanotify;
   say(
     'fanotify',
@@ -148,6 +163,15 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
       ? `PASS: TRC-1023 for the reader (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
       : `FAIL: no finding within ${timeoutMs} ms`,
   );
+  const lacking = st.backend ? missingCapabilities(st.backend, have, probe.euid) : [];
+  if (arrived && lacking.length > 0) {
+    say(
+      'self-test',
+      `FAIL: capture is incomplete without ${lacking.map((r) => r.cap).join(' ')} ` +
+        "(other users' reads would be lost)",
+    );
+    return EXIT_FAILURE;
+  }
   return arrived ? EXIT_OK : EXIT_FAILURE;
 }
 

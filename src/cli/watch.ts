@@ -1,8 +1,19 @@
-// procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
+// procmem-guard watch [--format F] [--events] [--backend B] [--output SPEC]... [--metrics HOST:PORT]
+//                     [--config FILE]
 
+import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
-import { findingFormatter, formatEventPretty } from '../output/index.js';
+import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
+import {
+  ConfigError,
+  loadConfig,
+  type OutputConfig,
+  parseHostPort,
+  type WatchConfig,
+} from '../service/config.js';
+import { serveMetrics } from '../service/metrics.js';
+import { createOutput, type Output } from '../service/outputs.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
 import {
   backendOption,
@@ -11,33 +22,89 @@ import {
   findingFormatOption,
   UsageError,
 } from './command.js';
-import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
+import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './exit-codes.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
+                           [--output SPEC]... [--metrics HOST:PORT] [--config FILE]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
-however reached) and prints one finding per line on standard output until SIGINT or SIGTERM,
-then prints a summary on standard error and exits 0. Needs root: CAP_SYS_ADMIN for fanotify,
-CAP_AUDIT_CONTROL for audit.
+however reached) and sends one finding per line to each output until SIGINT or SIGTERM, then
+prints a summary on standard error and exits 0. Needs root or the capabilities README
+"Operating it" lists for the backend.
 
 Options:
   -f, --format FORMAT  json (procmem-guard Finding JSON, the default), tracee (Tracee's
                        detection event JSON) or pretty (one aligned line for people)
-      --events         also print every captured security_file_open event (json and tracee:
+      --events         also send every captured security_file_open event (json and tracee:
                        the Tracee event JSON; pretty: a line starting with "event")
   -b, --backend NAME   auto (the default: fanotify, else audit), fanotify or audit
+  -o, --output SPEC    where findings go; repeatable (default stdout):
+                         stdout, file:PATH (appended; re-opened on SIGHUP),
+                         syslog (RFC 5424 to /dev/log), syslog:udp://HOST:PORT,
+                         syslog:tcp://HOST:PORT (octet counted), webhook:URL (HTTP(S) POST of
+                         JSON-lines batches, retried with backoff, bounded queue)
+      --metrics HOST:PORT  serve Prometheus metrics on /metrics and health on /healthz
+  -c, --config FILE    YAML with any of: backend, format, events, outputs, metrics,
+                       flushTimeoutMs; command-line options override it
   -h, --help           show this help
 
-Lost events (kernel queue overflow, full ring) and capture warnings go to standard error.
-Exit status: 0 after a clean stop, 1 if capture could not start (the message says why and
-what to do), 2 on a usage error.`;
+An output never blocks capture: what it cannot deliver is queued (bounded), counted as
+delivered, failed, dropped or retried, and reported on standard error once per incident.
+SIGHUP re-opens file outputs and reloads --config; SIGTERM and SIGINT stop capture, give the
+outputs up to flushTimeoutMs (default 5000) to deliver, then exit. Lost events and capture
+warnings go to standard error.
+Exit status: 0 after a clean stop, also when the reader of standard output went away;
+1 if capture could not start or stopped on a capture error; 2 on a usage or config error;
+70 on an internal error (capture is stopped first); 74 if writing standard output failed.`;
 
 export const watchCommand: Command = {
   name: 'watch',
-  summary: 'watch this host live and print findings until SIGINT/SIGTERM (needs root)',
+  summary: 'watch this host live and send findings to outputs until SIGINT/SIGTERM (needs root)',
   help: HELP,
   run: runWatch,
 };
+
+/** Warnings after which the native capture thread no longer runs: watch stops and exits 1. */
+export function isFatalCaptureWarning(message: string): boolean {
+  return /capture thread stopped|audit backend: poll:/.test(message);
+}
+
+interface Settings {
+  backend: string;
+  format: FindingFormat;
+  events: boolean;
+  metrics?: string;
+  flushTimeoutMs: number;
+  outputs: OutputConfig[];
+}
+
+function settings(
+  values: {
+    format?: string;
+    events?: boolean;
+    backend?: string;
+    output?: string[];
+    metrics?: string;
+  },
+  config: WatchConfig,
+): Settings {
+  const cliOutputs = values.output?.map((spec) => ({ spec }));
+  return {
+    backend: values.backend ?? config.backend ?? 'auto',
+    format: findingFormatOption(values.format ?? config.format ?? 'json'),
+    events: values.events ?? config.events ?? false,
+    metrics: values.metrics ?? config.metrics,
+    flushTimeoutMs: config.flushTimeoutMs ?? 5000,
+    outputs: cliOutputs ?? config.outputs ?? [{ spec: 'stdout' }],
+  };
+}
+
+type Ending =
+  | { kind: 'signal'; signal: NodeJS.Signals }
+  | { kind: 'stdout-closed' }
+  | { kind: 'stdout-failed'; error: Error }
+  | { kind: 'capture-failed'; message: string }
+  | { kind: 'internal'; error: unknown };
 
 async function runWatch(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,9 +112,12 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      format: { type: 'string', short: 'f', default: 'json' },
-      events: { type: 'boolean', default: false },
-      backend: { type: 'string', short: 'b', default: 'auto' },
+      format: { type: 'string', short: 'f' },
+      events: { type: 'boolean' },
+      backend: { type: 'string', short: 'b' },
+      output: { type: 'string', short: 'o', multiple: true },
+      metrics: { type: 'string' },
+      config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,48 +126,185 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const format = findingFormatOption(values.format);
-  const backend = backendOption(values.backend);
+  const readConfig = (): WatchConfig => {
+    if (values.config === undefined) return {};
+    try {
+      return loadConfig(values.config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
+  let current = settings(values, readConfig());
+  const backend = backendOption(current.backend);
+  let metricsAt: { host: string; port: number } | undefined;
+  if (current.metrics !== undefined) {
+    try {
+      metricsAt = parseHostPort(current.metrics);
+    } catch (err) {
+      throw new UsageError(`--metrics: ${(err as Error).message}`);
+    }
+  }
+
+  let end: (e: Ending) => void = () => undefined;
+  const ended = new Promise<Ending>((resolve) => {
+    end = resolve;
+  });
+  const report = (message: string) => io.stderr.write(`procmem-guard: ${message}\n`);
+
+  let outputs: { output: Output; format: FindingFormat }[] = [];
+  const buildOutputs = (s: Settings) => {
+    const made: typeof outputs = [];
+    try {
+      for (const o of s.outputs) {
+        made.push({
+          format: o.format ?? s.format,
+          output: createOutput(o.spec, io.stdout, {
+            report,
+            headers: o.headers,
+            queueLimit: o.queueLimit,
+            syslogSocket: o.socket,
+            batchSize: o.batchSize,
+            retryBaseMs: o.retryBaseMs,
+            retryMaxMs: o.retryMaxMs,
+            timeoutMs: o.timeoutMs,
+            onClosed: () => end({ kind: 'stdout-closed' }),
+            onFatal: (error) => end({ kind: 'stdout-failed', error }),
+          }),
+        });
+      }
+    } catch (err) {
+      for (const m of made) void m.output.close(0);
+      throw new UsageError((err as Error).message);
+    }
+    return made;
+  };
+  outputs = buildOutputs(current);
+  const closeOutputs = (list: typeof outputs, deadline: number) =>
+    Promise.all(list.map((o) => o.output.close(deadline)));
 
   const abort = new AbortController();
   const watcher = new ProcMemWatcher({ backend, signal: abort.signal });
-  const formatFinding = findingFormatter(format);
-  const formatEvent = format === 'pretty' ? formatEventPretty : serializeEvent;
-  const out = (line: string) => io.stdout.write(`${line}\n`);
-  if (values.events) watcher.on('event', (e) => out(formatEvent(e)));
-  watcher.on('finding', (f) => out(formatFinding(f)));
-  watcher.on('lost', (l) =>
-    io.stderr.write(`procmem-guard: lost ${l.count} event(s): ${l.source} ${l.reason}\n`),
-  );
-  watcher.on('error', (e) => io.stderr.write(`procmem-guard: ${e.message}\n`));
-
-  // Installed before start so a signal during start-up still stops cleanly.
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const send = (line: (f: FindingFormat) => string) => {
+    for (const o of outputs) o.output.write(line(o.format));
+  };
+  watcher.on('event', (e) => {
+    if (current.events) send((f) => (f === 'pretty' ? formatEventPretty(e) : serializeEvent(e)));
   });
-  try {
-    await watcher.start();
-  } catch (err) {
-    io.stderr.write(`procmem-guard watch: ${(err as Error).message}\n`);
-    return EXIT_FAILURE;
-  }
-  const started = watcher.stats();
-  io.stderr.write(
-    `procmem-guard: watching with ${started.backend} (${started.backendReason}); Ctrl-C stops\n`,
-  );
+  watcher.on('finding', (finding) => send((f) => findingFormatter(f)(finding)));
+  watcher.on('lost', (l) => report(`lost ${l.count} event(s): ${l.source} ${l.reason}`));
+  watcher.on('error', (e) => {
+    report(e.message);
+    if (isFatalCaptureWarning(e.message)) end({ kind: 'capture-failed', message: e.message });
+  });
 
-  const signal = await stopped;
-  abort.abort();
-  await watcher.stop();
-  const s = watcher.stats();
-  const losses = Object.entries(s.lost)
-    .filter(([k, v]) => k !== 'total' && v > 0)
-    .map(([k, v]) => `${k} ${v}`);
-  io.stderr.write(
-    `procmem-guard: stopped on ${signal}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
-      `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
-      `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}\n`,
-  );
-  return EXIT_OK;
+  // Every way out goes through `ended`, so capture is always stopped before the exit.
+  const onSignal = (signal: NodeJS.Signals) => end({ kind: 'signal', signal });
+  const onHangup = () => {
+    try {
+      const next = settings(values, readConfig());
+      if (next.backend !== current.backend || next.metrics !== current.metrics)
+        report('SIGHUP: backend and metrics changes take effect at the next start');
+      const old = outputs;
+      outputs = buildOutputs(next);
+      current = next;
+      void closeOutputs(old, Date.now() + current.flushTimeoutMs);
+      report(`SIGHUP: configuration reloaded; ${outputs.length} output(s), files re-opened`);
+    } catch (err) {
+      report(`SIGHUP: keeping the running configuration: ${(err as Error).message}`);
+      for (const o of outputs) o.output.reopen();
+    }
+  };
+  const onUncaught = (error: unknown) => end({ kind: 'internal', error });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  let server: Server | undefined;
+  try {
+    try {
+      await watcher.start();
+    } catch (err) {
+      report(`watch: ${(err as Error).message}`);
+      return EXIT_FAILURE;
+    }
+    if (metricsAt) {
+      try {
+        server = await serveMetrics(metricsAt.host, metricsAt.port, watcher, () =>
+          outputs.map((o) => o.output),
+        );
+      } catch (err) {
+        report(`watch: --metrics ${current.metrics}: ${(err as Error).message}`);
+        return EXIT_FAILURE;
+      }
+    }
+    const started = watcher.stats();
+    report(
+      `watching with ${started.backend} (${started.backendReason}); outputs ${outputs
+        .map((o) => o.output.spec)
+        .join(', ')}${server ? `; metrics on ${current.metrics}` : ''}; Ctrl-C stops`,
+    );
+
+    const ending = await ended;
+    abort.abort();
+    await watcher.stop();
+    await closeOutputs(outputs, Date.now() + current.flushTimeoutMs);
+    const s = watcher.stats();
+    const losses = Object.entries(s.lost)
+      .filter(([k, v]) => k !== 'total' && v > 0)
+      .map(([k, v]) => `${k} ${v}`);
+    const delivery = outputs
+      .map(
+        ({ output: { spec, counters: c } }) =>
+          `${spec} delivered ${c.delivered} failed ${c.failed} dropped ${c.dropped} retried ${c.retried}`,
+      )
+      .join('; ');
+    report(
+      `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
+        `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
+        `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}`,
+    );
+    switch (ending.kind) {
+      case 'signal':
+      case 'stdout-closed':
+        return EXIT_OK;
+      case 'stdout-failed':
+        return EXIT_IO;
+      case 'capture-failed':
+        return EXIT_FAILURE;
+      default: {
+        const e = ending.error;
+        report(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        return EXIT_INTERNAL;
+      }
+    }
+  } finally {
+    // Reached on every path, including a throw from stop(): capture first, then the rest.
+    abort.abort();
+    await watcher.stop().catch(() => undefined);
+    await closeOutputs(outputs, Date.now());
+    server?.closeAllConnections();
+    server?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  }
+}
+
+function describe(e: Ending): string {
+  switch (e.kind) {
+    case 'signal':
+      return e.signal;
+    case 'stdout-closed':
+      return 'a closed standard output';
+    case 'stdout-failed':
+      return `a standard output error (${e.error.message})`;
+    case 'capture-failed':
+      return 'a capture error';
+    case 'internal':
+      return 'an internal error';
+  }
 }

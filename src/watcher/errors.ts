@@ -2,7 +2,7 @@
 
 /** Every code, documented in docs/api.md; the native ones mirror native/backend.h. */
 export const CAPTURE_ERROR_CODES = [
-  'EPERM_CAPTURE', // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
+  'EPERM_CAPTURE', // not root / missing a capability (README "Operating it" lists each backend's set)
   'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
   'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT (no kernel audit, audit=0, another network namespace)
   'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit

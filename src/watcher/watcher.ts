@@ -52,7 +52,14 @@ export interface WatcherStats {
   /** security_file_open events emitted to JavaScript. */
   emitted: number;
   findings: number;
+  /** Findings by signature id. */
+  findingsBySignature: Record<string, number>;
   signatureErrors: number;
+  /** Records waiting in the ring now, and its capacity (0 when stopped). */
+  ringFill: number;
+  ringCapacity: number;
+  /** Date.now() of the last drain of the ring, or of start(); null before the first start. */
+  lastDrainAt: number | null;
   lost: LossCounters & { total: number };
   /** Raw native counters of the backend and the process table. */
   native: Record<string, number>;
@@ -83,6 +90,8 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   #lastNative: Record<string, number> = {};
   #emitted = 0;
   #findings = 0;
+  #findingsBySignature: Record<string, number> = {};
+  #lastDrainAt: number | null = null;
   #signatureErrors = 0;
   #lost = zeroLosses();
   #starting: Promise<void> | null = null;
@@ -101,6 +110,8 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     });
     this.#engine.on('finding', (f) => {
       this.#findings++;
+      const id = f.sigMetadata.ID;
+      this.#findingsBySignature[id] = (this.#findingsBySignature[id] ?? 0) + 1;
       this.emit('finding', f);
     });
     this.#engine.on('error', (err) => {
@@ -161,6 +172,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       this.#reader = new RingReader(capture.ring);
       this.#lastLoss = this.#reader.losses();
       this.#backend = backend;
+      this.#lastDrainAt = Date.now();
       this.#backendReason =
         choice === 'auto'
           ? failures.length
@@ -209,7 +221,11 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       filtered,
       emitted: this.#emitted,
       findings: this.#findings,
+      findingsBySignature: { ...this.#findingsBySignature },
       signatureErrors: this.#signatureErrors,
+      ringFill: this.#reader?.available() ?? 0,
+      ringCapacity: this.#reader?.capacity ?? 0,
+      lastDrainAt: this.#lastDrainAt,
       lost: { ...this.#lost },
       native,
     };
@@ -219,6 +235,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   #drain(): void {
     const reader = this.#reader;
     if (!reader) return;
+    this.#lastDrainAt = Date.now();
     reader.drain((rec) => {
       const event = recordToEvent(rec, this.#hostName);
       this.#emitted++;

@@ -1,0 +1,215 @@
+// `watch --config FILE`: everything watch takes on the command line, in YAML. Errors name the
+// file, line and column. Command-line flags override what the file says.
+//
+//   backend: auto            # auto | fanotify | audit
+//   format: json             # json | tracee | pretty (default for every output)
+//   events: false
+//   metrics: 127.0.0.1:9464
+//   flushTimeoutMs: 5000     # how long SIGTERM waits for outputs
+//   outputs:
+//     - stdout
+//     - file:/var/log/procmem-guard/findings.jsonl
+//     - spec: webhook:https://collector.example/findings
+//       format: tracee
+//       headers: { X-Source: host-a }
+//       headersFromEnv: { Authorization: PMG_WEBHOOK_AUTH }   # header: environment variable
+//       queueLimit: 10000
+//     - spec: syslog
+//       socket: /dev/log
+
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { FINDING_FORMATS, type FindingFormat } from '../output/index.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../watcher/watcher.js';
+import { checkOutputSpec } from './outputs.js';
+
+export interface OutputConfig {
+  spec: string;
+  format?: FindingFormat;
+  headers?: Record<string, string>;
+  queueLimit?: number;
+  socket?: string;
+  batchSize?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  timeoutMs?: number;
+}
+
+export interface WatchConfig {
+  backend?: BackendChoice;
+  format?: FindingFormat;
+  events?: boolean;
+  metrics?: string;
+  flushTimeoutMs?: number;
+  outputs?: OutputConfig[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const TOP_KEYS = ['backend', 'format', 'events', 'metrics', 'flushTimeoutMs', 'outputs'];
+const OUTPUT_KEYS = [
+  'spec',
+  'format',
+  'headers',
+  'headersFromEnv',
+  'queueLimit',
+  'socket',
+  'batchSize',
+  'retryBaseMs',
+  'retryMaxMs',
+  'timeoutMs',
+];
+const NUMBER_KEYS = new Set(['queueLimit', 'batchSize', 'retryBaseMs', 'retryMaxMs', 'timeoutMs']);
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WatchConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = {}): WatchConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (node: Node | null | undefined, message: string): ConfigError => {
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    return new ConfigError(`${file}:${pos.line}:${pos.col}: ${message}`);
+  };
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    throw new ConfigError(`${file}:${pos.line}:${pos.col}: ${first.message.split('\n')[0]}`);
+  }
+  const root = doc.contents;
+  if (root === null) return {};
+  if (!isMap(root))
+    throw at(root, 'expected a mapping of settings (backend, format, outputs, ...)');
+  const config: WatchConfig = {};
+  for (const pair of root.items) {
+    const keyNode = pair.key as Node;
+    const key = isScalar(keyNode) ? String(keyNode.value) : '';
+    const value = pair.value as Node | null;
+    const scalar = (): unknown => (isScalar(value) ? value.value : undefined);
+    switch (key) {
+      case 'backend': {
+        const v = scalar();
+        if (!(BACKEND_CHOICES as readonly unknown[]).includes(v))
+          throw at(value, `backend must be one of ${BACKEND_CHOICES.join(', ')}`);
+        config.backend = v as BackendChoice;
+        break;
+      }
+      case 'format':
+        config.format = format(scalar(), value, at);
+        break;
+      case 'events': {
+        const v = scalar();
+        if (typeof v !== 'boolean') throw at(value, 'events must be true or false');
+        config.events = v;
+        break;
+      }
+      case 'metrics': {
+        const v = scalar();
+        if (typeof v !== 'string') throw at(value, 'metrics must be HOST:PORT');
+        try {
+          parseHostPort(v);
+        } catch (err) {
+          throw at(value, (err as Error).message);
+        }
+        config.metrics = v;
+        break;
+      }
+      case 'flushTimeoutMs':
+        config.flushTimeoutMs = positive(scalar(), value, key, at);
+        break;
+      case 'outputs': {
+        if (!isSeq(value)) throw at(value ?? keyNode, 'outputs must be a list');
+        config.outputs = value.items.map((item) => outputConfig(item as Node, env, at));
+        break;
+      }
+      default:
+        throw at(keyNode, `unknown setting "${key}"; expected one of ${TOP_KEYS.join(', ')}`);
+    }
+  }
+  return config;
+}
+
+type At = (node: Node | null | undefined, message: string) => ConfigError;
+
+function format(v: unknown, node: Node | null, at: At): FindingFormat {
+  if (!(FINDING_FORMATS as readonly unknown[]).includes(v))
+    throw at(node, `format must be one of ${FINDING_FORMATS.join(', ')}`);
+  return v as FindingFormat;
+}
+
+function positive(v: unknown, node: Node | null, key: string, at: At): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw at(node, `${key} must be a positive whole number`);
+  return v;
+}
+
+function stringMap(node: Node | null, key: string, at: At): Record<string, string> {
+  if (!isMap(node)) throw at(node, `${key} must be a mapping of names to strings`);
+  const out: Record<string, string> = {};
+  for (const pair of node.items) {
+    const k = isScalar(pair.key) ? String(pair.key.value) : '';
+    const v = isScalar(pair.value) ? pair.value.value : undefined;
+    if (!k || typeof v !== 'string') throw at(pair.value as Node, `${key}.${k} must be a string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function outputConfig(node: Node, env: NodeJS.ProcessEnv, at: At): OutputConfig {
+  const check = (spec: unknown, where: Node): string => {
+    if (typeof spec !== 'string') throw at(where, 'an output is a spec string or has "spec:"');
+    try {
+      checkOutputSpec(spec);
+    } catch (err) {
+      throw at(where, (err as Error).message);
+    }
+    return spec;
+  };
+  if (isScalar(node)) return { spec: check(node.value, node) };
+  if (!isMap(node)) throw at(node, 'an output is a spec string or a mapping with "spec:"');
+  const out: Partial<OutputConfig> = {};
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    const value = pair.value as Node | null;
+    const v = isScalar(value) ? value.value : undefined;
+    if (key === 'spec') out.spec = check(v, value ?? node);
+    else if (key === 'format') out.format = format(v, value, at);
+    else if (key === 'socket') {
+      if (typeof v !== 'string') throw at(value, 'socket must be a path');
+      out.socket = v;
+    } else if (key === 'headers') out.headers = { ...out.headers, ...stringMap(value, key, at) };
+    else if (key === 'headersFromEnv') {
+      for (const [header, variable] of Object.entries(stringMap(value, key, at))) {
+        const got = env[variable];
+        if (got === undefined)
+          throw at(value, `headersFromEnv: environment variable ${variable} is not set`);
+        out.headers = { ...out.headers, [header]: got };
+      }
+    } else if (NUMBER_KEYS.has(key))
+      (out as Record<string, number>)[key] = positive(v, value, key, at);
+    else
+      throw at(
+        pair.key as Node,
+        `unknown output setting "${key}"; expected one of ${OUTPUT_KEYS.join(', ')}`,
+      );
+  }
+  if (out.spec === undefined) throw at(node, 'an output needs "spec:"');
+  return out as OutputConfig;
+}
+
+/** HOST:PORT or [V6]:PORT. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Error(`expected HOST:PORT, not "${text}"`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}

@@ -289,7 +289,8 @@ void AuditBackend::start(EventSink& sink, ProcessTable& table) {
   if (r < 0 && !state_file_.problem().empty()) {
     fail("STATE_UNSAFE",
          "audit backend: refusing to use the state directory: " + state_file_.problem() +
-             " (it must be a real directory owned by root, mode 0700; remove it "
+             " (it must be a real directory owned by root or by the watcher's uid, mode 0700; "
+             "remove it "
              "and start again, or find out who created it)");
   }
   if (r < 0) {

@@ -27,11 +27,13 @@ constexpr size_t kMaxStateBytes = 4096;
 constexpr int64_t kMaxBacklogLimit = 1 << 22;
 constexpr int64_t kMaxBacklogWait = 10 * 60 * 1000;
 
-// A file or directory we may trust as root: ours, not writable by group or others.
+// A file or directory we may trust: owned by root or by our own uid (a watcher running as a
+// service user with the capabilities it needs), not writable by group or others.
 std::string unsafeBecause(const struct stat& st, bool want_dir) {
   if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
     return want_dir ? "is not a directory" : "is not a regular file";
-  if (st.st_uid != geteuid()) return "is owned by uid " + std::to_string(st.st_uid) + ", not us";
+  if (st.st_uid != 0 && st.st_uid != geteuid())
+    return "is owned by uid " + std::to_string(st.st_uid) + ", neither root nor us";
   if (st.st_mode & (S_IWGRP | S_IWOTH)) return "is writable by group or others";
   if (!want_dir && st.st_nlink != 1) return "has other hard links";
   return "";

@@ -5,10 +5,10 @@
 //   audit.state  what the running watcher changed, written (atomically, by rename) BEFORE the
 //                change is made and removed after a clean stop. Finding it while holding the
 //                lock means the previous watcher died without cleaning up.
-// We run as root in a directory others might have prepared: the directory must be ours (owned
-// by our euid, not group- or world-writable, not a symlink), every file is opened relative to
-// its fd with O_NOFOLLOW (and the temporary file with O_EXCL), and a state file's values are
-// validated before any of them is applied to the host (docs/audit-backend.md).
+// We run as root in a directory others might have prepared: the directory must be root's or
+// ours (owned by uid 0 or our euid, not group- or world-writable, not a symlink), every file is
+// opened relative to its fd with O_NOFOLLOW (and the temporary file with O_EXCL), and a state
+// file's values are validated before any of them is applied to the host (docs/audit-backend.md).
 #pragma once
 
 #include <cstdint>

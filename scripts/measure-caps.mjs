@@ -68,7 +68,9 @@ export async function trial(backend, caps) {
     await sleep(300);
     const dd = spawnSync('dd', [`if=/proc/${target.pid}/mem`, 'of=/dev/null', 'bs=1', 'count=0']);
     // The namespaced sleep: read through its own procfs (pid 1 there) from inside.
-    const inner = spawnSync('pgrep', ['-P', String(nsTarget.pid)]).stdout.toString().trim();
+    const inner = spawnSync('pgrep', ['-P', String(nsTarget.pid)])
+      .stdout.toString()
+      .trim();
     const ddNs = spawnSync('nsenter', [
       '-t',
       inner,
@@ -85,24 +87,35 @@ export async function trial(backend, caps) {
       await sleep(50);
     const metrics = await (await fetch('http://127.0.0.1:19465/metrics')).text();
     const native = (name) =>
-      Number(new RegExp(`^procmem_guard_native\\{name="${name}"\\} (\\S+)`, 'm').exec(metrics)?.[1]);
+      Number(
+        new RegExp(`^procmem_guard_native\\{name="${name}"\\} (\\S+)`, 'm').exec(metrics)?.[1],
+      );
     watch.kill('SIGINT');
     await exited;
     const table = [];
     if (native('table_connector_verified') !== 1) table.push('proc connector not verified');
     if (native('table_taskstats_enabled') !== 1) table.push('taskstats off');
-    if (native('table_proc_read_errors') > 0) table.push(`proc read errors ${native('table_proc_read_errors')}`);
-    const named = out.split('\n').filter((l) => l.includes('TRC-1023') && l.includes('"processName":"dd"')).length;
+    if (native('table_proc_read_errors') > 0)
+      table.push(`proc read errors ${native('table_proc_read_errors')}`);
+    const named = out
+      .split('\n')
+      .filter((l) => l.includes('TRC-1023') && l.includes('"processName":"dd"')).length;
     const findings = out.split('\n').filter((l) => l.includes('TRC-1023')).length;
     const lost = /lost (\d+)/.exec(err.split('\n').find((l) => l.includes('stopped on')) ?? '');
     const warnings = err
       .split('\n')
       .filter((l) => l && !l.includes('watching with') && !l.includes('stopped on'));
     const ok =
-      findings >= 2 && named >= 2 && lost?.[1] === '0' && warnings.length === 0 && table.length === 0;
+      findings >= 2 &&
+      named >= 2 &&
+      lost?.[1] === '0' &&
+      warnings.length === 0 &&
+      table.length === 0;
     return {
       ok,
-      why: ok ? '' : `findings ${findings} (named dd ${named}), lost ${lost?.[1]}, ${[...table, ...warnings].join(' | ')}`,
+      why: ok
+        ? ''
+        : `findings ${findings} (named dd ${named}), lost ${lost?.[1]}, ${[...table, ...warnings].join(' | ')}`,
     };
   } finally {
     watch.kill('SIGKILL');
@@ -125,7 +138,9 @@ async function measure(backend) {
     if (r.ok) set = without;
   }
   const check = await trial(backend, set);
-  console.log(`${backend}: needs ${set.map((c) => `CAP_${c.toUpperCase()}`).join(' ')} (rerun: ${check.ok ? 'complete' : check.why})`);
+  console.log(
+    `${backend}: needs ${set.map((c) => `CAP_${c.toUpperCase()}`).join(' ')} (rerun: ${check.ok ? 'complete' : check.why})`,
+  );
 }
 
 const backends = process.argv.slice(2);

@@ -13,7 +13,8 @@
 namespace pmg {
 
 // Thrown by Backend::start with an actionable message. `code` is stable and mirrored in
-// src/watcher/errors.ts: EPERM_CAPTURE, FANOTIFY_UNAVAILABLE, AUDIT_UNAVAILABLE, LIMIT_REACHED,
+// src/watcher/errors.ts: EPERM_CAPTURE, FANOTIFY_UNAVAILABLE, EBPF_UNAVAILABLE, AUDIT_UNAVAILABLE,
+// LIMIT_REACHED,
 // AUDIT_BUSY, INTERNAL.
 struct CaptureError {
   std::string code;

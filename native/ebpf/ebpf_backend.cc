@@ -125,7 +125,7 @@ class EbpfBackend : public Backend {
 
   std::map<std::string, uint64_t> stats() const override {
     return {
-        {"samples", samples_.load()},
+        {"events_read", samples_.load()},
         {"emitted", emitted_.load()},
         {"kernel_drops", kernel_drops_.load()},
         {"io_uring_events", io_uring_events_.load()},

@@ -17,6 +17,7 @@ export const LOSS_CAUSES = [
   'unreadableEvent',
   'auditLost',
   'auditIncomplete',
+  'bpfRingFull',
 ] as const;
 export type LossCause = (typeof LOSS_CAUSES)[number];
 export type LossCounters = Record<LossCause, number>;

@@ -1,4 +1,4 @@
-// procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
+// procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
 
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
@@ -13,7 +13,7 @@ import {
 } from './command.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 
-const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
+const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
 however reached) and prints one finding per line on standard output until SIGINT or SIGTERM,
@@ -25,7 +25,7 @@ Options:
                        detection event JSON) or pretty (one aligned line for people)
       --events         also print every captured security_file_open event (json and tracee:
                        the Tracee event JSON; pretty: a line starting with "event")
-  -b, --backend NAME   auto (the default: fanotify, else audit), fanotify or audit
+  -b, --backend NAME   auto (the default: ebpf, else fanotify, else audit), ebpf, fanotify or audit
   -h, --help           show this help
 
 Lost events (kernel queue overflow, full ring) and capture warnings go to standard error.

@@ -4,6 +4,7 @@
 export const CAPTURE_ERROR_CODES = [
   'EPERM_CAPTURE', // not root / missing CAP_SYS_ADMIN (fanotify) or CAP_AUDIT_CONTROL (audit)
   'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
+  'EBPF_UNAVAILABLE', // addon built without eBPF, or the kernel refused to load/attach our programs
   'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT, audit locked (enabled=2), or rules refused
   'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
   'AUDIT_BUSY', // audit state we cannot share safely
@@ -18,7 +19,7 @@ export class CaptureError extends Error {
     readonly code: CaptureErrorCode,
     message: string,
     /** The backend that failed, when one was tried. */
-    readonly backend?: 'fanotify' | 'audit',
+    readonly backend?: 'ebpf' | 'fanotify' | 'audit',
   ) {
     super(message);
   }
@@ -27,7 +28,10 @@ export class CaptureError extends Error {
 const knownCodes = new Set<string>(CAPTURE_ERROR_CODES);
 
 /** Wraps whatever the native layer threw into a CaptureError, keeping its code and message. */
-export function toCaptureError(err: unknown, backend?: 'fanotify' | 'audit'): CaptureError {
+export function toCaptureError(
+  err: unknown,
+  backend?: 'ebpf' | 'fanotify' | 'audit',
+): CaptureError {
   if (err instanceof CaptureError) return err;
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' && knownCodes.has(e.code) ? e.code : 'INTERNAL';

@@ -18,6 +18,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -197,6 +198,7 @@ class EbpfBackend : public Backend {
   }
 
   void run() {
+    pthread_setname_np(pthread_self(), "pmg-ebpf");  // best effort; shows in task/*/comm
     struct pollfd fds[2] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     while (!stopping_) {
       int ready = poll(fds, 2, kPollMs);

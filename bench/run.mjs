@@ -7,6 +7,7 @@ console.log('machine:', JSON.stringify(machine()));
 const scripts = [
   ['replay.mjs'],
   ['storm.mjs'],
+  ['latency.mjs', { BENCH_BACKEND: 'ebpf' }],
   ['latency.mjs', { BENCH_BACKEND: 'fanotify' }],
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],
 ];

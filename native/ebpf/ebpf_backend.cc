@@ -165,9 +165,10 @@ class EbpfBackend : public Backend {
       if (io_uring_link_) {
         attach_io_uring_ = 1;
       } else {
-        std::string msg = "eBPF backend: io_uring opens are not covered: cannot attach to "
-                          "tp_btf/io_uring_complete: " +
-                          std::string(std::strerror(errno));
+        std::string msg =
+            "eBPF backend: io_uring opens are not covered: cannot attach to "
+            "tp_btf/io_uring_complete: " +
+            std::string(std::strerror(errno));
         takeLog();
         sink_->warn(msg.c_str());
       }

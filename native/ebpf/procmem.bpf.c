@@ -11,13 +11,12 @@
 // A file passes when its superblock is procfs (s_magic PROC_SUPER_MAGIC), its dentry is named
 // "mem", and it sits at <pid>/mem or <pid>/task/<tid>/mem of that procfs (any instance).
 // The event layout (struct pmg_bpf_event) is mirrored in ebpf_event.h.
-#include "vmlinux.h"
-
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "ebpf_event.h"
+#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -62,8 +61,7 @@ static __always_inline __u64 inode_ctime_ns(struct inode *ino) {
            BPF_CORE_READ(v2, __i_ctime.tv_nsec);
   struct inode___pre66 *v1 = (void *)ino;
   if (bpf_core_field_exists(v1->i_ctime))
-    return BPF_CORE_READ(v1, i_ctime.tv_sec) * 1000000000ull +
-           BPF_CORE_READ(v1, i_ctime.tv_nsec);
+    return BPF_CORE_READ(v1, i_ctime.tv_sec) * 1000000000ull + BPF_CORE_READ(v1, i_ctime.tv_nsec);
   return 0;
 }
 
@@ -81,7 +79,8 @@ static __always_inline bool name_is(struct dentry *d, const char *want, __u32 le
 // Host (init pid namespace) number of the struct pid a procfs inode belongs to, or 0.
 static __always_inline __s32 proc_inode_host_pid(struct inode *ino) {
   if (!ino) return 0;
-  struct proc_inode *pi = (void *)((char *)ino - bpf_core_field_offset(struct proc_inode, vfs_inode));
+  struct proc_inode *pi =
+      (void *)((char *)ino - bpf_core_field_offset(struct proc_inode, vfs_inode));
   struct pid *pid = BPF_CORE_READ(pi, pid);
   if (!pid) return 0;
   return BPF_CORE_READ(pid, numbers[0].nr);

@@ -126,6 +126,8 @@ describe('npm pack', () => {
       'LICENSE',
       'README.md',
       'binding.gyp',
+      'scripts/ebpf-build.mjs',
+      'native/ebpf/procmem.bpf.c',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
@@ -138,7 +140,7 @@ describe('npm pack', () => {
       expect(paths).toContain(required);
     }
     const allowed =
-      /^(package\.json|LICENSE|README\.md|binding\.gyp|dist\/.+\.(js|d\.ts)|docs\/.+\.md|native\/.+\.(cc|h|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
+      /^(package\.json|LICENSE|README\.md|binding\.gyp|scripts\/ebpf-build\.mjs|dist\/.+\.(js|d\.ts)|docs\/.+\.md|native\/.+\.(cc|h|c|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.map') && p.startsWith('dist/'))).toEqual([]);
     expect(paths.filter((p) => /\.test\.js$/.test(p))).toEqual([]);

@@ -11,12 +11,14 @@
 // A file passes when its superblock is procfs (s_magic PROC_SUPER_MAGIC), its dentry is named
 // "mem", and it sits at <pid>/mem or <pid>/task/<tid>/mem of that procfs (any instance).
 // The event layout (struct pmg_bpf_event) is mirrored in ebpf_event.h.
+// vmlinux.h defines the kernel types the libbpf headers use: it must come first.
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
 #include "ebpf_event.h"
-#include "vmlinux.h"
+// clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -9,6 +9,8 @@
   # The eBPF backend (native/ebpf/, docs/ebpf-capture.md) is built in when
   # scripts/ebpf-build.mjs, run at configure time, could make its BPF object and found the
   # static libbpf/libelf/zlib for the target; it writes build/ebpf/ebpf_config.h either way.
+  # --exclude-libs: their symbols stay local to the addon (zlib's PC-relative references to its
+  # own globals link into a .so only then, in every build mode, not only the portable one).
   "targets": [
     {
       "target_name": "procmem_guard",
@@ -22,7 +24,8 @@
       "conditions": [
         ["OS!='linux'", { "type": "none" }],
         ["OS=='linux' and '<!(node scripts/ebpf-build.mjs)'=='1'", {
-          "libraries": ["<!@(cat build/ebpf/libs.txt)"]
+          "libraries": ["<!@(cat build/ebpf/libs.txt)"],
+          "ldflags": ["-Wl,--exclude-libs,ALL"]
         }],
         ["'<!(echo $PMG_WERROR)'=='1'", {
           "cflags": ["-Werror"],

@@ -173,9 +173,12 @@ static __always_inline struct file *current_fd_file(long fd) {
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pmg_sys_exit, struct pt_regs *regs, long ret) {
+  // This runs at every syscall exit on the host: the two tests below are all most of them
+  // pay. regs is a BTF pointer here, so orig_ax is a direct (CO-RE relocated) load, not a
+  // bpf_probe_read_kernel() helper call.
+  long nr = regs->orig_ax;
+  if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_OPENAT2) return 0;
   if (ret < 0) return 0;
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr != NR_OPEN && nr != NR_OPENAT && nr != NR_OPENAT2) return 0;
   return report(current_fd_file(ret), (__u32)ret, (__u32)nr, 0);
 }
 

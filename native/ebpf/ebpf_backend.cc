@@ -27,6 +27,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -133,6 +134,7 @@ class EbpfBackend : public Backend {
         {"path_from_fd", path_from_fd_.load()},
         {"path_from_kernel", path_from_kernel_.load()},
         {"attach_sys_exit", attach_sys_exit_.load()},
+        {"attach_syscall_tracepoints", attach_tracepoints_.load()},
         {"attach_io_uring_complete", attach_io_uring_.load()},
     };
   }
@@ -157,9 +159,29 @@ class EbpfBackend : public Backend {
       if (err != 0) fail(-err, "cannot load the BPF programs");
       takeLog();
     }
-    sys_exit_link_ = bpf_program__attach(skel_->progs.pmg_sys_exit);
-    if (!sys_exit_link_) fail(errno, "cannot attach to tp_btf/sys_exit");
-    attach_sys_exit_ = 1;
+    // Per-syscall tracepoints first (the host's other syscalls run no BPF), tp_btf/sys_exit
+    // (every syscall exit runs the program's number test) where they do not attach: libbpf
+    // finds tracepoints through tracefs, which may not be mounted.
+    bpf_program* per_syscall[] = {skel_->progs.pmg_exit_openat, skel_->progs.pmg_exit_open,
+                                  skel_->progs.pmg_exit_openat2};
+    size_t attached = 0;
+    if (getenv("PMG_EBPF_NO_TRACEPOINTS") == nullptr) {
+      for (bpf_program* prog : per_syscall) {
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link) break;
+        syscall_links_[attached++] = link;
+      }
+    }
+    if (attached == 3) {
+      attach_tracepoints_ = 1;
+    } else {
+      for (size_t i = 0; i < attached; i++) bpf_link__destroy(syscall_links_[i]);
+      syscall_links_[0] = syscall_links_[1] = syscall_links_[2] = nullptr;
+      takeLog();
+      sys_exit_link_ = bpf_program__attach(skel_->progs.pmg_sys_exit);
+      if (!sys_exit_link_) fail(errno, "cannot attach to tp_btf/sys_exit");
+      attach_sys_exit_ = 1;
+    }
     if (io_uring) {
       io_uring_link_ = bpf_program__attach(skel_->progs.pmg_io_uring_complete);
       if (io_uring_link_) {
@@ -191,10 +213,15 @@ class EbpfBackend : public Backend {
     io_uring_link_ = nullptr;
     if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
     sys_exit_link_ = nullptr;
+    for (bpf_link*& link : syscall_links_) {
+      if (link) bpf_link__destroy(link);
+      link = nullptr;
+    }
     if (skel_) procmem_bpf__destroy(skel_);
     skel_ = nullptr;
     stop_fd_.reset();
     attach_sys_exit_ = 0;
+    attach_tracepoints_ = 0;
     attach_io_uring_ = 0;
   }
 
@@ -308,6 +335,7 @@ class EbpfBackend : public Backend {
   ProcessTable* table_ = nullptr;
   procmem_bpf* skel_ = nullptr;
   bpf_link* sys_exit_link_ = nullptr;
+  bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
   UniqueFd stop_fd_;
@@ -315,7 +343,8 @@ class EbpfBackend : public Backend {
   std::atomic<bool> stopping_{false};
   std::vector<uint64_t> drops_;
   std::atomic<uint64_t> samples_{0}, emitted_{0}, kernel_drops_{0}, io_uring_events_{0},
-      path_from_fd_{0}, path_from_kernel_{0}, attach_sys_exit_{0}, attach_io_uring_{0};
+      path_from_fd_{0}, path_from_kernel_{0}, attach_sys_exit_{0}, attach_tracepoints_{0},
+      attach_io_uring_{0};
 };
 
 }  // namespace

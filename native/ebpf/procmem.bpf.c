@@ -182,6 +182,31 @@ int BPF_PROG(pmg_sys_exit, struct pt_regs *regs, long ret) {
   return report(current_fd_file(ret), (__u32)ret, (__u32)nr, 0);
 }
 
+// The same through the per-syscall tracepoints (syscalls:sys_exit_open*). The kernel tests a
+// bitmap of enabled syscalls before running a program, so the other syscalls of the host pay
+// no BPF invocation: cheaper for the host than tp_btf/sys_exit, which runs for every syscall.
+// The loader attaches these when they load, else pmg_sys_exit.
+struct syscall_exit_args {
+  __u64 common;
+  long nr;
+  long ret;
+};
+
+static __always_inline int on_open_exit(struct syscall_exit_args *ctx, __u32 nr) {
+  long ret = ctx->ret;
+  if (ret < 0) return 0;
+  return report(current_fd_file(ret), (__u32)ret, nr, 0);
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int pmg_exit_openat(struct syscall_exit_args *ctx) { return on_open_exit(ctx, NR_OPENAT); }
+
+SEC("tp/syscalls/sys_exit_open")
+int pmg_exit_open(struct syscall_exit_args *ctx) { return on_open_exit(ctx, NR_OPEN); }
+
+SEC("tp/syscalls/sys_exit_openat2")
+int pmg_exit_openat2(struct syscall_exit_args *ctx) { return on_open_exit(ctx, NR_OPENAT2); }
+
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pmg_io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe) {
   if (!req || !cqe) return 0;

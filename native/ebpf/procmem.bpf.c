@@ -161,11 +161,15 @@ static __always_inline int report(struct file *f, __u32 fd, __u32 syscall_nr, __
 }
 
 // The struct file that fd `fd` of the current task refers to, or NULL.
+// task is a BTF pointer: its fields are direct (fault-tolerant) loads, not helper calls; this
+// runs for every successful open on the host. The fd array element needs the helper.
 static __always_inline struct file *current_fd_file(long fd) {
   struct task_struct *task = bpf_get_current_task_btf();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct files_struct *files = task->files;
+  if (!files) return NULL;
+  struct fdtable *fdt = files->fdt;
+  if (!fdt || fd < 0 || fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
   struct file *f = NULL;
   if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0) return NULL;
   return f;

@@ -85,7 +85,8 @@ export interface NativeCaptureOptions {
  * records, events_read, emitted, filtered_not_mem, incomplete, kernel_lost, enobufs, parse_errors,
  * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
  * procfs_instances, mounts_seen; ebpf: events_read, emitted, kernel_drops, io_uring_events,
- * path_from_fd, path_from_kernel, attach_sys_exit, attach_io_uring_complete) and of the
+ * path_from_fd, path_from_kernel, attach_syscall_tracepoints, attach_sys_exit,
+ * attach_io_uring_complete) and of the
  * process table (prefixed "table_").
  */
 export type NativeCaptureStats = Record<string, number>;

@@ -2,10 +2,11 @@
 // clang -target bpf against the vmlinux.h that the build generates from
 // /sys/kernel/btf/vmlinux, relocated by libbpf against the running kernel's BTF at load.
 //
-// Two programs, each filtering in the kernel so that only opens of procfs mem files reach
+// Programs, each filtering in the kernel so that only opens of procfs mem files reach
 // user space:
-//   - tp_btf/sys_exit: the open-family syscalls (open, openat, openat2) that returned an fd;
-//     the fd is looked up in current->files.
+//   - tp/syscalls/sys_exit_open, sys_exit_openat, sys_exit_openat2 (attached first) or
+//     tp_btf/sys_exit (where those do not attach): the open-family syscalls that returned an
+//     fd; the fd is looked up in current->files.
 //   - tp_btf/io_uring_complete: completions of IORING_OP_OPENAT / IORING_OP_OPENAT2 that
 //     installed a normal fd (not a fixed-file slot).
 // A file passes when its superblock is procfs (s_magic PROC_SUPER_MAGIC), its dentry is named

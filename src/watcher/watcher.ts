@@ -70,6 +70,9 @@ export interface ProcMemWatcherEvents {
 /** The eBPF backend's attach points in use, from its native counters ('' for other backends). */
 export function ebpfAttachPoints(native: Record<string, number>): string {
   const points = [
+    native.attach_syscall_tracepoints
+      ? 'tracepoints syscalls/sys_exit_open, sys_exit_openat, sys_exit_openat2'
+      : '',
     native.attach_sys_exit ? 'tp_btf/sys_exit (open, openat, openat2)' : '',
     native.attach_io_uring_complete ? 'tp_btf/io_uring_complete (IORING_OP_OPENAT/OPENAT2)' : '',
   ];

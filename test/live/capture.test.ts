@@ -357,7 +357,8 @@ describe.skipIf(!isRoot)('eBPF backend only', () => {
 
   it('names its attach points and fills the kernel-side fields', async () => {
     const s = w.watcher.stats();
-    expect(s.backendReason).toContain('tp_btf/sys_exit');
+    expect(s.backendReason).toContain('syscalls/sys_exit_openat');
+    expect(s.backendReason).toContain('tp_btf/io_uring_complete');
     const r = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'r', '100']);
     const f = await waitFor('finding', () => findingsOf(r.pid)[0]);
     const e = f.event;
@@ -372,6 +373,31 @@ describe.skipIf(!isRoot)('eBPF backend only', () => {
     expect(e.processorId).toBeGreaterThanOrEqual(0);
     expect(Number(argOf(e, 'inode'))).toBeGreaterThan(0);
     expect(e.returnValue).toBeGreaterThanOrEqual(0);
+  });
+
+  it('falls back to tp_btf/sys_exit where the syscall tracepoints do not attach', async () => {
+    // PMG_EBPF_NO_TRACEPOINTS=1 makes the loader skip them, as when tracefs is missing.
+    process.env.PMG_EBPF_NO_TRACEPOINTS = '1';
+    let fallback: Collected;
+    try {
+      fallback = await startWatcher('ebpf');
+    } finally {
+      delete process.env.PMG_EBPF_NO_TRACEPOINTS;
+    }
+    try {
+      const s = fallback.watcher.stats();
+      expect(s.native.attach_sys_exit).toBe(1);
+      expect(s.native.attach_syscall_tracepoints).toBe(0);
+      expect(s.backendReason).toContain('tp_btf/sys_exit');
+      const r = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'rw', '0']);
+      const f = await waitFor('finding through tp_btf/sys_exit', () =>
+        fallback.findings.find((x) => x.event.hostProcessId === r.pid),
+      );
+      expect(f.event.syscall).toBe('openat');
+      expect(Number(argOf(f.event, 'flags')) & 3).toBe(2);
+    } finally {
+      await fallback.watcher.stop();
+    }
   });
 
   it('O_WRONLY gives TRC-1024 only, with the exact flags from the kernel', async () => {

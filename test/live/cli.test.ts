@@ -15,7 +15,9 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
       expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for dd/m);
       expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
       if (backend === 'ebpf')
-        expect(r.stdout).toMatch(/^attach points\s+tp_btf\/sys_exit \(open, openat, openat2\)/m);
+        expect(r.stdout).toMatch(
+          /^attach points\s+tracepoints syscalls\/sys_exit_open, .*io_uring/m,
+        );
     },
   );
 
@@ -23,7 +25,7 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
     const r = await run(process.execPath, [cli, 'doctor']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ebpf\s+built in/m);
-    expect(r.stdout).toMatch(/^backend\s+ebpf \(auto: using ebpf; attached at tp_btf\/sys_exit/m);
+    expect(r.stdout).toMatch(/^backend\s+ebpf \(auto: using ebpf; attached at tracepoints /m);
   });
 
   it.each(['ebpf', 'fanotify', 'audit'])(

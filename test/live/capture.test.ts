@@ -357,7 +357,7 @@ describe.skipIf(!isRoot)('eBPF backend only', () => {
 
   it('names its attach points and fills the kernel-side fields', async () => {
     const s = w.watcher.stats();
-    expect(s.backendReason).toContain('syscalls/sys_exit_openat');
+    expect(s.backendReason).toContain('tracepoints syscalls/sys_exit_open, sys_exit_openat');
     expect(s.backendReason).toContain('tp_btf/io_uring_complete');
     const r = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'r', '100']);
     const f = await waitFor('finding', () => findingsOf(r.pid)[0]);

@@ -201,6 +201,8 @@ describe('install from the tarball without a toolchain', () => {
         `native addon         ${join(withScripts.pkg, 'prebuilds', `linux-${process.arch}`, 'procmem-guard.glibc.node')}`,
       );
       expect(res.out).toMatch(/self-test\s+PASS: TRC-1023/);
+      // The x64 prebuild carries the eBPF backend (arm64 goes without: docs/ebpf-capture.md).
+      if (process.arch === 'x64') expect(res.out).toMatch(/^backend\s+ebpf \(auto: using ebpf/m);
     },
     60_000,
   );

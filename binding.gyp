@@ -5,11 +5,17 @@
   #   PMG_PORTABLE=1  the prebuild configuration: glibc floor (native/compat/glibc_floor.*)
   #                   and static libstdc++/libgcc. See docs/install.md.
   #   PMG_ASAN=1      AddressSanitizer + UBSan (scripts/native-smoke.cjs).
+  #   PMG_EBPF=0      build without the eBPF backend even where its toolchain is present.
+  # The eBPF backend (native/ebpf/, docs/ebpf-capture.md) is built in when
+  # scripts/ebpf-build.mjs, run at configure time, could make its BPF object and found the
+  # static libbpf/libelf/zlib for the target; it writes build/ebpf/ebpf_config.h either way.
+  # --exclude-libs: their symbols stay local to the addon (zlib's PC-relative references to its
+  # own globals link into a .so only then, in every build mode, not only the portable one).
   "targets": [
     {
       "target_name": "procmem_guard",
       "sources": ["<!@(find native -name *.cc | sort)"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "build/ebpf"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
@@ -17,6 +23,10 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }],
+        ["OS=='linux' and '<!(node scripts/ebpf-build.mjs)'=='1'", {
+          "libraries": ["<!@(cat build/ebpf/libs.txt)"],
+          "ldflags": ["-Wl,--exclude-libs,ALL"]
+        }],
         ["'<!(echo $PMG_WERROR)'=='1'", {
           "cflags": ["-Werror"],
           "cflags_cc": ["-Werror"]

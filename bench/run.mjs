@@ -8,6 +8,7 @@ const scripts = [
   ['replay.mjs'],
   ['outputs.mjs'],
   ['storm.mjs'],
+  ['latency.mjs', { BENCH_BACKEND: 'ebpf' }],
   ['latency.mjs', { BENCH_BACKEND: 'fanotify' }],
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],
 ];

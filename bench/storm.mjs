@@ -1,6 +1,8 @@
 // Procfs open storm: what the sensor costs the host. A C loop opens and closes /proc/self/stat
 // OPENS times with no watcher, under the baseline C fanotify reader, and under procmem-guard
-// (fanotify, and audit where it starts); modes interleaved, repeated ROUNDS times, medians.
+// (ebpf, fanotify, and audit where they start); modes interleaved, repeated ROUNDS times,
+// medians. In each mode a getppid() loop (CALLS syscalls, no procfs) runs after the storm: the
+// cost a backend puts on every process of the host (eBPF runs at every syscall exit).
 // Also samples the watcher's RSS at idle and after every storm (memory growth).
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,13 +23,16 @@ import {
 
 const OPENS = Number(process.env.BENCH_OPENS ?? 300_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CALLS = Number(process.env.BENCH_CALLS ?? 3_000_000);
 const storm = buildC('open_storm');
+const getppidLoop = buildC('getppid_loop');
 const baseline = buildC('baseline_reader');
 const watcherChild = join(benchDir, 'watcher-child.mjs');
 
 const allModes = {
   none: null,
   baseline: () => spawnReady(baseline, []),
+  'procmem-guard ebpf': () => spawnReady(process.execPath, [watcherChild, 'ebpf']),
   'procmem-guard fanotify': () => spawnReady(process.execPath, [watcherChild, 'fanotify']),
   'procmem-guard audit': () => spawnReady(process.execPath, [watcherChild, 'audit']),
 };
@@ -80,6 +85,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const cpuBefore = handle ? cpuMs(handle.child.pid) : null;
     const auditBefore = auditCounters();
     const r = runJson(storm, [String(OPENS)]);
+    const g = runJson(getppidLoop, [String(CALLS)]);
     await sleep(300); // let the reader drain what is queued before it is stopped
     const auditAfter = auditCounters();
     const afterRss = handle ? rssKb(handle.child.pid) : null;
@@ -89,6 +95,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const auditDropped = auditAfter.lost - auditBefore.lost;
     samples[mode].push({
       ...r,
+      getppidPerSec: g.opensPerSec,
       idleRss,
       afterRss,
       readerCpuMs,
@@ -100,6 +107,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const noneRate = median(samples.none.map((s) => s.opensPerSec));
+const noneGetppid = median(samples.none.map((s) => s.getppidPerSec));
 const rows = [];
 for (const [mode, ss] of Object.entries(samples)) {
   if (ss.length === 0) {
@@ -108,6 +116,9 @@ for (const [mode, ss] of Object.entries(samples)) {
       'opens/s': 'n/a',
       spread: '',
       slowdown: '',
+      'getppid/s': '',
+      'getppid spread': '',
+      'getppid slowdown': '',
       'events/s': '',
       overflows: '',
       'ring lost': '',
@@ -135,6 +146,9 @@ for (const [mode, ss] of Object.entries(samples)) {
     'opens/s': Math.round(median(rates)),
     spread: `${(spread(rates) * 100).toFixed(1)}%`,
     slowdown: `${(noneRate / median(rates)).toFixed(3)}x`,
+    'getppid/s': Math.round(median(ss.map((s) => s.getppidPerSec))),
+    'getppid spread': `${(spread(ss.map((s) => s.getppidPerSec)) * 100).toFixed(1)}%`,
+    'getppid slowdown': `${(noneGetppid / median(ss.map((s) => s.getppidPerSec))).toFixed(3)}x`,
     'events/s': mode === 'none' ? '' : Math.round(median(events)),
     overflows: mode === 'none' ? '' : overflows,
     'ring lost': mode.startsWith('procmem') ? ringLost : '',
@@ -149,7 +163,18 @@ const baseRate = median(samples.baseline.map((s) => s.opensPerSec));
 const pmgRate = samples['procmem-guard fanotify'].length
   ? median(samples['procmem-guard fanotify'].map((s) => s.opensPerSec))
   : NaN;
-printTable(`Procfs open storm: ${OPENS} opens of /proc/self/stat, ${ROUNDS} rounds, medians`, rows);
+printTable(
+  `Procfs open storm: ${OPENS} opens of /proc/self/stat, then ${CALLS} getppid() calls, ${ROUNDS} rounds, medians`,
+  rows,
+);
+const ebpfSamples = samples['procmem-guard ebpf'] ?? [];
+if (ebpfSamples.length) {
+  const storm = noneRate / median(ebpfSamples.map((s) => s.opensPerSec));
+  const calls = noneGetppid / median(ebpfSamples.map((s) => s.getppidPerSec));
+  console.log(
+    `procmem-guard ebpf slowdown relative to no watcher: procfs storm ${storm.toFixed(3)}x (goal <= 1.08x), getppid loop ${calls.toFixed(3)}x (goal <= 1.06x)`,
+  );
+}
 console.log(
   `procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`,
 );

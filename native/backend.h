@@ -13,8 +13,8 @@
 namespace pmg {
 
 // Thrown by Backend::start with an actionable message. `code` is stable and mirrored in
-// src/watcher/errors.ts: EPERM_CAPTURE, FANOTIFY_UNAVAILABLE, AUDIT_UNAVAILABLE, LIMIT_REACHED,
-// AUDIT_BUSY, STATE_UNSAFE, INTERNAL.
+// src/watcher/errors.ts: EPERM_CAPTURE, FANOTIFY_UNAVAILABLE, EBPF_UNAVAILABLE, AUDIT_UNAVAILABLE,
+// LIMIT_REACHED, AUDIT_BUSY, STATE_UNSAFE, INTERNAL.
 struct CaptureError {
   std::string code;
   std::string message;

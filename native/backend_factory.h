@@ -1,4 +1,4 @@
-// Backend selection by name ('fanotify', 'audit'). One table entry per backend.
+// Backend selection by name ('ebpf', 'fanotify', 'audit'). One table entry per backend.
 #pragma once
 
 #include <memory>

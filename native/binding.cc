@@ -6,15 +6,17 @@
 //   capabilities: { effective: string (CapEff hex), sysAdmin, auditControl, auditRead: boolean },
 //   fanotify: { available, reportFdError, reportTid, markFilesystem: boolean,
 //               error?: string, markError?: string },
+//   ebpf: { built: boolean, error?: string },
 //   procfsInstances: [{ path, mountpoint: string, dev, pidNs: number, hostPids: boolean }] }
 //
-// createCapture({ backend: 'fanotify' | 'audit', ringCapacity?: number,
+// createCapture({ backend: 'ebpf' | 'fanotify' | 'audit', ringCapacity?: number,
 //                 onWake: () => void, onWarn?: (msg: string) => void }) returns {
 //   ring: ArrayBuffer     shared ring, layout in native/ring/ring.h; valid as long as JS holds it
-//   backend: string       'fanotify' | 'audit'
+//   backend: string       'ebpf' | 'fanotify' | 'audit'
 //   start(): void         capture is live when it returns; idempotent. Throws an Error with
-//                         .code EPERM_CAPTURE | FANOTIFY_UNAVAILABLE | AUDIT_UNAVAILABLE |
-//                         LIMIT_REACHED | AUDIT_BUSY | INTERNAL and an actionable message
+//                         .code EPERM_CAPTURE | FANOTIFY_UNAVAILABLE | EBPF_UNAVAILABLE |
+//                         AUDIT_UNAVAILABLE | LIMIT_REACHED | AUDIT_BUSY | INTERNAL and an
+//                         actionable message
 //   stop(): void          joins threads, releases marks, fds, sockets; idempotent
 //   stats(): Record<string, number>   backend counters, process table counters ("table_*")
 // }

@@ -60,7 +60,7 @@ CaptureObject::CaptureObject(const Napi::CallbackInfo& info)
   backend_ = makeBackend(backend_name_);
   if (!backend_)
     throw Napi::TypeError::New(env, "createCapture: unknown backend '" + backend_name_ +
-                                        "' (expected 'fanotify' or 'audit')");
+                                        "' (expected 'ebpf', 'fanotify' or 'audit')");
   Napi::Value on_wake = opts.Get("onWake"), on_warn = opts.Get("onWarn");
   if (!on_wake.IsFunction())
     throw Napi::TypeError::New(env, "createCapture: options.onWake must be a function");

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "ebpf/ebpf_backend.h"
 #include "fanotify/fanotify_features.h"
 #include "fanotify/procfs_instances.h"
 #include "util/proc_files.h"
@@ -56,6 +57,15 @@ Napi::Array procfsInstances(Napi::Env env) {
   return list;
 }
 
+// Whether this binary has the eBPF backend (whether the kernel loads it shows at start()).
+Napi::Object ebpf(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  std::string missing = ebpfMissingReason();
+  out.Set("built", Napi::Boolean::New(env, missing.empty()));
+  if (!missing.empty()) out.Set("error", "built without the eBPF backend: " + missing);
+  return out;
+}
+
 }  // namespace
 
 Napi::Object probeReport(Napi::Env env) {
@@ -65,6 +75,7 @@ Napi::Object probeReport(Napi::Env env) {
   out.Set("euid", static_cast<double>(geteuid()));
   out.Set("capabilities", capabilities(env));
   out.Set("fanotify", fanotify(env));
+  out.Set("ebpf", ebpf(env));
   out.Set("procfsInstances", procfsInstances(env));
   return out;
 }

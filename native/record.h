@@ -8,10 +8,10 @@
 
 namespace pmg {
 
-constexpr uint16_t kRecordVersion = 1;
+constexpr uint16_t kRecordVersion = 2;
 constexpr size_t kRecordSize = 1024;
 
-enum class BackendId : uint8_t { kNone = 0, kFanotify = 1, kAudit = 2 };
+enum class BackendId : uint8_t { kNone = 0, kFanotify = 1, kAudit = 2, kEbpf = 3 };
 
 // How `open_flags` was obtained.
 enum class FlagsSource : uint8_t {
@@ -19,6 +19,7 @@ enum class FlagsSource : uint8_t {
   kFdinfo = 1,    // read from /proc/<pid>/fdinfo/<fd> while the opener still held the fd
   kInferred = 2,  // inferred from later FAN_ACCESS / FAN_MODIFY / FAN_CLOSE_* of the same file
   kSyscall = 3,   // exact: from the syscall arguments (audit backend)
+  kKernel = 4,    // exact: the opened file's f_flags, read in the kernel (eBPF backend)
 };
 
 // Bits of CaptureRecord::record_flags.
@@ -37,6 +38,7 @@ enum RecordFlag : uint32_t {
   // ones are not reported: maps, smaps, environ... fail the same way when ps or top race an
   // exiting process; they are counted in the fanotify stat exited_target_unknown.)
   kFileUnknown = 1u << 7,
+  kIoUring = 1u << 8,  // opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend)
 };
 
 #pragma pack(push, 1)
@@ -73,7 +75,8 @@ struct CaptureRecord {
   char pathname[256];          // 216 path as the opener's mount namespace sees it
   char syscall_pathname[256];  // 472 path as passed to open (audit), else = pathname
   char exe[256];               // 728 opener's executable
-  uint8_t reserved[40];        // 984
+  uint32_t processor_id;       // 984 CPU the open completed on (eBPF backend), else 0
+  uint8_t reserved[36];        // 988
 };
 #pragma pack(pop)
 
@@ -81,6 +84,7 @@ static_assert(sizeof(CaptureRecord) == kRecordSize, "CaptureRecord layout change
 static_assert(offsetof(CaptureRecord, comm) == 128, "layout");
 static_assert(offsetof(CaptureRecord, pathname) == 216, "layout");
 static_assert(offsetof(CaptureRecord, exe) == 728, "layout");
+static_assert(offsetof(CaptureRecord, processor_id) == 984, "layout");
 
 // Causes of loss; each has a cumulative counter in the ring header (slot = value).
 enum class LossCause : uint32_t {
@@ -90,6 +94,7 @@ enum class LossCause : uint32_t {
   kAuditLost = 3,        // audit status 'lost' counter grew
   kAuditIncomplete = 4,  // an audit event whose records never completed in time
   kFolded = 5,           // a mem open over its uid's budget (FloodGuard): counted, not reported
+  kBpfRingFull = 6,      // the eBPF backend's BPF ring buffer was full (bpf_ringbuf_reserve failed)
   kCount = 8,
 };
 

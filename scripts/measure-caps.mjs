@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const SUPERSET = [
   'sys_admin',
+  'bpf',
+  'perfmon',
   'sys_ptrace',
   'dac_read_search',
   'dac_override',

@@ -5,7 +5,8 @@
 //   LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so) \
 //     node scripts/native-smoke.cjs          (or: valgrind --leak-check=full node ...)
 //   npm run build:native                     (back to the normal build)
-// CYCLES=n sets the number of start/stop cycles (default 20).
+// CYCLES=n sets the number of start/stop cycles (default 20); BACKEND=ebpf|audit runs the
+// cycles on that backend instead of fanotify.
 const { spawn, spawnSync } = require('node:child_process');
 
 // The addon as the package resolves it (dist/native.js: prebuild, build/Release, build/Debug).
@@ -13,8 +14,9 @@ const addon = require('../dist/native.js').loadNative();
 addon.probe();
 const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
 let wakes = 0;
+const mainBackend = process.env.BACKEND ?? 'fanotify';
 const capture = addon.createCapture({
-  backend: 'fanotify',
+  backend: mainBackend,
   ringCapacity: 16,
   onWake: () => {
     // Drain by hand: clear wake_pending, then read_seq = write_seq (ring.h layout).
@@ -36,6 +38,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     spawnSync('sh', ['-c', 'exec 3</proc/self/mem; sleep 0.05']);
     // The target exits while the opener still holds its mem fd.
     spawnSync('sh', ['-c', 'sleep 0.002 & p=$!; exec 3</proc/$p/mem; wait; sleep 0.02']);
+    spawnSync('sh', ['-c', 'exec 3>/proc/self/task/$$/mem']);
     await sleep(30);
     capture.stop();
   }
@@ -50,7 +53,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   ]);
   await sleep(700);
   capture.stop();
-  for (const backend of ['audit']) {
+  for (const backend of ['ebpf', 'fanotify', 'audit'].filter((b) => b !== mainBackend)) {
     const other = addon.createCapture({ backend, onWake() {} });
     try {
       other.start();

@@ -5,6 +5,8 @@
 // checks each against the portability floor (scripts/elf-check.mjs). The non-native target is
 // cross-compiled with Debian's cross toolchain (g++-aarch64-linux-gnu on an x86-64 host).
 // Builds happen in a staging copy, so build/ (the development build) is left alone.
+// linux-x64 includes the eBPF backend; the arm64 cross build goes without it (no arm64 static
+// libbpf/libelf here: scripts/ebpf-build.mjs says so and the backend reports it at run time).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { arch as hostArch, tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 
 const stage = mkdtempSync(join(tmpdir(), 'pmg-prebuilds-'));
 try {
-  for (const f of ['binding.gyp', 'package.json', 'native'])
+  for (const f of ['binding.gyp', 'package.json', 'native', 'scripts/ebpf-build.mjs'])
     cpSync(join(root, f), join(stage, f), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
   for (const t of TARGETS) {

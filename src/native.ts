@@ -47,15 +47,23 @@ export interface NativeProcfsInstance {
   hostPids: boolean;
 }
 
+export interface NativeEbpfBuild {
+  /** This addon was built with the eBPF backend (whether the kernel loads it shows at start). */
+  built: boolean;
+  /** Why not, when !built (the build found no clang, bpftool or static libbpf, ...). */
+  error?: string;
+}
+
 export interface NativeProbe {
   kernel: string;
   euid: number;
   capabilities: NativeCapabilities;
   fanotify: NativeFanotifyFeatures;
+  ebpf: NativeEbpfBuild;
   procfsInstances: NativeProcfsInstance[];
 }
 
-export type NativeBackendName = 'fanotify' | 'audit';
+export type NativeBackendName = 'ebpf' | 'fanotify' | 'audit';
 
 /** `.code` of the Error thrown by NativeCapture.start() (native CaptureError). */
 export type NativeCaptureErrorCode = Exclude<CaptureErrorCode, 'NATIVE_MISSING'>;
@@ -76,7 +84,10 @@ export interface NativeCaptureOptions {
  * unknown_flags, marks, mark_failures, procfs_instances, rescans; audit: mode (1 audit daemon, 2 read-log group),
  * records, events_read, emitted, filtered_not_mem, incomplete, kernel_lost, enobufs, parse_errors,
  * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
- * procfs_instances, mounts_seen) and of the process table (prefixed "table_").
+ * procfs_instances, mounts_seen; ebpf: events_read, emitted, kernel_drops, io_uring_events,
+ * path_from_fd, path_from_kernel, attach_syscall_tracepoints, attach_sys_exit,
+ * attach_io_uring_complete) and of the
+ * process table (prefixed "table_").
  */
 export type NativeCaptureStats = Record<string, number>;
 

@@ -126,6 +126,8 @@ describe('npm pack', () => {
       'LICENSE',
       'README.md',
       'binding.gyp',
+      'scripts/ebpf-build.mjs',
+      'native/ebpf/procmem.bpf.c',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
@@ -138,7 +140,7 @@ describe('npm pack', () => {
       expect(paths).toContain(required);
     }
     const allowed =
-      /^(package\.json|LICENSE|README\.md|binding\.gyp|dist\/.+\.(js|d\.ts)|docs\/.+\.md|native\/.+\.(cc|h|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
+      /^(package\.json|LICENSE|README\.md|binding\.gyp|scripts\/ebpf-build\.mjs|dist\/.+\.(js|d\.ts)|docs\/.+\.md|native\/.+\.(cc|h|c|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.map') && p.startsWith('dist/'))).toEqual([]);
     expect(paths.filter((p) => /\.test\.js$/.test(p))).toEqual([]);
@@ -199,6 +201,8 @@ describe('install from the tarball without a toolchain', () => {
         `native addon         ${join(withScripts.pkg, 'prebuilds', `linux-${process.arch}`, 'procmem-guard.glibc.node')}`,
       );
       expect(res.out).toMatch(/self-test\s+PASS: TRC-1023/);
+      // The x64 prebuild carries the eBPF backend (arm64 goes without: docs/ebpf-capture.md).
+      if (process.arch === 'x64') expect(res.out).toMatch(/^backend\s+ebpf \(auto: using ebpf/m);
     },
     60_000,
   );

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "../proc/procfs.h"
+#include "../util/fixed_string.h"
 #include "../util/flood_guard.h"
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
@@ -90,12 +91,6 @@ std::string errorCodeFor(int err) {
 
 [[noreturn]] void throwFor(int err, const std::string& what) {
   throw CaptureError{errorCodeFor(err), what + ": " + fanotifyErrorAdvice(err)};
-}
-
-template <size_t N>
-bool copyString(char (&dst)[N], const std::string& src) {
-  std::snprintf(dst, N, "%s", src.c_str());
-  return src.size() < N;
 }
 
 class FanotifyBackend : public Backend {
@@ -426,8 +421,8 @@ void FanotifyBackend::fillFileFields(CaptureRecord* rec, const struct stat& st,
     rec->target_tid = mem.task ? table_->hostPidOf(inst.pid_ns, mem.tid) : rec->target_pid;
   }
   rec->record_flags |= kProcfsMem | (mem.task ? kThreadMem : 0u) | (deleted ? kTargetExited : 0u);
-  if (!copyString(rec->pathname, path)) rec->record_flags |= kPathTruncated;
-  copyString(rec->syscall_pathname, path);
+  if (!copyFixed(rec->pathname, path)) rec->record_flags |= kPathTruncated;
+  copyFixed(rec->syscall_pathname, path);
 }
 
 void FanotifyBackend::markSelfTarget(CaptureRecord* rec) {

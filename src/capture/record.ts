@@ -2,9 +2,9 @@
 // struct exactly; change both together and bump RECORD_VERSION.
 
 export const RECORD_SIZE = 1024;
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
-export const BackendId = { none: 0, fanotify: 1, audit: 2 } as const;
+export const BackendId = { none: 0, fanotify: 1, audit: 2, ebpf: 3 } as const;
 
 /** How `openFlags` was obtained (native FlagsSource). */
 export const FlagsSource = {
@@ -16,6 +16,8 @@ export const FlagsSource = {
   inferred: 2,
   /** Exact, from the syscall arguments (audit backend). */
   syscall: 3,
+  /** Exact, the opened file's f_flags read in the kernel (eBPF backend). */
+  kernel: 4,
 } as const;
 export type FlagsSourceValue = (typeof FlagsSource)[keyof typeof FlagsSource];
 
@@ -30,6 +32,8 @@ export const RecordFlag = {
   selfTarget: 1 << 6,
   /** A mem file opened for writing whose target exited before it could be read: path unknown. */
   fileUnknown: 1 << 7,
+  /** Opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend). */
+  ioUring: 1 << 8,
 } as const;
 
 export interface CaptureRecord {
@@ -65,6 +69,8 @@ export interface CaptureRecord {
   pathname: string;
   syscallPathname: string;
   exe: string;
+  /** CPU the open completed on (eBPF backend), else 0. */
+  processorId: number;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -120,5 +126,6 @@ export function decodeRecord(view: DataView, offset: number): CaptureRecord {
     pathname: cString(view, offset + 216, 256),
     syscallPathname: cString(view, offset + 472, 256),
     exe: cString(view, offset + 728, 256),
+    processorId: u32(984),
   };
 }

@@ -18,6 +18,7 @@ export const LOSS_CAUSES = [
   'auditLost',
   'auditIncomplete',
   'folded',
+  'bpfRingFull',
 ] as const;
 export type LossCause = (typeof LOSS_CAUSES)[number];
 export type LossCounters = Record<LossCause, number>;

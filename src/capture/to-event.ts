@@ -9,15 +9,23 @@ const flagsSourceNames: Record<number, FlagsSourceName> = {
   [FlagsSource.fdinfo]: 'fdinfo',
   [FlagsSource.inferred]: 'inferred',
   [FlagsSource.syscall]: 'syscall',
+  [FlagsSource.kernel]: 'kernel',
 };
 
 const backendNames: Record<number, string> = {
   [BackendId.fanotify]: 'fanotify',
   [BackendId.audit]: 'audit',
+  [BackendId.ebpf]: 'ebpf',
 };
 
-// x86-64 and i386 syscall numbers the audit backend reports (fanotify does not know the syscall).
-const syscallNames: Record<number, string> = { 2: 'open', 257: 'openat', 437: 'openat2' };
+// x86-64 syscall numbers the audit and eBPF backends report (fanotify does not know the
+// syscall). 426: an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend).
+const syscallNames: Record<number, string> = {
+  2: 'open',
+  257: 'openat',
+  437: 'openat2',
+  426: 'io_uring_enter',
+};
 
 /**
  * Userspace st_dev (glibc encoding) to the kernel's internal dev_t (major << 20 | minor),
@@ -55,6 +63,7 @@ export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFil
     container: rec.containerId ? { id: rec.containerId } : {},
     returnValue: rec.returnValue,
     syscall: syscallNames[rec.syscallNr] ?? '',
+    processorId: rec.processorId,
     pathname: rec.pathname,
     flags: rec.openFlags,
     dev: stDevToKernelDev(rec.dev),
@@ -77,6 +86,7 @@ const noteBits: [number, string][] = [
   [RecordFlag.attributionMissing, 'attribution-missing'],
   [RecordFlag.fileUnknown, 'path-unknown'],
   [RecordFlag.pathTruncated, 'truncated'],
+  [RecordFlag.ioUring, 'io-uring'],
 ];
 
 function captureNotes(flags: number): { notes?: string[] } {

@@ -1,4 +1,4 @@
-// procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
+// procmem-guard doctor [--backend auto|ebpf|fanotify|audit] [--timeout MS]
 
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -8,11 +8,11 @@ import {
   missingCapabilities,
   REQUIRED_CAPABILITIES,
 } from '../service/capabilities.js';
-import { ProcMemWatcher } from '../watcher/watcher.js';
+import { ebpfAttachPoints, ProcMemWatcher } from '../watcher/watcher.js';
 import { backendOption, type CliIo, type Command, UsageError } from './command.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 
-const HELP = `Usage: procmem-guard doctor [--backend auto|fanotify|audit] [--timeout MS]
+const HELP = `Usage: procmem-guard doctor [--backend auto|ebpf|fanotify|audit] [--timeout MS]
 
 Reports what this host offers for capture (privileges, kernel, fanotify features, the procfs
 instances that would be watched), then runs a live self-test: a child process reads another
@@ -21,7 +21,7 @@ binary (by its absolute path, with an empty environment): doctor runs as root an
 a program found through PATH.
 
 Options:
-  -b, --backend NAME   auto (the default), fanotify or audit
+  -b, --backend NAME   auto (the default: ebpf, else fanotify, else audit), ebpf, fanotify or audit
       --timeout MS     how long to wait for the self-test finding (default 5000)
   -h, --help           show this help
 
@@ -92,6 +92,12 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
           `filesystem marks on /proc ${yes(fan.markFilesystem)}${fan.markError ? ` (${fan.markError})` : ''}`
       : `unavailable: ${fan.error ?? 'unknown reason'}`,
   );
+  say(
+    'ebpf',
+    probe.ebpf.built
+      ? 'built in (whether the kernel loads it shows under "backend")'
+      : `unavailable: ${probe.ebpf.error ?? 'unknown reason'}`,
+  );
   try {
     const a = loadNative().auditStatus();
     const rules = loadNative()
@@ -124,6 +130,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
   }
   const st = watcher.stats();
   say('backend', `${st.backend} (${st.backendReason})`);
+  if (st.backend === 'ebpf') say('attach points', ebpfAttachPoints(st.native) || 'none');
 
   // The node binary by absolute path, no PATH look-up, and an empty environment (no
   // NODE_OPTIONS, no LD_PRELOAD): whatever the caller's environment holds is not run as root.

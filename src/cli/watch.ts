@@ -24,7 +24,7 @@ import {
 } from './command.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './exit-codes.js';
 
-const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|fanotify|audit]
+const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
                            [--output SPEC]... [--metrics HOST:PORT] [--config FILE]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
@@ -37,7 +37,7 @@ Options:
                        detection event JSON) or pretty (one aligned line for people)
       --events         also send every captured security_file_open event (json and tracee:
                        the Tracee event JSON; pretty: a line starting with "event")
-  -b, --backend NAME   auto (the default: fanotify, else audit), fanotify or audit
+  -b, --backend NAME   auto (the default: ebpf, else fanotify, else audit), ebpf, fanotify or audit
   -o, --output SPEC    where findings go; repeatable (default stdout):
                          stdout, file:PATH (appended; re-opened on SIGHUP),
                          syslog (RFC 5424 to /dev/log), syslog:udp://HOST:PORT,

@@ -312,6 +312,7 @@ const FLAGS_SOURCES: ReadonlySet<string> = new Set<FlagsSource>([
   'fdinfo',
   'inferred',
   'syscall',
+  'kernel',
   'unknown',
   'tracee',
 ]);

@@ -217,7 +217,7 @@ const FIELDS = [
       `\\{${b.w}${b.key('procfsMem')}${b.g('procfsMem', 'true|false')}` +
       opt(`${b.comma}${b.key('targetPid')}${b.int('targetPid')}`) +
       opt(`${b.comma}${b.key('targetTid')}${b.int('targetTid')}`) +
-      `${b.comma}${b.key('flagsSource')}"${b.g('flagsSource', 'fdinfo|inferred|syscall|unknown|tracee')}"` +
+      `${b.comma}${b.key('flagsSource')}"${b.g('flagsSource', 'fdinfo|inferred|syscall|kernel|unknown|tracee')}"` +
       opt(`${b.comma}${b.key('backend')}${b.str('backend')}`) +
       opt(
         `${b.comma}${b.key('notes')}\\[${b.g('notes', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,

@@ -29,7 +29,7 @@ export interface TraceeContainer {
 }
 
 /** How the capture layer learned the open flags. */
-export type FlagsSource = 'fdinfo' | 'inferred' | 'syscall' | 'unknown' | 'tracee';
+export type FlagsSource = 'fdinfo' | 'inferred' | 'syscall' | 'kernel' | 'unknown' | 'tracee';
 
 /**
  * procmem-guard's own capture metadata, kept apart from Tracee's fields under the JSON key

@@ -10,8 +10,11 @@ const BITS = {
   CAP_NET_ADMIN: 12,
   CAP_SYS_PTRACE: 19,
   CAP_SYS_ADMIN: 21,
+  CAP_SYS_RESOURCE: 24,
   CAP_AUDIT_CONTROL: 30,
   CAP_AUDIT_READ: 37,
+  CAP_PERFMON: 38,
+  CAP_BPF: 39,
 } as const;
 export type CapabilityName = keyof typeof BITS;
 
@@ -22,7 +25,12 @@ export interface Requirement {
   nonRootOnly?: boolean;
 }
 
-export const REQUIRED_CAPABILITIES: Record<'fanotify' | 'audit', Requirement[]> = {
+export const REQUIRED_CAPABILITIES: Record<'ebpf' | 'fanotify' | 'audit', Requirement[]> = {
+  ebpf: [
+    { cap: 'CAP_BPF', why: 'loading the BPF programs and maps' },
+    { cap: 'CAP_PERFMON', why: 'attaching tracepoint programs that read kernel memory' },
+    { cap: 'CAP_NET_ADMIN', why: 'the process table: proc connector and taskstats exit records' },
+  ],
   fanotify: [
     { cap: 'CAP_SYS_ADMIN', why: 'fanotify_init and filesystem marks on every procfs' },
     {
@@ -63,7 +71,7 @@ export function effectiveCapabilities(
 
 /** What `backend` needs that `have` lacks, for this uid. */
 export function missingCapabilities(
-  backend: 'fanotify' | 'audit',
+  backend: 'ebpf' | 'fanotify' | 'audit',
   have: Set<CapabilityName>,
   euid: number,
 ): Requirement[] {

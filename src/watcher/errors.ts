@@ -4,6 +4,7 @@
 export const CAPTURE_ERROR_CODES = [
   'EPERM_CAPTURE', // not root / missing a capability (README "Operating it" lists each backend's set)
   'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
+  'EBPF_UNAVAILABLE', // addon built without eBPF, or the kernel refused to load/attach our programs
   'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT (no kernel audit, audit=0, another network namespace)
   'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
   'AUDIT_BUSY', // another audit watcher, audit locked (enabled=2) or failure mode panic
@@ -19,7 +20,7 @@ export class CaptureError extends Error {
     readonly code: CaptureErrorCode,
     message: string,
     /** The backend that failed, when one was tried. */
-    readonly backend?: 'fanotify' | 'audit',
+    readonly backend?: 'ebpf' | 'fanotify' | 'audit',
   ) {
     super(message);
   }
@@ -28,7 +29,10 @@ export class CaptureError extends Error {
 const knownCodes = new Set<string>(CAPTURE_ERROR_CODES);
 
 /** Wraps whatever the native layer threw into a CaptureError, keeping its code and message. */
-export function toCaptureError(err: unknown, backend?: 'fanotify' | 'audit'): CaptureError {
+export function toCaptureError(
+  err: unknown,
+  backend?: 'ebpf' | 'fanotify' | 'audit',
+): CaptureError {
   if (err instanceof CaptureError) return err;
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' && knownCodes.has(e.code) ? e.code : 'INTERNAL';

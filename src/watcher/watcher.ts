@@ -1,4 +1,4 @@
-// ProcMemWatcher: the public live API. Owns one native capture (fanotify or audit), drains its
+// ProcMemWatcher: the public live API. Owns one native capture (ebpf, fanotify or audit), drains its
 // ring on every wake-up, turns records into Tracee security_file_open events, runs the
 // signature engine and re-emits everything as typed events.
 import { EventEmitter } from 'node:events';
@@ -12,9 +12,11 @@ import { builtinSignatures } from '../signatures/index.js';
 import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
 
-export type BackendName = 'fanotify' | 'audit';
-/** What `options.backend` accepts; 'auto' prefers fanotify and falls back to audit. */
-export const BACKEND_CHOICES = ['auto', 'fanotify', 'audit'] as const;
+export type BackendName = 'ebpf' | 'fanotify' | 'audit';
+/** What `options.backend` accepts; 'auto' tries ebpf, then fanotify, then audit. */
+export const BACKEND_CHOICES = ['auto', 'ebpf', 'fanotify', 'audit'] as const;
+/** The order 'auto' tries the backends in: the first that starts is used. */
+export const AUTO_ORDER: readonly BackendName[] = ['ebpf', 'fanotify', 'audit'];
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Why events were lost (native LossCause, native/record.h). */
@@ -28,7 +30,7 @@ export interface LostReport {
 }
 
 export interface ProcMemWatcherOptions {
-  /** Capture backend. 'auto' (default) prefers fanotify and falls back to audit. */
+  /** Capture backend. 'auto' (default) tries ebpf, then fanotify, then audit. */
   backend?: BackendChoice;
   /** Extra signatures, run beside the built-in ones. */
   signatures?: Signature[];
@@ -70,6 +72,24 @@ export interface ProcMemWatcherEvents {
   finding: [Finding];
   lost: [LostReport];
   error: [Error];
+}
+
+/** The eBPF backend's attach points in use, from its native counters ('' for other backends). */
+export function ebpfAttachPoints(native: Record<string, number>): string {
+  const points = [
+    native.attach_syscall_tracepoints
+      ? 'tracepoints syscalls/sys_exit_open, sys_exit_openat, sys_exit_openat2'
+      : '',
+    native.attach_sys_exit ? 'tp_btf/sys_exit (open, openat, openat2)' : '',
+    native.attach_io_uring_complete ? 'tp_btf/io_uring_complete (IORING_OP_OPENAT/OPENAT2)' : '',
+  ];
+  return points.filter(Boolean).join(', ');
+}
+
+/** Why 'auto' ended up with `backend`: every earlier backend's failure, in order. */
+function autoReason(backend: BackendName, failures: CaptureError[]): string {
+  const failed = failures.map((f) => `${f.backend} failed (${f.code}: ${f.message})`);
+  return `auto: ${[...failed, `using ${backend}`].join('; ')}`;
 }
 
 function zeroLosses(): WatcherStats['lost'] {
@@ -151,7 +171,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     } catch (err) {
       throw new CaptureError('NATIVE_MISSING', (err as Error).message);
     }
-    const order: BackendName[] = choice === 'auto' ? ['fanotify', 'audit'] : [choice];
+    const order: readonly BackendName[] = choice === 'auto' ? AUTO_ORDER : [choice];
     const failures: CaptureError[] = [];
     for (const backend of order) {
       const capture = native.createCapture({
@@ -174,11 +194,9 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       this.#backend = backend;
       this.#lastDrainAt = Date.now();
       this.#backendReason =
-        choice === 'auto'
-          ? failures.length
-            ? `auto: fanotify failed (${failures[0]?.code}: ${failures[0]?.message}); using audit`
-            : 'auto: fanotify available'
-          : `requested ${backend}`;
+        choice === 'auto' ? autoReason(backend, failures) : `requested ${backend}`;
+      if (backend === 'ebpf')
+        this.#backendReason += `; attached at ${ebpfAttachPoints(capture.stats()) || 'nothing'}`;
       signal?.addEventListener('abort', this.#onAbort, { once: true });
       return;
     }

@@ -20,13 +20,14 @@ describe('decodeRecord', () => {
       pathname: '/proc/77/task/78/mem',
       exe: '/usr/bin/dd',
       containerId: 'abc',
+      processorId: 3,
     };
     encodeRecord(buf, RECORD_SIZE, fields);
     const r = decodeRecord(new DataView(buf), RECORD_SIZE);
     expect(r).toMatchObject({
       ...fields,
       size: RECORD_SIZE,
-      version: 1,
+      version: 2,
       backend: 1,
       syscallPathname: fields.pathname,
     });
@@ -42,7 +43,7 @@ describe('decodeRecord', () => {
   it('rejects a record of another layout version', () => {
     const buf = new ArrayBuffer(RECORD_SIZE);
     encodeRecord(buf, 0, {});
-    new DataView(buf).setUint16(4, 2, true);
-    expect(() => decodeRecord(new DataView(buf), 0)).toThrow(/v1/);
+    new DataView(buf).setUint16(4, 1, true);
+    expect(() => decodeRecord(new DataView(buf), 0)).toThrow(/v2/);
   });
 });

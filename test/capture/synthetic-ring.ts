@@ -1,6 +1,6 @@
 // Builds ring buffers the way native/ring/ring.cc does, so the JS reader can be tested
 // without the addon. Mirrors native/record.h offsets (a second, independent copy on purpose).
-import { RECORD_SIZE } from '../../src/capture/record.js';
+import { RECORD_SIZE, RECORD_VERSION } from '../../src/capture/record.js';
 import { RING_HEADER_SIZE, RING_MAGIC } from '../../src/capture/ring.js';
 
 export function makeRing(capacity: number): ArrayBuffer {
@@ -28,6 +28,7 @@ export interface SyntheticRecord {
   pathname?: string;
   exe?: string;
   containerId?: string;
+  processorId?: number;
 }
 
 function putString(bytes: Uint8Array, offset: number, length: number, s: string): void {
@@ -40,7 +41,7 @@ export function encodeRecord(buf: ArrayBuffer, offset: number, r: SyntheticRecor
   const bytes = new Uint8Array(buf, offset, RECORD_SIZE);
   bytes.fill(0);
   v.setUint32(0, RECORD_SIZE, true);
-  v.setUint16(4, 1, true);
+  v.setUint16(4, RECORD_VERSION, true);
   v.setUint8(6, 1);
   v.setUint8(7, r.flagsSource ?? 0);
   v.setBigUint64(8, r.timestampNs ?? 0n, true);
@@ -57,6 +58,7 @@ export function encodeRecord(buf: ArrayBuffer, offset: number, r: SyntheticRecor
   putString(bytes, 216, 256, r.pathname ?? '');
   putString(bytes, 472, 256, r.pathname ?? '');
   putString(bytes, 728, 256, r.exe ?? '');
+  v.setUint32(984, r.processorId ?? 0, true);
 }
 
 /** Producer side, as ring.cc does it: returns false when full. */

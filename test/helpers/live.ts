@@ -123,6 +123,9 @@ export function captureResources(): {
   fanotify: number;
   eventfd: number;
   netlink: number;
+  /** fds whose fdinfo names a BPF program, map or link (prog_id, map_id, link_id). */
+  bpf: number;
+  epoll: number;
   threads: string[];
 } {
   const netlinkInodes = new Set(
@@ -132,7 +135,7 @@ export function captureResources(): {
       .map((l) => l.trim().split(/\s+/)[9])
       .filter(Boolean),
   );
-  const out = { fanotify: 0, eventfd: 0, netlink: 0, threads: [] as string[] };
+  const out = { fanotify: 0, eventfd: 0, netlink: 0, bpf: 0, epoll: 0, threads: [] as string[] };
   for (const fd of readdirSync('/proc/self/fd')) {
     let target = '';
     try {
@@ -142,7 +145,16 @@ export function captureResources(): {
     }
     if (target === 'anon_inode:[fanotify]') out.fanotify++;
     else if (target === 'anon_inode:[eventfd]') out.eventfd++;
+    else if (target === 'anon_inode:[eventpoll]') out.epoll++;
     else if (netlinkInodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) out.netlink++;
+    if (target.startsWith('anon_inode:bpf')) {
+      try {
+        if (/^(prog_id|map_id|link_id):/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')))
+          out.bpf++;
+      } catch {
+        // closed meanwhile
+      }
+    }
   }
   for (const tid of readdirSync('/proc/self/task')) {
     try {

@@ -1,6 +1,7 @@
 // Live capture against the real kernel: one table of cases, run against every backend.
 // CI runs as root, so these always run there; without root they cannot capture at all.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import {
 } from '../helpers/live.js';
 
 const O_ACCMODE = 3;
-const backends: BackendName[] = ['fanotify', 'audit'];
+const backends: BackendName[] = ['ebpf', 'fanotify', 'audit'];
 
 describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
   let w: Collected;
@@ -123,10 +124,12 @@ describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
     const instances = Number(w.watcher.stats().native.procfs_instances ?? 0);
     const script = `sleep 30 & t=$!; while [ ! -e ${go} ]; do sleep 0.01; done; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; sleep 1; kill $t`;
     const outer = run('unshare', ['--fork', '--pid', '--mount-proc', 'sh', '-c', script]);
-    await waitFor(
-      'the new procfs to be covered',
-      () => Number(w.watcher.stats().native.procfs_instances) > instances,
-    );
+    // eBPF sees every procfs at the open itself: there is nothing to wait for.
+    if (backend !== 'ebpf')
+      await waitFor(
+        'the new procfs to be covered',
+        () => Number(w.watcher.stats().native.procfs_instances) > instances,
+      );
     writeFileSync(go, '');
     const f = await waitFor('finding from the pid namespace', () =>
       w.findings.find(
@@ -172,13 +175,14 @@ describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
     await sleep(20);
     const during = await run(openMem, [`/proc/${target.pid}/mem`, 'r', '50']);
     await stormRun;
-    // fanotify merges and keeps up: the read is always reported. The audit backend lets the
+    // fanotify merges and keeps up, eBPF drops the storm's opens in the kernel: the read is
+    // always reported. The audit backend lets the
     // kernel drop records rather than make openers wait, so the read may be among the dropped
     // ones: then the kernel's drop count must have reached us as a loss, never silence.
     const found = await waitFor('finding during the storm', () => findingsOf(during.pid)[0], 15_000)
       .then(() => true)
       .catch((err: Error) => {
-        if (backend === 'fanotify') throw err;
+        if (backend !== 'audit') throw err;
         return false;
       });
     if (!found) {
@@ -222,20 +226,46 @@ describe.skipIf(!isRoot).each(backends)('start/stop cycles (%s)', (backend) => {
     try {
       await w.watcher.stop(); // warm-up: lazily created libuv/N-API resources
       const before = captureResources();
+      const bpfBefore = ourBpfObjects();
       expect(before.fanotify).toBe(0);
+      expect(before.bpf).toBe(0);
       expect(before.threads).toEqual([]);
       for (let i = 0; i < 100; i++) {
         await w.watcher.start();
-        if (i === 0) expect(captureResources().threads.length).toBeGreaterThan(0);
+        if (i === 0) {
+          const running = captureResources();
+          expect(running.threads.length).toBeGreaterThan(0);
+          // The check below would be empty if it could not see BPF objects at all.
+          if (backend === 'ebpf') expect(running.bpf).toBeGreaterThan(0);
+        }
         await w.watcher.stop();
       }
       expect(captureResources()).toEqual(before);
       if (backend === 'audit') expect(auditRules()).toEqual([]);
+      if (backend === 'ebpf') {
+        // The kernel frees a detached program after an RCU grace period, not at close: wait
+        // until every pmg_ program on the host is one that was there before the cycles.
+        const leftover = () => ourBpfObjects().filter((p) => !bpfBefore.includes(p));
+        await waitFor(
+          'BPF programs freed',
+          () => leftover().length === 0 || undefined,
+          20_000,
+        ).catch(() => undefined);
+        expect(leftover()).toEqual([]);
+      }
     } finally {
       await w.watcher.stop();
     }
   }, 120_000);
 });
+
+// The host's BPF programs named like ours (bpftool, when installed: it sees every process's).
+function ourBpfObjects(): string[] {
+  const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return [];
+  const progs = JSON.parse(r.stdout) as { id: number; name?: string }[];
+  return progs.filter((p) => p.name?.startsWith('pmg_')).map((p) => `${p.id}:${p.name}`);
+}
 
 const auditRules = () =>
   loadNative()
@@ -273,3 +303,159 @@ describe.skipIf(!isRoot)('kernel queue overflow (fanotify)', () => {
     expect(readFileSync(limit, 'utf8')).toBe(old);
   });
 });
+
+// Issue 9: a procfs mounted and opened by one process, with no exec in between. eBPF sees the
+// open whatever procfs it goes through; fanotify and audit learn of the instance only after it
+// exists. The figure for fanotify and audit is measured and printed (README, "eBPF backend"),
+// not asserted.
+describe.skipIf(!isRoot).each(backends)(
+  'fresh procfs in a private mount namespace (%s)',
+  (backend) => {
+    it('reports the open through a procfs mounted a moment earlier by the same process', async () => {
+      const fresh = cHelper('fresh_procfs');
+      const target = spawnTarget();
+      const w = await startWatcher(backend);
+      try {
+        const pids: number[] = [];
+        for (let i = 0; i < 20; i++) pids.push((await run(fresh, [String(target.pid), 'r'])).pid);
+        const caught = () =>
+          pids.filter((pid) =>
+            w.findings.some(
+              (f) =>
+                f.event.hostProcessId === pid &&
+                f.sigMetadata.ID === 'TRC-1023' &&
+                f.event.procmemGuard?.targetPid === target.pid,
+            ),
+          ).length;
+        if (backend === 'ebpf') {
+          await waitFor('20 findings', () => caught() === 20 || undefined);
+        } else {
+          await sleep(1500);
+        }
+        console.log(`fresh procfs (${backend}): ${caught()} of 20 reported`);
+        if (backend === 'ebpf') expect(caught()).toBe(20);
+      } finally {
+        await w.watcher.stop();
+        target.kill();
+      }
+    }, 60_000);
+  },
+);
+
+describe.skipIf(!isRoot)('eBPF backend only', () => {
+  let w: Collected;
+  let target: ReturnType<typeof spawnTarget>;
+  beforeAll(async () => {
+    target = spawnTarget();
+    w = await startWatcher('ebpf');
+  });
+  afterAll(async () => {
+    await w?.watcher.stop();
+    target?.kill();
+  });
+  const findingsOf = (pid: number) => w.findings.filter((f) => f.event.hostProcessId === pid);
+
+  it('names its attach points and fills the kernel-side fields', async () => {
+    const s = w.watcher.stats();
+    expect(s.backendReason).toContain('tracepoints syscalls/sys_exit_open, sys_exit_openat');
+    expect(s.backendReason).toContain('tp_btf/io_uring_complete');
+    const r = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'r', '100']);
+    const f = await waitFor('finding', () => findingsOf(r.pid)[0]);
+    const e = f.event;
+    expect(e.procmemGuard?.backend).toBe('ebpf');
+    expect(e.procmemGuard?.flagsSource).toBe('kernel');
+    expect(e.syscall).toBe('openat');
+    expect(e.hostParentProcessId).toBe(process.pid);
+    expect(e.processName).toBe('open_mem');
+    expect(e.mountNamespace).toBe(nsInode('mnt'));
+    expect(e.pidNamespace).toBe(nsInode('pid'));
+    expect(e.cgroupId).toBeGreaterThan(0n);
+    expect(e.processorId).toBeGreaterThanOrEqual(0);
+    expect(Number(argOf(e, 'inode'))).toBeGreaterThan(0);
+    expect(e.returnValue).toBeGreaterThanOrEqual(0);
+  });
+
+  it('falls back to tp_btf/sys_exit where the syscall tracepoints do not attach', async () => {
+    // PMG_EBPF_NO_TRACEPOINTS=1 makes the loader skip them, as when tracefs is missing.
+    process.env.PMG_EBPF_NO_TRACEPOINTS = '1';
+    let fallback: Collected;
+    try {
+      fallback = await startWatcher('ebpf');
+    } finally {
+      delete process.env.PMG_EBPF_NO_TRACEPOINTS;
+    }
+    try {
+      const s = fallback.watcher.stats();
+      expect(s.native.attach_sys_exit).toBe(1);
+      expect(s.native.attach_syscall_tracepoints).toBe(0);
+      expect(s.backendReason).toContain('tp_btf/sys_exit');
+      const r = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'rw', '0']);
+      const f = await waitFor('finding through tp_btf/sys_exit', () =>
+        fallback.findings.find((x) => x.event.hostProcessId === r.pid),
+      );
+      expect(f.event.syscall).toBe('openat');
+      expect(Number(argOf(f.event, 'flags')) & 3).toBe(2);
+    } finally {
+      await fallback.watcher.stop();
+    }
+  });
+
+  it('O_WRONLY gives TRC-1024 only, with the exact flags from the kernel', async () => {
+    const O_WRONLY = 0o1;
+    const O_LARGEFILE = 0o100000;
+    const wr = await run(cHelper('open_mem'), [`/proc/${target.pid}/mem`, 'w', '0']);
+    await waitFor('TRC-1024', () =>
+      findingsOf(wr.pid).find((x) => x.sigMetadata.ID === 'TRC-1024'),
+    );
+    const e = w.events.find((x) => x.hostProcessId === wr.pid);
+    // open_mem opens with O_WRONLY | O_CLOEXEC; the kernel keeps O_CLOEXEC on the fd, not the
+    // file, and adds O_LARGEFILE on 64-bit: file->f_flags, as Tracee reports it.
+    expect(Number(argOf(e, 'flags'))).toBe(O_WRONLY | O_LARGEFILE);
+    expect(e?.procmemGuard?.flagsSource).toBe('kernel');
+    await captureBarrier(w, cHelper('open_mem'), `/proc/${target.pid}/mem`);
+    expect(signatureIds(findingsOf(wr.pid))).toEqual(['TRC-1024']);
+  });
+
+  it('reports an io_uring IORING_OP_OPENAT of a mem file', async () => {
+    const r = await run(cHelper('uring_open'), [`/proc/${target.pid}/mem`, '0']);
+    expect(r.stdout).toMatch(/res=\d+/);
+    const f = await waitFor('finding for the io_uring open', () => findingsOf(r.pid)[0]);
+    expect(f.sigMetadata.ID).toBe('TRC-1023');
+    expect(f.event.syscall).toBe('io_uring_enter');
+    expect(f.event.procmemGuard?.notes).toContain('io-uring');
+    expect(f.event.procmemGuard?.targetPid).toBe(target.pid);
+  });
+
+  it('reports an unprivileged user in a new user namespace reading a child at once', async () => {
+    // Issue 9: missed by fanotify and audit (the namespace's procfs is not covered yet).
+    const script =
+      'sleep 30 & t=$!; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; kill $t';
+    const r = await run('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      'unshare',
+      '-Urpf',
+      '--mount-proc',
+      'sh',
+      '-c',
+      script,
+    ]);
+    const nsPid = Number(r.stdout.trim());
+    const f = await waitFor('finding from the user namespace', () =>
+      w.findings.find(
+        (x) =>
+          x.event.processName === 'dd' &&
+          x.event.userId === 65534 &&
+          argOf(x.event, 'pathname') === `/proc/${nsPid}/mem`,
+      ),
+    );
+    expect(f.sigMetadata.ID).toBe('TRC-1023');
+    expect(f.event.procmemGuard?.targetPid).not.toBe(nsPid); // a host pid
+    expect(f.event.pidNamespace).not.toBe(nsInode('pid'));
+  });
+});
+
+function nsInode(kind: 'mnt' | 'pid'): number {
+  return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/self/ns/${kind}`))?.[1]);
+}

@@ -10,11 +10,25 @@ import { isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
-  it.each(['fanotify', 'audit'])('doctor --backend %s passes its self-test', async (backend) => {
-    const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
+  it.each(['ebpf', 'fanotify', 'audit'])(
+    'doctor --backend %s passes its self-test',
+    async (backend) => {
+      const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for the reader/m);
+      expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
+      if (backend === 'ebpf')
+        expect(r.stdout).toMatch(
+          /^attach points\s+tracepoints syscalls\/sys_exit_open, .*io_uring/m,
+        );
+    },
+  );
+
+  it('doctor with auto picks ebpf and names its attach points', async () => {
+    const r = await run(process.execPath, [cli, 'doctor']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for the reader/m);
-    expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
+    expect(r.stdout).toMatch(/^ebpf\s+built in/m);
+    expect(r.stdout).toMatch(/^backend\s+ebpf \(auto: using ebpf; attached at tracepoints /m);
   });
 
   it('doctor runs nothing found through PATH (planted dd, sleep, cat, ps first on PATH)', async () => {
@@ -31,7 +45,7 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
   });
 
-  it.each(['fanotify', 'audit'])(
+  it.each(['ebpf', 'fanotify', 'audit'])(
     'watch --backend %s --format pretty prints the finding, then a summary on SIGINT, exit 0',
     async (backend) => {
       const target = spawnTarget();

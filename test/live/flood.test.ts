@@ -18,7 +18,7 @@ import {
 } from '../helpers/live.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
-const backends: BackendName[] = ['fanotify', 'audit'];
+const backends: BackendName[] = ['ebpf', 'fanotify', 'audit'];
 
 describe.skipIf(!isRoot).each(backends)('mem-open flood by another user (%s)', (backend) => {
   let w: Collected;

@@ -37,9 +37,9 @@ describe.skipIf(!isRoot)('ProcMemWatcher API (live)', () => {
   });
 
   it('rejects an unknown backend and an already aborted signal with a CaptureError', async () => {
-    const bad = new ProcMemWatcher({ backend: 'ebpf' as never });
+    const bad = new ProcMemWatcher({ backend: 'bpf' as never });
     await expect(bad.start()).rejects.toBeInstanceOf(CaptureError);
-    await expect(bad.start()).rejects.toThrow(/unknown backend "ebpf"/);
+    await expect(bad.start()).rejects.toThrow(/unknown backend "bpf"/);
     const aborted = new ProcMemWatcher({ signal: AbortSignal.abort() });
     await expect(aborted.start()).rejects.toThrow(/aborted signal/);
     expect(aborted.running).toBe(false);

@@ -1,0 +1,367 @@
+// The eBPF backend's user-space half: loads the BPF object embedded by the skeleton
+// (build/ebpf/procmem.skel.h, made by scripts/ebpf-build.mjs), attaches its programs, and
+// turns ring buffer samples into CaptureRecords. Built only when the build found clang,
+// bpftool and the static libbpf/libelf/zlib (PMG_EBPF in build/ebpf/ebpf_config.h);
+// otherwise this file defines only ebpfMissingReason(). Design: docs/ebpf-capture.md.
+#include "ebpf_backend.h"
+
+#include "ebpf_config.h"
+
+#ifndef PMG_EBPF
+
+namespace pmg {
+const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
+}  // namespace pmg
+
+#else
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../record.h"
+#include "../util/fixed_string.h"
+#include "../util/flood_guard.h"
+#include "../util/proc_files.h"
+#include "../util/unique_fd.h"
+#include "ebpf_event.h"
+#include "procmem.skel.h"
+
+namespace pmg {
+
+const char* ebpfMissingReason() { return ""; }
+
+namespace {
+
+constexpr int kPollMs = 500;
+
+// libbpf's diagnostics go to one buffer (the last load's), not to stderr: the loader turns
+// them into the CaptureError message. libbpf_set_print is process-wide.
+std::mutex g_log_mutex;
+std::string g_log;
+
+int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[512];
+  int n = vsnprintf(line, sizeof(line), fmt, args);
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (g_log.size() < 16384) g_log += line;
+  return n;
+}
+
+std::string takeLog() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  std::string out;
+  out.swap(g_log);
+  // Keep the last lines: they say why the load failed.
+  if (out.size() > 600) out = "..." + out.substr(out.size() - 600);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+[[noreturn]] void fail(int err, const std::string& what) {
+  std::string log = takeLog();
+  std::string msg = "eBPF backend: " + what + ": " + std::strerror(err);
+  if (err == EPERM || err == EACCES)
+    msg += " (loading BPF programs needs root with CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
+  if (!log.empty()) msg += "; libbpf: " + log;
+  throw CaptureError{err == EPERM || err == EACCES ? "EPERM_CAPTURE" : "EBPF_UNAVAILABLE", msg};
+}
+
+// The path of fd `fd` of `pid` as that process sees it, if it still refers to dev/ino.
+bool pathOfFd(int32_t pid, uint32_t fd, uint64_t dev, uint64_t ino, std::string* out) {
+  char link[64];
+  std::snprintf(link, sizeof(link), "/proc/%d/fd/%u", pid, fd);
+  struct stat st;
+  if (stat(link, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
+  if (!readLink(link, out)) return false;
+  // stat again: the fd may have been closed and reused between the two look-ups.
+  return stat(link, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+class EbpfBackend : public Backend {
+ public:
+  ~EbpfBackend() override { stop(); }
+  const char* name() const override { return "ebpf"; }
+
+  void start(EventSink& sink, ProcessTable& table) override {
+    stop();
+    sink_ = &sink;
+    table_ = &table;
+    libbpf_set_print(libbpfPrint);
+    takeLog();
+    try {
+      load();
+    } catch (...) {
+      release();
+      throw;
+    }
+    thread_ = std::thread(&EbpfBackend::run, this);
+  }
+
+  void stop() override {
+    if (thread_.joinable()) {
+      uint64_t one = 1;
+      // The eventfd is non-blocking and cannot be full here; the loop also checks stopping_.
+      stopping_ = true;
+      if (write(stop_fd_.get(), &one, sizeof(one)) < 0) {
+        // Nothing else to do: the loop wakes within kPollMs and sees stopping_.
+      }
+      thread_.join();
+    }
+    release();
+  }
+
+  std::map<std::string, uint64_t> stats() const override {
+    return {
+        {"events_read", samples_.load()},
+        {"emitted", emitted_.load()},
+        {"kernel_drops", kernel_drops_.load()},
+        {"io_uring_events", io_uring_events_.load()},
+        {"path_from_fd", path_from_fd_.load()},
+        {"path_from_kernel", path_from_kernel_.load()},
+        {"attach_sys_exit", attach_sys_exit_.load()},
+        {"attach_syscall_tracepoints", attach_tracepoints_.load()},
+        {"attach_io_uring_complete", attach_io_uring_.load()},
+        {"folded", folded_.load()},
+    };
+  }
+
+ private:
+  void load() {
+    skel_ = procmem_bpf__open();
+    if (!skel_) fail(errno, "cannot open the embedded BPF object");
+    skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
+    int err = procmem_bpf__load(skel_);
+    bool io_uring = true;
+    if (err != 0) {
+      // The io_uring program relocates against io_uring's internal structures, which a kernel
+      // may lay out differently or lack: retry with the syscall program alone.
+      procmem_bpf__destroy(skel_);
+      skel_ = procmem_bpf__open();
+      if (!skel_) fail(errno, "cannot open the embedded BPF object");
+      skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
+      bpf_program__set_autoload(skel_->progs.pmg_io_uring_complete, false);
+      io_uring = false;
+      err = procmem_bpf__load(skel_);
+      if (err != 0) fail(-err, "cannot load the BPF programs");
+      takeLog();
+    }
+    // Per-syscall tracepoints first (the host's other syscalls run no BPF), tp_btf/sys_exit
+    // (every syscall exit runs the program's number test) where they do not attach: libbpf
+    // finds tracepoints through tracefs, which may not be mounted.
+    bpf_program* per_syscall[] = {skel_->progs.pmg_exit_openat, skel_->progs.pmg_exit_open,
+                                  skel_->progs.pmg_exit_openat2};
+    size_t attached = 0;
+    if (getenv("PMG_EBPF_NO_TRACEPOINTS") == nullptr) {
+      for (bpf_program* prog : per_syscall) {
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link) break;
+        syscall_links_[attached++] = link;
+      }
+    }
+    if (attached == 3) {
+      attach_tracepoints_ = 1;
+    } else {
+      for (size_t i = 0; i < attached; i++) bpf_link__destroy(syscall_links_[i]);
+      syscall_links_[0] = syscall_links_[1] = syscall_links_[2] = nullptr;
+      takeLog();
+      sys_exit_link_ = bpf_program__attach(skel_->progs.pmg_sys_exit);
+      if (!sys_exit_link_) fail(errno, "cannot attach to tp_btf/sys_exit");
+      attach_sys_exit_ = 1;
+    }
+    if (io_uring) {
+      io_uring_link_ = bpf_program__attach(skel_->progs.pmg_io_uring_complete);
+      if (io_uring_link_) {
+        attach_io_uring_ = 1;
+      } else {
+        std::string msg =
+            "eBPF backend: io_uring opens are not covered: cannot attach to "
+            "tp_btf/io_uring_complete: " +
+            std::string(std::strerror(errno));
+        takeLog();
+        sink_->warn(msg.c_str());
+      }
+    }
+    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &EbpfBackend::onSample, this, nullptr);
+    if (!rb_) fail(errno, "cannot create the ring buffer reader");
+    stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stop_fd_.valid()) fail(errno, "cannot create an eventfd");
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) fail(-cpus, "cannot count the possible CPUs");
+    drops_.assign(static_cast<size_t>(cpus), 0);
+    kernel_drops_ = 0;  // the drops map is new with each load
+    stopping_ = false;
+  }
+
+  void release() {
+    if (rb_) ring_buffer__free(rb_);
+    rb_ = nullptr;
+    if (io_uring_link_) bpf_link__destroy(io_uring_link_);
+    io_uring_link_ = nullptr;
+    if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
+    sys_exit_link_ = nullptr;
+    for (bpf_link*& link : syscall_links_) {
+      if (link) bpf_link__destroy(link);
+      link = nullptr;
+    }
+    if (skel_) procmem_bpf__destroy(skel_);
+    skel_ = nullptr;
+    stop_fd_.reset();
+    attach_sys_exit_ = 0;
+    attach_tracepoints_ = 0;
+    attach_io_uring_ = 0;
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "pmg-ebpf");  // best effort; shows in task/*/comm
+    struct pollfd fds[2] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    while (!stopping_) {
+      int ready = poll(fds, 2, kPollMs);
+      if (ready < 0 && errno != EINTR) {
+        std::string msg = std::string("eBPF backend: poll: ") + std::strerror(errno);
+        sink_->warn(msg.c_str());
+        break;
+      }
+      if (stopping_) break;
+      int n = ring_buffer__consume(rb_);
+      if (n < 0 && n != -EINTR) {
+        sink_->lost(LossCause::kUnreadableEvent, 1);
+        std::string msg = std::string("eBPF backend: ring buffer: ") + std::strerror(-n);
+        sink_->warn(msg.c_str());
+      }
+      checkDrops();
+      if (n > 0) sink_->flush();
+    }
+    // Whatever the kernel queued before stop() is still delivered.
+    if (ring_buffer__consume(rb_) > 0) sink_->flush();
+    checkDrops();
+  }
+
+  // Reports growth of the kernel-side drop counter (bpf_ringbuf_reserve failures) as loss.
+  void checkDrops() {
+    uint32_t key = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, drops_.data()) != 0) return;
+    uint64_t total = 0;
+    for (uint64_t v : drops_) total += v;
+    uint64_t before = kernel_drops_.exchange(total);
+    if (total > before) {
+      sink_->lost(LossCause::kBpfRingFull, total - before);
+      sink_->flush();
+    }
+  }
+
+  static int onSample(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<EbpfBackend*>(ctx);
+    if (size < sizeof(pmg_bpf_event)) {
+      self->sink_->lost(LossCause::kUnreadableEvent, 1);
+      return 0;
+    }
+    pmg_bpf_event e;
+    std::memcpy(&e, data, sizeof(e));
+    self->handle(e);
+    return 0;
+  }
+
+  void handle(const pmg_bpf_event& e) {
+    samples_++;
+    bool warn = false;
+    if (!flood_.admit(e.uid, e.timestamp_ns, &warn)) {  // a flood by this uid: count it
+      folded_++;
+      sink_->lost(LossCause::kFolded, 1);
+      if (warn) sink_->warn(floodWarning(e.uid).c_str());
+      return;
+    }
+    if (e.flags & PMG_BPF_IO_URING) io_uring_events_++;
+    CaptureRecord rec{};
+    rec.size = kRecordSize;
+    rec.version = kRecordVersion;
+    rec.backend = static_cast<uint8_t>(BackendId::kEbpf);
+    rec.flags_source = static_cast<uint8_t>(FlagsSource::kKernel);
+    // Executable, container id, pids in the opener's namespace: the process table (which
+    // still knows an opener that exited at once). Everything the kernel said wins over it.
+    table_->attribute(static_cast<int32_t>(e.host_pid), static_cast<int32_t>(e.host_tid), &rec);
+    rec.monotonic_ns = e.timestamp_ns;
+    rec.timestamp_ns = e.timestamp_ns + (realtimeNs() - monotonicNs());
+    rec.host_pid = static_cast<int32_t>(e.host_pid);
+    rec.host_tid = static_cast<int32_t>(e.host_tid);
+    rec.host_ppid = static_cast<int32_t>(e.host_ppid);
+    rec.ns_tid = static_cast<int32_t>(e.ns_tid);
+    rec.uid = e.uid;
+    rec.gid = e.gid;
+    rec.mnt_ns = e.mnt_ns;
+    rec.pid_ns = e.pid_ns;
+    rec.cgroup_id = e.cgroup_id;
+    rec.thread_start_ns = e.thread_start_ns;
+    std::memcpy(rec.comm, e.comm, sizeof(rec.comm));
+    rec.comm[sizeof(rec.comm) - 1] = '\0';
+    rec.target_pid = e.target_pid;
+    rec.target_tid = e.target_tid;
+    rec.open_flags = static_cast<int32_t>(e.f_flags);
+    rec.dev = makedev(e.s_dev >> 20, e.s_dev & 0xfffff);
+    rec.inode = e.inode;
+    rec.ctime_ns = e.ctime_ns;
+    rec.return_value = static_cast<int32_t>(e.fd);
+    rec.syscall_nr = e.syscall_nr;
+    rec.processor_id = e.cpu;
+    rec.record_flags |= kProcfsMem;
+    if (e.flags & PMG_BPF_THREAD_MEM) rec.record_flags |= kThreadMem;
+    if (e.flags & PMG_BPF_IO_URING) rec.record_flags |= kIoUring;
+    if (e.target_pid == static_cast<int32_t>(e.host_pid)) rec.record_flags |= kSelfTarget;
+
+    std::string path;
+    if (pathOfFd(rec.host_pid, e.fd, rec.dev, e.inode, &path)) {
+      path_from_fd_++;
+    } else {
+      // The opener closed the fd (or exited) before we looked: rebuild the path inside its
+      // procfs from the kernel's dentry names, under /proc (the mount point is not known).
+      path_from_kernel_++;
+      path = "/proc/" + std::string(e.pid_name, strnlen(e.pid_name, sizeof(e.pid_name)));
+      if (e.flags & PMG_BPF_THREAD_MEM)
+        path += "/task/" + std::string(e.tid_name, strnlen(e.tid_name, sizeof(e.tid_name)));
+      path += "/mem";
+    }
+    if (!copyFixed(rec.pathname, path)) rec.record_flags |= kPathTruncated;
+    copyFixed(rec.syscall_pathname, path);
+    if (sink_->push(rec)) emitted_++;
+  }
+
+  EventSink* sink_ = nullptr;
+  ProcessTable* table_ = nullptr;
+  procmem_bpf* skel_ = nullptr;
+  bpf_link* sys_exit_link_ = nullptr;
+  bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
+  bpf_link* io_uring_link_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  FloodGuard flood_;  // used by the capture thread only
+  std::atomic<uint64_t> folded_{0};
+  UniqueFd stop_fd_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::vector<uint64_t> drops_;
+  std::atomic<uint64_t> samples_{0}, emitted_{0}, kernel_drops_{0}, io_uring_events_{0},
+      path_from_fd_{0}, path_from_kernel_{0}, attach_sys_exit_{0}, attach_tracepoints_{0},
+      attach_io_uring_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> makeEbpfBackend() { return std::make_unique<EbpfBackend>(); }
+
+}  // namespace pmg
+
+#endif  // PMG_EBPF

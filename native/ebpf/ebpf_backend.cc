@@ -17,9 +17,11 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include <thread>
 #include <vector>
 
+#include "../fanotify/exec_marks.h"
+#include "../proc/procfs.h"
 #include "../record.h"
 #include "../util/fixed_string.h"
 #include "../util/flood_guard.h"
@@ -138,6 +142,8 @@ class EbpfBackend : public Backend {
         {"attach_syscall_tracepoints", attach_tracepoints_.load()},
         {"attach_io_uring_complete", attach_io_uring_.load()},
         {"folded", folded_.load()},
+        {"exec_filesystems", exec_filesystems_.load()},
+        {"exec_events", exec_events_.load()},
     };
   }
 
@@ -205,7 +211,45 @@ class EbpfBackend : public Backend {
     if (cpus <= 0) fail(-cpus, "cannot count the possible CPUs");
     drops_.assign(static_cast<size_t>(cpus), 0);
     kernel_drops_ = 0;  // the drops map is new with each load
+    openExecMarks();
     stopping_ = false;
+  }
+
+  // The exe of an opener that exec'd, opened a mem file and exited within a millisecond comes
+  // from its TASKSTATS exit record's (dev, inode) through the process table's exe cache; the
+  // cache learns every binary exec'd after start from FAN_OPEN_EXEC marks, read before each
+  // batch of samples (the exec was queued before the open). As in the fanotify backend
+  // (fanotify/exec_marks.h). Best effort: without CAP_SYS_ADMIN there is no fanotify group,
+  // and such an opener's exe may be empty (exec_filesystems 0 in stats).
+  void openExecMarks() {
+    exec_group_.reset(fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+                                    O_RDONLY | O_LARGEFILE | O_CLOEXEC));
+    exec_filesystems_ = 0;
+    if (!exec_group_.valid()) return;
+    std::string failed;
+    exec_filesystems_ = static_cast<uint64_t>(markExecFilesystems(exec_group_.get(), &failed));
+    if (exec_filesystems_ == 0) exec_group_.reset();
+  }
+
+  // Names every binary exec'd since the last call (see openExecMarks).
+  void drainExecMarks() {
+    if (!exec_group_.valid()) return;
+    alignas(fanotify_event_metadata) char buf[8192];
+    for (;;) {
+      ssize_t n = read(exec_group_.get(), buf, sizeof buf);
+      if (n <= 0) return;  // EAGAIN: drained; any other error: the next batch tries again
+      auto* ev = reinterpret_cast<const fanotify_event_metadata*>(buf);
+      for (; FAN_EVENT_OK(ev, n); ev = FAN_EVENT_NEXT(ev, n)) {
+        if (ev->fd < 0) continue;
+        UniqueFd fd(ev->fd);
+        struct stat st;
+        std::string path;
+        if (fstat(fd.get(), &st) == 0 &&
+            readLink("/proc/self/fd/" + std::to_string(fd.get()), &path))
+          procfs::rememberExecutable(st, path);
+        exec_events_++;
+      }
+    }
   }
 
   void release() {
@@ -222,6 +266,7 @@ class EbpfBackend : public Backend {
     if (skel_) procmem_bpf__destroy(skel_);
     skel_ = nullptr;
     stop_fd_.reset();
+    exec_group_.reset();
     attach_sys_exit_ = 0;
     attach_tracepoints_ = 0;
     attach_io_uring_ = 0;
@@ -229,15 +274,20 @@ class EbpfBackend : public Backend {
 
   void run() {
     pthread_setname_np(pthread_self(), "pmg-ebpf");  // best effort; shows in task/*/comm
-    struct pollfd fds[2] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    // The exec marks are read as they come too, so that their queue never fills on a host
+    // that execs much and opens no mem file.
+    struct pollfd fds[3] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0},
+                            {stop_fd_.get(), POLLIN, 0},
+                            {exec_group_.get(), POLLIN, 0}};
     while (!stopping_) {
-      int ready = poll(fds, 2, kPollMs);
+      int ready = poll(fds, exec_group_.valid() ? 3 : 2, kPollMs);
       if (ready < 0 && errno != EINTR) {
         std::string msg = std::string("eBPF backend: poll: ") + std::strerror(errno);
         sink_->warn(msg.c_str());
         break;
       }
       if (stopping_) break;
+      drainExecMarks();
       int n = ring_buffer__consume(rb_);
       if (n < 0 && n != -EINTR) {
         sink_->lost(LossCause::kUnreadableEvent, 1);
@@ -347,7 +397,9 @@ class EbpfBackend : public Backend {
   bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
-  FloodGuard flood_;  // used by the capture thread only
+  FloodGuard flood_;     // used by the capture thread only
+  UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
+  std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};
   std::atomic<uint64_t> folded_{0};
   UniqueFd stop_fd_;
   std::thread thread_;

@@ -106,9 +106,16 @@ export function run(
       stderr += d;
     });
     child.on('error', reject);
+    // 'exit' can come before the last of the output has been read (seen under load: a helper's
+    // "res=3" missing): settle once stdout has ended too, or 2 s after the exit if a background
+    // grandchild still holds the pipe.
+    const stdoutEnded = new Promise<void>((r) => child.stdout.on('close', r));
     child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve({ pid: child.pid as number, stdout, code });
+      const settle = () => {
+        if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
+        else resolve({ pid: child.pid as number, stdout, code });
+      };
+      Promise.race([stdoutEnded, sleep(2000)]).then(settle);
     });
   });
 }

@@ -42,8 +42,10 @@ export function startWatch(
   child.stderr?.on('data', (d) => {
     err += d;
   });
+  // 'close', not 'exit': the process is gone and its stdout and stderr have been read to the
+  // end (the summary on stderr can still be in the pipe at 'exit').
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal })),
+    child.on('close', (code, signal) => r({ code, signal })),
   );
   return { child, out: () => out, err: () => err, exited };
 }

@@ -293,7 +293,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       c.stdout.on('data', (d) => {
         out += d;
       });
-      c.on('exit', (code) => resolve({ code, out }));
+      c.on('close', (code) => resolve({ code, out })); // after its output was read
     });
     expect(r.out).toMatch(/^capabilities \(fanotify\) MISSING CAP_SYS_PTRACE .*CAP_NET_ADMIN/m);
     expect(r.out).toMatch(

@@ -267,7 +267,7 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
       flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0},
-      backlog_wait_actual_{0}, folded_{0};
+      backlog_wait_actual_{0};
 };
 
 void AuditBackend::start(EventSink& sink, ProcessTable& table) {
@@ -843,13 +843,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   rec.host_ppid = ev.ppid;
   rec.uid = ev.uid;
   rec.gid = ev.gid;
-  bool warn = false;
-  if (!flood_.admit(ev.uid, rec.monotonic_ns, &warn)) {  // a flood by this uid: count it
-    folded_++;
-    sink_->lost(LossCause::kFolded, 1);
-    if (warn) sink_->warn(floodWarning(ev.uid).c_str());
-    return;
-  }
+  if (!flood_.admitOrFold(ev.uid, rec.monotonic_ns, *sink_)) return;  // a flood by this uid
   uint32_t flags = rec.record_flags & ~static_cast<uint32_t>(kAttributionMissing);
   if (!ev.comm.empty()) copyStr(rec.comm, sizeof(rec.comm), ev.comm, &flags);
   if (!ev.exe.empty()) copyStr(rec.exe, sizeof(rec.exe), ev.exe, &flags);
@@ -942,7 +936,7 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"foreign_key", foreign_key_.load()},
           {"procfs_instances", procfs_instances_.load()},
           {"mounts_seen", mounts_seen_.load()},
-          {"folded", folded_.load()}};
+          {"folded", flood_.folded()}};
 }
 
 }  // namespace

@@ -141,7 +141,7 @@ class EbpfBackend : public Backend {
         {"attach_sys_exit", attach_sys_exit_.load()},
         {"attach_syscall_tracepoints", attach_tracepoints_.load()},
         {"attach_io_uring_complete", attach_io_uring_.load()},
-        {"folded", folded_.load()},
+        {"folded", flood_.folded()},
         {"exec_filesystems", exec_filesystems_.load()},
         {"exec_events", exec_events_.load()},
     };
@@ -242,11 +242,7 @@ class EbpfBackend : public Backend {
       for (; FAN_EVENT_OK(ev, n); ev = FAN_EVENT_NEXT(ev, n)) {
         if (ev->fd < 0) continue;
         UniqueFd fd(ev->fd);
-        struct stat st;
-        std::string path;
-        if (fstat(fd.get(), &st) == 0 &&
-            readLink("/proc/self/fd/" + std::to_string(fd.get()), &path))
-          procfs::rememberExecutable(st, path);
+        procfs::rememberExecutableFd(fd.get());
         exec_events_++;
       }
     }
@@ -329,13 +325,7 @@ class EbpfBackend : public Backend {
 
   void handle(const pmg_bpf_event& e) {
     samples_++;
-    bool warn = false;
-    if (!flood_.admit(e.uid, e.timestamp_ns, &warn)) {  // a flood by this uid: count it
-      folded_++;
-      sink_->lost(LossCause::kFolded, 1);
-      if (warn) sink_->warn(floodWarning(e.uid).c_str());
-      return;
-    }
+    if (!flood_.admitOrFold(e.uid, e.timestamp_ns, *sink_)) return;  // a flood by this uid
     if (e.flags & PMG_BPF_IO_URING) io_uring_events_++;
     CaptureRecord rec{};
     rec.size = kRecordSize;
@@ -400,7 +390,6 @@ class EbpfBackend : public Backend {
   FloodGuard flood_;     // used by the capture thread only
   UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};
-  std::atomic<uint64_t> folded_{0};
   UniqueFd stop_fd_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

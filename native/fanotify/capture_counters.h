@@ -27,8 +27,6 @@ struct FanotifyCounters {
   std::atomic<uint64_t> exec_events{0};            // FAN_OPEN_EXEC: binaries named for the table
   std::atomic<uint64_t> exec_filesystems{0};       // filesystems marked for FAN_OPEN_EXEC
   std::atomic<uint64_t> storm_pauses{0};           // coalescing pauses during event storms
-  std::atomic<uint64_t> folded{0};                 // mem opens over their uid's budget (FloodGuard)
-  std::atomic<uint64_t> flooding{0};               // uids over their budget right now
   // PendingFlags (copied after each pass of the capture loop; see pending_flags.h).
   std::atomic<uint64_t> flags_waited{0};       // opens whose fd was not found at once
   std::atomic<uint64_t> flags_late_fdinfo{0};  // ... whose fd then showed up
@@ -67,8 +65,6 @@ struct FanotifyCounters {
             {"exec_events", exec_events},
             {"exec_filesystems", exec_filesystems},
             {"storm_pauses", storm_pauses},
-            {"folded", folded},
-            {"flooding", flooding},
             {"flags_waited", flags_waited},
             {"flags_late_fdinfo", flags_late_fdinfo},
             {"flags_closed", flags_closed},

@@ -207,6 +207,8 @@ std::map<std::string, uint64_t> FanotifyBackend::stats() const {
   out["procfs_instances"] = instances;
   out["rescans"] = marker_ ? marker_->rescans() : 0;
   out["mark_failures"] = marker_ ? marker_->markFailures() : 0;
+  out["folded"] = flood_.folded();
+  out["flooding"] = flood_.flooding();
   return out;
 }
 
@@ -558,14 +560,7 @@ void FanotifyBackend::emit(const CaptureRecord& rec) {
 
 bool FanotifyBackend::admit(const CaptureRecord& rec) {
   uint32_t uid = rec.record_flags & kAttributionMissing ? FloodGuard::kUnknownUid : rec.uid;
-  bool warn = false;
-  bool ok = flood_.admit(uid, monotonicNs(), &warn);
-  counters_.flooding = flood_.flooding();
-  if (ok) return true;
-  counters_.folded++;
-  sink_->lost(LossCause::kFolded, 1);
-  if (warn) sink_->warn(floodWarning(uid).c_str());
-  return false;
+  return flood_.admitOrFold(uid, monotonicNs(), *sink_);
 }
 
 void FanotifyBackend::pollPending(uint64_t now) {
@@ -593,10 +588,7 @@ bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {
 // goes to the process table's exe cache, keyed by (dev, inode).
 void FanotifyBackend::noteExecutable(int fd) {
   counters_.exec_events++;
-  struct stat st;
-  std::string path;
-  if (fstat(fd, &st) == 0 && readLink("/proc/self/fd/" + std::to_string(fd), &path))
-    procfs::rememberExecutable(st, path);
+  procfs::rememberExecutableFd(fd);
 }
 
 void FanotifyBackend::warnOnce(int err, const std::string& message) {

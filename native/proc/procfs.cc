@@ -17,6 +17,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "../util/proc_files.h"
+
 namespace pmg {
 namespace procfs {
 namespace {
@@ -186,6 +188,13 @@ void rememberExecutable(const struct stat& st, const std::string& path) {
   auto& slot = c.by_ino[static_cast<uint64_t>(st.st_ino)];
   slot.first = kernelDev(st.st_dev);
   if (slot.second != path) slot.second = path;
+}
+
+void rememberExecutableFd(int fd) {
+  struct stat st;
+  std::string path;
+  if (fstat(fd, &st) == 0 && readLink("/proc/self/fd/" + std::to_string(fd), &path))
+    rememberExecutable(st, path);
 }
 
 std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {

@@ -72,6 +72,8 @@ std::string exePathOf(uint64_t kernel_dev, uint64_t ino);
 // every exec it sees (FAN_OPEN_EXEC), so a task that exec'd a binary nobody ran before and
 // exited at once still gets its exe from its TASKSTATS exit record.
 void rememberExecutable(const struct stat& st, const std::string& path);
+// The same for an fd open on the binary (a FAN_OPEN_EXEC event's): its stat and resolved path.
+void rememberExecutableFd(int fd);
 
 // Nanoseconds since boot from clock ticks (field 22 of stat).
 uint64_t ticksToNs(uint64_t ticks);

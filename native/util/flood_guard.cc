@@ -1,5 +1,7 @@
 #include "flood_guard.h"
 
+#include "../ring/ring.h"
+
 namespace pmg {
 
 void FloodGuard::refill(Bucket* b, uint64_t now_ns) {
@@ -59,6 +61,14 @@ bool FloodGuard::admit(uint32_t uid, uint64_t now_ns, bool* warn) {
       *warn = true;
     }
   }
+  return false;
+}
+
+bool FloodGuard::admitOrFold(uint32_t uid, uint64_t now_ns, EventSink& sink) {
+  bool warn = false;
+  if (admit(uid, now_ns, &warn)) return true;
+  sink.lost(LossCause::kFolded, 1);
+  if (warn) sink.warn(floodWarning(uid).c_str());
   return false;
 }
 

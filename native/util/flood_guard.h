@@ -8,12 +8,15 @@
 // a kernel (test/native/cpp/flood_guard_test.cc).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
 
 namespace pmg {
+
+class EventSink;
 
 class FloodGuard {
  public:
@@ -28,9 +31,13 @@ class FloodGuard {
   // Whether an open by `uid` at `now_ns` is reported (true) or folded (false). `warn` is set
   // when this fold starts an incident worth a warning (at most one per uid per kWarnEveryNs).
   bool admit(uint32_t uid, uint64_t now_ns, bool* warn);
-  uint64_t folded() const { return folded_; }
+  // admit() for a backend: a folded open is counted as a LossCause::kFolded loss on `sink`,
+  // and the start of an incident warned about there.
+  bool admitOrFold(uint32_t uid, uint64_t now_ns, EventSink& sink);
+  // Both readable from any thread (stats); admit() is for one capture thread.
+  uint64_t folded() const { return folded_.load(std::memory_order_relaxed); }
   // Uids whose bucket is empty right now (folding).
-  size_t flooding() const { return flooding_; }
+  size_t flooding() const { return flooding_.load(std::memory_order_relaxed); }
   size_t buckets() const { return buckets_.size(); }
 
  private:
@@ -45,8 +52,8 @@ class FloodGuard {
   void evictIdle(uint64_t now_ns);
 
   std::unordered_map<uint32_t, Bucket> buckets_;
-  uint64_t folded_ = 0;
-  size_t flooding_ = 0;
+  std::atomic<uint64_t> folded_{0};
+  std::atomic<size_t> flooding_{0};
 };
 
 // The warning for a uid that starts a flood (backends pass it to EventSink::warn).

@@ -1,6 +1,13 @@
 // Helpers for the live tests: real processes, real /proc opens, a real watcher.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +72,29 @@ export async function waitFor<T>(what: string, pick: () => T | undefined, ms = 5
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A shell loop for a namespace's first program: each time `<dir>/probe` appears it removes it
+ * and opens `memPath` with `head` (comm "head"); it exits the loop when `<dir>/go` appears.
+ * With {@link probeUntilSeen} it is the barrier for "this namespace's procfs is covered":
+ * a count of covered instances can grow because of another test's namespace.
+ */
+export function nsProbeLoop(dir: string, memPath: string): string {
+  return `while [ ! -e ${dir}/go ]; do if [ -e ${dir}/probe ]; then rm -f ${dir}/probe; head -c0 ${memPath} 2>/dev/null; fi; sleep 0.01; done`;
+}
+
+/** Asks the loop of {@link nsProbeLoop} for probes until `seen()` reports one, then says go. */
+export async function probeUntilSeen(dir: string, seen: () => boolean, ms = 30000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!seen()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for a namespace probe`);
+    writeFileSync(join(dir, 'probe'), '');
+    // The loop polls every 10 ms; half a second covers a loaded machine before asking again.
+    const next = Date.now() + 500;
+    while (!seen() && Date.now() < next) await new Promise((r) => setTimeout(r, 10));
+  }
+  writeFileSync(join(dir, 'go'), '');
+}
 
 /**
  * The barrier before asserting that something was NOT reported: a fresh process opens

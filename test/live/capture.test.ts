@@ -13,6 +13,8 @@ import {
   captureResources,
   cHelper,
   isRoot,
+  nsProbeLoop,
+  probeUntilSeen,
   run,
   signatureIds,
   sleep,
@@ -117,25 +119,23 @@ describe.skipIf(!isRoot).each(backends)('live capture (%s)', (backend) => {
 
   it('reports an opener inside unshare --fork --pid --mount-proc reading its own namespace', async () => {
     // The namespace's procfs is mounted after the watcher started; fanotify marks it at the
-    // exec of the namespace's first program, audit adds its rule when it sees the mount. dd
-    // opens once that has happened (the file `go` is the barrier): an open in the first
-    // moments can beat it (README, "Limitations (live capture)"), which is not measured here.
-    const go = join(mkdtempSync(join(tmpdir(), 'pmg-ns-')), 'go');
-    const instances = Number(w.watcher.stats().native.procfs_instances ?? 0);
-    const script = `sleep 30 & t=$!; while [ ! -e ${go} ]; do sleep 0.01; done; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; sleep 1; kill $t`;
+    // exec of the namespace's first program, audit adds its rule when it sees the mount, eBPF
+    // sees it at the open itself. dd opens once a probe open (head) through that procfs has
+    // been reported: an open in the first moments can beat fanotify and audit (README,
+    // "Limitations (live capture)"), which is not measured here.
+    const dir = mkdtempSync(join(tmpdir(), 'pmg-ns-'));
+    const script = `sleep 30 & t=$!; ${nsProbeLoop(dir, '/proc/$t/mem')}; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; sleep 1; kill $t`;
     const outer = run('unshare', ['--fork', '--pid', '--mount-proc', 'sh', '-c', script]);
-    // eBPF sees every procfs at the open itself: there is nothing to wait for.
-    if (backend !== 'ebpf')
-      await waitFor(
-        'the new procfs to be covered',
-        () => Number(w.watcher.stats().native.procfs_instances) > instances,
-      );
-    writeFileSync(go, '');
-    const f = await waitFor('finding from the pid namespace', () =>
+    const inNs = (name: string) =>
       w.findings.find(
-        (x) => x.event.processName === 'dd' && x.event.processId !== x.event.hostProcessId,
-      ),
-    );
+        (x) => x.event.processName === name && x.event.processId !== x.event.hostProcessId,
+      );
+    try {
+      await probeUntilSeen(dir, () => inNs('head') !== undefined);
+    } finally {
+      writeFileSync(join(dir, 'go'), ''); // the namespace ends whatever happened
+    }
+    const f = await waitFor('finding from the pid namespace', () => inNs('dd'));
     const hostTarget = f.event.procmemGuard?.targetPid as number;
     const nsPidOfTarget = readFileSync(`/proc/${hostTarget}/status`, 'utf8').match(
       /^NSpid:\s+(.*)$/m,

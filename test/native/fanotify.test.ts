@@ -3,14 +3,14 @@
 // cases every backend shares (negatives, the storm, start/stop cycles) run once, through
 // ProcMemWatcher, in test/live/capture.test.ts. Needs root (CI runs as root).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, isRoot, waitFor } from '../helpers/live.js';
+import { cHelper, isRoot, nsProbeLoop, probeUntilSeen, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const O_ACCMODE = 3;
@@ -145,10 +145,11 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
 
   it('marks a procfs mounted after start and reports a mem open through it, with host target pid', async () => {
     h = startHarness();
-    const instances = h.capture.stats().procfs_instances ?? 0;
     // The namespace's procfs is mounted after start and marked at the exec of its first
-    // program. dd opens only once that mark is in place: an open in the first moments can beat
-    // it (README, "Limitations (live capture)"), which this test does not measure.
+    // program (or at the next rescan). dd opens only once a probe open through that procfs
+    // has been captured: an open in the first moments can beat the mark (README, "Limitations
+    // (live capture)"), which this test does not measure.
+    const dir = mkdtempSync(join(tmpdir(), 'pmg-ns-'));
     const ns = spawn(
       'unshare',
       [
@@ -157,17 +158,25 @@ describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
         '--mount-proc',
         'sh',
         '-c',
-        'read go; dd if=/proc/1/mem of=/dev/null bs=1 count=0',
+        `${nsProbeLoop(dir, '/proc/1/mem')}; dd if=/proc/1/mem of=/dev/null bs=1 count=0`,
       ],
-      { stdio: ['pipe', 'ignore', 'ignore'] },
+      { stdio: ['ignore', 'ignore', 'ignore'] },
     );
-    await waitFor(
-      'the new procfs to be marked',
-      () => (h.capture.stats().procfs_instances ?? 0) > instances,
-    );
-    ns.stdin?.end('go\n');
-    expect(await new Promise((r) => ns.on('exit', r))).toBe(0);
-    const r = await h.waitFor((x) => x.comm === 'dd' && x.pathname === '/proc/1/mem');
+    const exited = new Promise((r) => ns.on('exit', r));
+    const fromNs = (x: { pathname: string; nsPid: number; hostPid: number }) =>
+      x.pathname === '/proc/1/mem' && x.nsPid !== x.hostPid;
+    let r: Awaited<ReturnType<Harness['waitFor']>>;
+    try {
+      await probeUntilSeen(dir, () => {
+        h.reader.drain((x) => h.records.push(x));
+        return h.records.some((x) => x.comm === 'head' && fromNs(x));
+      });
+      expect(await exited).toBe(0);
+      r = await h.waitFor((x) => x.comm === 'dd' && fromNs(x));
+    } finally {
+      ns.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
     expect(r.targetPid).not.toBe(1); // translated to the host pid of the namespace's init
     expect(r.targetPid).toBeGreaterThan(1);

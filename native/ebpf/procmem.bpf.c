@@ -89,13 +89,22 @@ static __always_inline __s32 proc_inode_host_pid(struct inode *ino) {
   return BPF_CORE_READ(pid, numbers[0].nr);
 }
 
-static __always_inline int report(struct file *f, __u32 fd, __u32 syscall_nr, __u32 flags) {
-  if (!f) return 0;
-  struct inode *ino = BPF_CORE_READ(f, f_inode);
+// A scalar kernel address as a read-only BTF pointer (kfunc, Linux 6.2+): fields read through
+// it are direct loads that the kernel makes fault-tolerant, not bpf_probe_read_kernel() calls.
+// Every successful open on the host runs the tests below; each helper call they avoid is a
+// measurable part of the host's procfs open cost (bench/storm.mjs, docs/ebpf-capture.md).
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+static __always_inline int report(struct file *fp, __u32 fd, __u32 syscall_nr, __u32 flags) {
+  if (!fp) return 0;
+  struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+  struct inode *ino = f->f_inode;
   if (!ino) return 0;
-  struct super_block *sb = BPF_CORE_READ(ino, i_sb);
-  if (BPF_CORE_READ(sb, s_magic) != PROC_SUPER_MAGIC) return 0;
-  struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+  struct super_block *sb = ino->i_sb;
+  if (!sb || sb->s_magic != PROC_SUPER_MAGIC) return 0;
+  struct dentry *d = f->f_path.dentry;
+  if (!d || d->d_name.len != 3) return 0;  // not "mem": most procfs opens end here
+  // From here on (procfs files named with three letters) cost does not matter.
   if (!name_is(d, "mem", 3)) return 0;
   // <pid>/mem: the parent is the pid directory, whose parent is the procfs root.
   // <pid>/task/<tid>/mem: the parent is the tid directory, then "task", then the pid directory.

@@ -14,10 +14,10 @@ export const resultsDir = join(benchDir, 'results');
  * Compiles bench/c/NAME.c (or `source`) to bench/bin/NAME, always, so edits are never stale.
  * One source under several names gives processes with different comms.
  */
-export function buildC(name, source = join(benchDir, 'c', `${name}.c`)) {
+export function buildC(name, source = join(benchDir, 'c', `${name}.c`), libs = []) {
   mkdirSync(binDir, { recursive: true });
   const out = join(binDir, name);
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, source], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, source, ...libs], { stdio: 'inherit' });
   return out;
 }
 

@@ -1,14 +1,18 @@
 // Procfs open storm: what the sensor costs the host. A C loop opens and closes /proc/self/stat
-// OPENS times with no watcher, under the baseline C fanotify reader, and under procmem-guard
-// (ebpf, fanotify, and audit where they start); modes interleaved, repeated ROUNDS times,
+// OPENS times with no watcher, under the baseline C fanotify reader, under the eBPF floor
+// (programs that do nothing at the eBPF backend's tracepoints: what any filter there costs at
+// least) and under procmem-guard (ebpf, fanotify, and audit where they start); modes interleaved, repeated ROUNDS times,
 // medians. In each mode a getppid() loop (CALLS syscalls, no procfs) runs after the storm: the
 // cost a backend puts on every process of the host (eBPF runs at every syscall exit).
 // Also samples the watcher's RSS at idle and after every storm (memory growth).
+
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadNative } from '../dist/native.js';
 import {
   benchDir,
+  binDir,
   buildC,
   cpuMs,
   median,
@@ -29,9 +33,35 @@ const getppidLoop = buildC('getppid_loop');
 const baseline = buildC('baseline_reader');
 const watcherChild = join(benchDir, 'watcher-child.mjs');
 
+// The eBPF floor: programs that do nothing at the eBPF backend's tracepoints (bench/bpf/
+// floor.bpf.c), loaded by a small libbpf C loader. Needs clang and libbpf-dev, as the backend.
+function bpfFloor() {
+  try {
+    const obj = join(binDir, 'floor.bpf.o');
+    const triple = execFileSync('cc', ['-dumpmachine'], { encoding: 'utf8' }).trim();
+    const src = join(benchDir, 'bpf', 'floor.bpf.c');
+    execFileSync('clang', [
+      '-O2',
+      '-target',
+      'bpf',
+      '-I',
+      `/usr/include/${triple}`,
+      '-c',
+      src,
+      '-o',
+      obj,
+    ]);
+    const loader = buildC('bpf_floor', undefined, ['-lbpf']);
+    return () => spawnReady(loader, [obj]);
+  } catch (err) {
+    return () => Promise.reject(new Error(`cannot build the floor programs: ${err.message}`));
+  }
+}
+
 const allModes = {
   none: null,
   baseline: () => spawnReady(baseline, []),
+  'ebpf floor': bpfFloor(),
   'procmem-guard ebpf': () => spawnReady(process.execPath, [watcherChild, 'ebpf']),
   'procmem-guard fanotify': () => spawnReady(process.execPath, [watcherChild, 'fanotify']),
   'procmem-guard audit': () => spawnReady(process.execPath, [watcherChild, 'audit']),
@@ -42,13 +72,18 @@ if (process.env.BENCH_COMPARE) {
   const other = join(process.env.BENCH_COMPARE, 'bench', 'watcher-child.mjs');
   allModes['compare fanotify'] = () => spawnReady(process.execPath, [other, 'fanotify']);
 }
-// BENCH_MODES=none,baseline,... runs a subset (none and baseline are always kept: the ratios
-// are against them).
+// BENCH_MODES=none,baseline,... runs a subset (none, baseline and the eBPF floor are always kept:
+// the ratios are against them).
 const wanted = process.env.BENCH_MODES?.split(',');
 const modes = Object.fromEntries(
   Object.entries(allModes).filter(
     ([m]) =>
-      !wanted || m === 'none' || m === 'baseline' || m.startsWith('compare') || wanted.includes(m),
+      !wanted ||
+      m === 'none' ||
+      m === 'baseline' ||
+      m === 'ebpf floor' ||
+      m.startsWith('compare') ||
+      wanted.includes(m),
   ),
 );
 
@@ -160,9 +195,8 @@ for (const [mode, ss] of Object.entries(samples)) {
   });
 }
 const baseRate = median(samples.baseline.map((s) => s.opensPerSec));
-const pmgRate = samples['procmem-guard fanotify'].length
-  ? median(samples['procmem-guard fanotify'].map((s) => s.opensPerSec))
-  : NaN;
+const fanotifySamples = samples['procmem-guard fanotify'] ?? [];
+const pmgRate = fanotifySamples.length ? median(fanotifySamples.map((s) => s.opensPerSec)) : NaN;
 printTable(
   `Procfs open storm: ${OPENS} opens of /proc/self/stat, then ${CALLS} getppid() calls, ${ROUNDS} rounds, medians`,
   rows,
@@ -174,12 +208,20 @@ if (ebpfSamples.length) {
   console.log(
     `procmem-guard ebpf slowdown relative to no watcher: procfs storm ${storm.toFixed(3)}x (goal <= 1.08x), getppid loop ${calls.toFixed(3)}x (goal <= 1.06x)`,
   );
+  const floorSamples = samples['ebpf floor'] ?? [];
+  if (floorSamples.length) {
+    const floor = noneRate / median(floorSamples.map((s) => s.opensPerSec));
+    console.log(
+      `eBPF floor (programs that do nothing at the same tracepoints): procfs storm ${floor.toFixed(3)}x; the backend's filter adds ${(storm / floor).toFixed(3)}x on top`,
+    );
+  }
 }
-console.log(
-  `procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`,
-);
+if (fanotifySamples.length)
+  console.log(
+    `procmem-guard fanotify slowdown relative to the baseline reader: ${(baseRate / pmgRate).toFixed(3)}x (goal <= 1.05x)`,
+  );
 
-const mem = samples['procmem-guard fanotify'].map((s, i) => ({
+const mem = fanotifySamples.map((s, i) => ({
   round: i + 1,
   idleRssKb: s.idleRss,
   afterStormRssKb: s.afterRss,
@@ -193,23 +235,30 @@ if (mem.length) {
     `fanotify watcher RSS: max ${Math.max(...after)} kB (goal <= 65536), growth first -> last round ${after.at(-1) - after[0]} kB`,
   );
 }
-// Memory across repeated storms: one watcher, MEMORY_STORMS storms in a row, RSS after each.
-const MEMORY_STORMS = Number(process.env.BENCH_MEMORY_STORMS ?? 10);
-const longLived = await modes['procmem-guard fanotify']();
-const memoryRounds = [{ storm: 0, rssKb: rssKb(longLived.child.pid) }];
-for (let i = 1; i <= MEMORY_STORMS; i++) {
-  runJson(storm, [String(OPENS)]);
-  await sleep(200);
-  memoryRounds.push({ storm: i, rssKb: rssKb(longLived.child.pid) });
+// Memory across repeated storms: one watcher, MEMORY_STORMS storms in a row, RSS after each
+// (fanotify: the backend whose user space sees every procfs open). Skipped (0) by
+// BENCH_MEMORY_STORMS=0 or when BENCH_MODES leaves fanotify out.
+const MEMORY_STORMS = modes['procmem-guard fanotify']
+  ? Number(process.env.BENCH_MEMORY_STORMS ?? 10)
+  : 0;
+const longLived = MEMORY_STORMS > 0 ? await modes['procmem-guard fanotify']() : null;
+const memoryRounds = [];
+if (longLived) {
+  memoryRounds.push({ storm: 0, rssKb: rssKb(longLived.child.pid) });
+  for (let i = 1; i <= MEMORY_STORMS; i++) {
+    runJson(storm, [String(OPENS)]);
+    await sleep(200);
+    memoryRounds.push({ storm: i, rssKb: rssKb(longLived.child.pid) });
+  }
+  const longResult = await stopAndCollect(longLived);
+  const rssAfter = memoryRounds.slice(1).map((m) => m.rssKb);
+  console.log(
+    `one fanotify watcher through ${MEMORY_STORMS} storms: RSS idle ${memoryRounds[0].rssKb} kB, ` +
+      `after storms min ${Math.min(...rssAfter)} max ${Math.max(...rssAfter)} kB, ` +
+      `growth from storm 1 to ${MEMORY_STORMS}: ${rssAfter.at(-1) - rssAfter[0]} kB; ` +
+      `kernel events ${longResult.stats.eventsSeen}, lost ${longResult.stats.lost.total}`,
+  );
 }
-const longResult = await stopAndCollect(longLived);
-const rssAfter = memoryRounds.slice(1).map((m) => m.rssKb);
-console.log(
-  `one fanotify watcher through ${MEMORY_STORMS} storms: RSS idle ${memoryRounds[0].rssKb} kB, ` +
-    `after storms min ${Math.min(...rssAfter)} max ${Math.max(...rssAfter)} kB, ` +
-    `growth from storm 1 to ${MEMORY_STORMS}: ${rssAfter.at(-1) - rssAfter[0]} kB; ` +
-    `kernel events ${longResult.stats.eventsSeen}, lost ${longResult.stats.lost.total}`,
-);
 
 writeResult('storm', {
   memoryRounds,

@@ -1,5 +1,5 @@
 // The fanotify backend's test of where an opener is (openerProgress, native/fanotify/
-// opener_flags.h), against real processes: blocked inside an open, blocked elsewhere, running,
+// opener_progress.h), against real processes: blocked inside an open, blocked elsewhere, running,
 // gone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ describe.skipIf(!isRoot)('openerProgress (live processes)', () => {
   beforeAll(() => {
     probe = buildCxx([
       'test/native/cpp/opener_progress_probe.cc',
-      'native/fanotify/opener_flags.cc',
+      'native/fanotify/opener_progress.cc',
       'native/fanotify/pending_flags.cc',
       'native/util/proc_files.cc',
     ]);

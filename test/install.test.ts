@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot, liveName } from './helpers/live.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const isRoot = process.geteuid?.() === 0;
 const MiB = 1024 * 1024;
 // Size budget. Today: 0.86 MiB packed, 2.15 MiB unpacked, of which the two stripped
 // prebuilds (static libstdc++ included) are about 0.85 MiB each. The budget leaves room to
@@ -193,7 +193,7 @@ describe('install from the tarball without a toolchain', () => {
   });
 
   it.runIf(isRoot)(
-    'npx procmem-guard doctor passes (live self-test on the prebuild)',
+    liveName('npx procmem-guard doctor passes (live self-test on the prebuild)'),
     () => {
       const res = run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
       expect(res.status, res.out).toBe(0);

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
+import { itBackends, liveName, run, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
-  it.each(['ebpf', 'fanotify', 'audit'])(
+describe.skipIf(!runsHere())(liveName('procmem-guard CLI (live)'), () => {
+  itBackends(
+    ['ebpf', 'fanotify', 'audit'],
     'doctor --backend %s passes its self-test',
     async (backend) => {
       const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
@@ -45,7 +46,8 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
   });
 
-  it.each(['ebpf', 'fanotify', 'audit'])(
+  itBackends(
+    ['ebpf', 'fanotify', 'audit'],
     'watch --backend %s --format pretty prints the finding, then a summary on SIGINT, exit 0',
     async (backend) => {
       const target = spawnTarget();

@@ -10,7 +10,7 @@ import { track } from '../helpers/children.js';
 import {
   type Collected,
   cHelper,
-  isRoot,
+  describeBackends,
   run,
   sleep,
   startWatcher,
@@ -20,7 +20,7 @@ import {
 const NOBODY = { uid: 65534, gid: 65534 };
 const backends: BackendName[] = ['ebpf', 'fanotify', 'audit'];
 
-describe.skipIf(!isRoot).each(backends)('mem-open flood by another user (%s)', (backend) => {
+describeBackends(backends, 'mem-open flood by another user (%s)', (backend) => {
   let w: Collected;
   let sleeps: ChildProcess[] = [];
   let victim: ChildProcess;

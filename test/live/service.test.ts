@@ -14,7 +14,7 @@ import { REQUIRED_CAPABILITIES } from '../../src/service/capabilities.js';
 import { serveMetrics } from '../../src/service/metrics.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
-import { cHelper, isRoot, spawnTarget, waitFor } from '../helpers/live.js';
+import { cHelper, itBackends, liveName, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 import { cli, readMem, started, startWatch } from '../helpers/watch-process.js';
 
 const listen = (server: Server) =>
@@ -48,7 +48,7 @@ const asNobodyWith = (set: string) => [
   `--bounding-set=${set}`,
 ];
 
-describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', () => {
+describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privilege (live)'), () => {
   it('a read reaches file, local syslog, udp and tcp syslog, and a webhook that answers 500 for a while', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
     // Local syslog: a Unix datagram listener stands in for /dev/log.
@@ -302,9 +302,13 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
     expect(r.code).toBe(1);
   });
 
-  for (const [backend, caps] of Object.entries(MEASURED_CAPS)) {
-    it(`${backend}: watch as uid 65534 with only ${caps.join(',')} reports another user's read`, async () => {
-      const set = `-all,${caps.map((c) => `+${c}`).join(',')}`;
+  const caps = MEASURED_CAPS as Record<string, string[]>;
+  itBackends(
+    Object.keys(caps),
+    (backend) =>
+      `${backend}: watch as uid 65534 with only ${caps[backend]?.join(',')} reports another user's read`,
+    async (backend) => {
+      const set = `-all,${(caps[backend] ?? []).map((c) => `+${c}`).join(',')}`;
       const w = startWatch(['--backend', backend], {
         command: '/usr/bin/setpriv',
         prefix: asNobodyWith(set),
@@ -323,6 +327,6 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
         w.child.kill('SIGKILL');
         target.kill();
       }
-    });
-  }
+    },
+  );
 });

@@ -3,9 +3,9 @@ import { on } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/watcher/errors.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
-import { cHelper, isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
+import { cHelper, liveName, run, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 
-describe.skipIf(!isRoot)('ProcMemWatcher API (live)', () => {
+describe.skipIf(!runsHere())(liveName('ProcMemWatcher API (live)'), () => {
   it('yields findings through events.on and stops when its AbortSignal aborts', async () => {
     const openMem = cHelper('open_mem');
     const target = spawnTarget();

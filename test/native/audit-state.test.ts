@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native.js';
 import { runCxxTest } from '../helpers/cxx.js';
-import { isRoot, waitFor } from '../helpers/live.js';
+import { liveName, runsHere, waitFor } from '../helpers/live.js';
 import { startHarness } from './capture-harness.js';
 
 const DIR = '/run/procmem-guard';
@@ -33,7 +33,7 @@ it('parses state files strictly and never accepts values that must not reach the
   expect(run.status).toBe(0);
 });
 
-describe.skipIf(!isRoot)('audit state directory under attack (live)', () => {
+describe.skipIf(!runsHere(true))(liveName('audit state directory under attack (live)', true), () => {
   let saved = '';
   beforeEach(() => {
     // Keep whatever is there now; each test builds the situation it needs.

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, isRoot, nsProbeLoop, probeUntilSeen, waitFor } from '../helpers/live.js';
+import { cHelper, liveName, nsProbeLoop, probeUntilSeen, runsHere, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const O_ACCMODE = 3;
@@ -21,7 +21,7 @@ function dd(args: string[]): number {
   return res.pid ?? 0;
 }
 
-describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
+describe.skipIf(!runsHere())(liveName('fanotify capture (live, root)'), () => {
   let victim: ChildProcess;
   let h: Harness;
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { track } from '../helpers/children.js';
 import { buildCxx } from '../helpers/cxx.js';
-import { isRoot, waitFor } from '../helpers/live.js';
+import { liveName, runsHere, waitFor } from '../helpers/live.js';
 
-describe.skipIf(!isRoot)('openerProgress (live processes)', () => {
+describe.skipIf(!runsHere())(liveName('openerProgress (live processes)'), () => {
   let probe = '';
   beforeAll(() => {
     probe = buildCxx([

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_FAILURE } from '../src/cli/exit-codes.js';
 import { isRoot, liveName } from './helpers/live.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -253,7 +254,7 @@ describe('install from the tarball without a toolchain', () => {
     expect(replay.status, replay.out).toBe(0);
     expect(replay.out).toMatch(/9 events read, 6 findings/);
     const watch = run('npx', ['procmem-guard', 'watch'], noScripts.dir);
-    expect(watch.status).toBe(1);
+    expect(watch.status).toBe(EXIT_FAILURE);
     expect(watch.out).toMatch(/no prebuild for linux-/);
     expect(watch.out).toMatch(/npm rebuild procmem-guard/);
     expect(watch.out).toMatch(/python3 make g\+\+/);

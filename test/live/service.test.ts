@@ -10,6 +10,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_FAILURE, EXIT_OK } from '../../src/cli/exit-codes.js';
 import { REQUIRED_CAPABILITIES } from '../../src/service/capabilities.js';
 import { serveMetrics } from '../../src/service/metrics.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
@@ -140,7 +141,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
       );
       expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       expect(w.err()).toMatch(/output webhook:\S+: HTTP 500/);
       expect(w.err().match(/HTTP 500/g)?.length).toBe(1); // once per incident
     } finally {
@@ -176,7 +177,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
       );
       expect(readFileSync(`${file}.1`, 'utf8')).not.toContain(`"hostProcessId":${second}`);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
     } finally {
       w.child.kill('SIGKILL');
       target.kill();
@@ -193,7 +194,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
         await waitFor('the finding on stdout', () => w.out().includes(`"hostProcessId":${pid}`));
       expect(w.child.exitCode).toBe(null);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       expect(w.err().match(/output file:\/dev\/full: ENOSPC/g)?.length).toBe(1);
       expect(w.err()).toMatch(/file:\/dev\/full delivered 0 failed [1-9]/);
     } finally {
@@ -235,7 +236,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
             .filter((l) => l.includes('TRC-1023')).length >= reads,
       );
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       const summary =
         w
           .err()
@@ -299,7 +300,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
     expect(r.out).toMatch(
       /^self-test\s+FAIL: capture is incomplete without CAP_SYS_PTRACE CAP_NET_ADMIN/m,
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(EXIT_FAILURE);
   });
 
   const caps = MEASURED_CAPS as Record<string, string[]>;
@@ -320,7 +321,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
         await waitFor('the finding', () => w.out().includes(`"hostProcessId":${dd}`));
         expect(w.out()).toContain('"processName":"dd"');
         w.child.kill('SIGINT');
-        expect((await w.exited).code).toBe(0);
+        expect((await w.exited).code).toBe(EXIT_OK);
         expect(w.err()).toMatch(/findings [1-9]\d*, lost 0;/);
         expect(w.err()).not.toMatch(/could not be opened|Permission denied/);
       } finally {

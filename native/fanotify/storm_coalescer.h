@@ -19,12 +19,14 @@ class StormCoalescer {
   // Called once per wake-up that read events (CLOCK_MONOTONIC ns of the wake-up): whether the
   // reader pauses kPauseNs after this drain. The first wake-up never pauses.
   bool pauseAfter(uint64_t woke_ns) {
-    bool storm = woke_ns - last_wake_ns_ < kGapNs;
+    bool storm = woken_ && woke_ns - last_wake_ns_ < kGapNs;
+    woken_ = true;
     last_wake_ns_ = woke_ns;
     return storm;
   }
 
  private:
+  bool woken_ = false;
   uint64_t last_wake_ns_ = 0;
 };
 

@@ -4,15 +4,12 @@
 #include <sys/sysmacros.h>
 
 #include "../util/mountinfo.h"
-#include "../util/proc_files.h"
 
 namespace pmg::audit {
 
 std::set<uint64_t> procfsDevicesIn(const std::string& mountinfo_path) {
   std::set<uint64_t> devs;
-  std::string text;
-  if (!readSmallFile(mountinfo_path, &text, 4 << 20)) return devs;
-  forEachMount(text, [&](const MountInfo& m) {
+  forEachMountIn(mountinfo_path, [&](const MountInfo& m) {
     if (m.fstype == "proc") devs.insert(makedev(m.major, m.minor));
   });
   return devs;

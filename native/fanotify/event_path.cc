@@ -15,13 +15,12 @@ bool parseEventPath(const std::string& path, MemPath* out, bool* deleted) {
 }
 
 bool procfsPathOf(int fd, const std::string& path, std::string* fs_path) {
-  std::string info, mnt_id, mountinfo;
+  std::string info, mnt_id;
   if (!readSmallFile("/proc/self/fdinfo/" + std::to_string(fd), &info) ||
-      !fieldValue(info, "mnt_id", &mnt_id) ||
-      !readSmallFile("/proc/self/mountinfo", &mountinfo, 4 << 20))
+      !fieldValue(info, "mnt_id", &mnt_id))
     return false;
   bool found = false, ok = false;
-  forEachMount(mountinfo, [&](const MountInfo& m) {
+  forEachMountIn("/proc/self/mountinfo", [&](const MountInfo& m) {
     if (found || m.mount_id != mnt_id) return;
     found = true;
     if (path.compare(0, m.mountpoint.size(), m.mountpoint) != 0) return;

@@ -9,7 +9,6 @@
 #include <set>
 
 #include "../util/mountinfo.h"
-#include "../util/proc_files.h"
 
 namespace pmg {
 namespace {
@@ -26,14 +25,9 @@ bool isPseudoFs(const std::string& type) {
 }  // namespace
 
 int markExecFilesystems(int group, std::string* failed) {
-  std::string mountinfo;
-  if (!readSmallFile("/proc/self/mountinfo", &mountinfo, 4 << 20)) {
-    *failed = "cannot read /proc/self/mountinfo";
-    return 0;
-  }
   std::set<dev_t> marked;
   int count = 0;
-  forEachMount(mountinfo, [&](const MountInfo& m) {
+  bool read = forEachMountIn("/proc/self/mountinfo", [&](const MountInfo& m) {
     if (isPseudoFs(m.fstype)) return;
     struct stat st;
     if (stat(m.mountpoint.c_str(), &st) != 0 || marked.count(st.st_dev)) return;  // one per sb
@@ -45,6 +39,7 @@ int markExecFilesystems(int group, std::string* failed) {
     marked.insert(st.st_dev);
     ++count;
   });
+  if (!read) *failed = "cannot read /proc/self/mountinfo";
   return count;
 }
 

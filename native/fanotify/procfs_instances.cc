@@ -82,9 +82,7 @@ void ProcfsInstanceScanner::visit(int32_t pid, uint64_t ns, uint64_t now, bool f
 void ProcfsInstanceScanner::scanNamespace(int32_t pid, bool own_ns,
                                           std::vector<ProcfsInstance>* found) {
   std::string pid_dir = "/proc/" + std::to_string(pid);
-  std::string mountinfo;
-  if (!readSmallFile(pid_dir + "/mountinfo", &mountinfo, 4 << 20)) return;
-  forEachMount(mountinfo, [&](const MountInfo& m) {
+  forEachMountIn(pid_dir + "/mountinfo", [&](const MountInfo& m) {
     if (m.fstype == "proc") addInstance(pid_dir, own_ns, m, found);
   });
 }

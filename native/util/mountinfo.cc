@@ -63,6 +63,13 @@ void forEachMount(std::string_view text, const std::function<void(const MountInf
   }
 }
 
+bool forEachMountIn(const std::string& path, const std::function<void(const MountInfo&)>& fn) {
+  std::string text;
+  if (!readSmallFile(path, &text, 4 << 20)) return false;
+  forEachMount(text, fn);
+  return true;
+}
+
 std::string unescapeMountPath(std::string_view field) {
   std::string out;
   for (size_t i = 0; i < field.size(); ++i) {

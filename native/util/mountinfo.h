@@ -24,6 +24,8 @@ struct MountInfo {
 bool parseMountInfoLine(std::string_view line, MountInfo* out);
 // Calls fn for each well-formed line of a mountinfo file's text.
 void forEachMount(std::string_view text, const std::function<void(const MountInfo&)>& fn);
+// The same for the mountinfo file at `path` (up to 4 MiB); false if it could not be read.
+bool forEachMountIn(const std::string& path, const std::function<void(const MountInfo&)>& fn);
 // Unescapes a mountinfo path field (\040 for space, \011 tab, \012 newline, \134 backslash).
 std::string unescapeMountPath(std::string_view field);
 

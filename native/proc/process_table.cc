@@ -29,7 +29,7 @@ void ProcessTableImpl::start() {
                              "Kubernetes hostNetwork: true)"
                            : "";
     throw CaptureError{
-        perm ? "EPERM_CAPTURE" : "INTERNAL",
+        perm ? ErrorCode::kEpermCapture : ErrorCode::kInternal,
         "process table: cannot subscribe to the proc connector (" + err + ")" + hint};
   }
   if (opts_.taskstats) {
@@ -42,7 +42,7 @@ void ProcessTableImpl::start() {
     int e = errno;
     netlink::closeProcConnector(&conn_fd_);
     netlink::closeTaskstats(&ts_fd_, ts_family_);
-    throw CaptureError{"INTERNAL", std::string("process table: eventfd: ") + strerror(e)};
+    throw CaptureError{ErrorCode::kInternal, std::string("process table: eventfd: ") + strerror(e)};
   }
   own_pid_ns_ = procfs::ownPidNs();
   own_pid_ = static_cast<int32_t>(getpid());
@@ -61,7 +61,7 @@ void ProcessTableImpl::start() {
     netlink::closeProcConnector(&conn_fd_);
     netlink::closeTaskstats(&ts_fd_, ts_family_);
     wake_fd_.reset();
-    throw CaptureError{"INTERNAL", std::string("process table: thread: ") + ex.what()};
+    throw CaptureError{ErrorCode::kInternal, std::string("process table: thread: ") + ex.what()};
   }
   running_ = true;
   // The thread scans /proc first; once that is done every process is known.

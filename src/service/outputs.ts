@@ -6,7 +6,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import {
-  backoff,
   type Output,
   type OutputCounters,
   type OutputOptions,
@@ -15,12 +14,13 @@ import {
 import {
   hostPort,
   LocalSyslogOutput,
-  rfc5424,
   TcpSyslogOutput,
   UdpSyslogOutput,
 } from './syslog-outputs.js';
 
-export { backoff, type Output, type OutputCounters, type OutputOptions, rfc5424 };
+export { backoff } from './queued-output.js';
+export { rfc5424 } from './syslog-outputs.js';
+export type { Output, OutputCounters, OutputOptions };
 
 export const OUTPUT_KINDS = [
   'stdout',

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { backoff, type OutputOptions, QueuedOutput } from './queued-output.js';
+import { type OutputOptions, QueuedOutput } from './queued-output.js';
 
 /** The URL of a syslog:udp:// or syslog:tcp:// spec; throws an Error naming the spec. */
 export function hostPort(spec: string, text: string, protocols: string[]): URL {

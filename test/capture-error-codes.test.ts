@@ -27,9 +27,10 @@ function nativeSources(dir = join(root, 'native')): string[] {
 }
 
 it('the TypeScript list is the one generated from the native header', () => {
-  expect(readFileSync(join(root, GENERATED), 'utf8'), `run node scripts/capture-error-codes.mjs`).toBe(
-    generated(),
-  );
+  expect(
+    readFileSync(join(root, GENERATED), 'utf8'),
+    `run node scripts/capture-error-codes.mjs`,
+  ).toBe(generated());
   expect(CAPTURE_ERROR_CODES).toEqual([...header.map((e) => e.code), 'NATIVE_MISSING']);
 });
 

@@ -8,7 +8,9 @@ const make = (options: unknown) => () => new ProcMemWatcher(options as never);
 describe('ProcMemWatcher options', () => {
   it('rejects an unknown backend with a TypeError naming it', () => {
     expect(make({ backend: 'bpf' })).toThrow(TypeError);
-    expect(make({ backend: 'bpf' })).toThrow(/unknown backend "bpf" \(use auto, ebpf, fanotify, audit\)/);
+    expect(make({ backend: 'bpf' })).toThrow(
+      /unknown backend "bpf" \(use auto, ebpf, fanotify, audit\)/,
+    );
   });
 
   it.each([
@@ -24,12 +26,16 @@ describe('ProcMemWatcher options', () => {
 
   it.each([0, -1, 65537, 1.5, Number.NaN])('rejects ringCapacity %d with a RangeError', (n) => {
     expect(make({ ringCapacity: n })).toThrow(RangeError);
-    expect(make({ ringCapacity: n })).toThrow(/options.ringCapacity must be a whole number from 1 to 65536/);
+    expect(make({ ringCapacity: n })).toThrow(
+      /options.ringCapacity must be a whole number from 1 to 65536/,
+    );
   });
 
   it('accepts every documented option', () => {
     for (const backend of ['auto', 'ebpf', 'fanotify', 'audit'])
-      expect(make({ backend, ringCapacity: 16, builtinSignatures: false, signatures: [] })).not.toThrow();
+      expect(
+        make({ backend, ringCapacity: 16, builtinSignatures: false, signatures: [] }),
+      ).not.toThrow();
     expect(make({ signal: new AbortController().signal, ringCapacity: 65536 })).not.toThrow();
     expect(make(undefined)).not.toThrow();
   });

@@ -21,6 +21,7 @@
 #include "../backend.h"
 #include "../util/flood_guard.h"
 #include "../util/unique_fd.h"
+#include "audit_backend.h"
 #include "netlink.h"
 #include "records.h"
 #include "state_file.h"

@@ -4,7 +4,8 @@
 //   fanotify_events.cc   one event: the filter, the mem file it names, the opener, the
 //                        flags, the record
 //
-// Design (the kernel facts it relies on: docs/kernel-facts.md; the numbers: docs/fanotify-capture.md):
+// Design (the kernel facts it relies on: docs/kernel-facts.md; measurements:
+// docs/fanotify-capture.md):
 // - One FAN_CLASS_NOTIF group. FAN_REPORT_FD_ERROR where the kernel has it: an event whose
 //   file cannot be reopened for us (the target process exited) arrives with fd = -ESRCH
 //   instead of failing read() and vanishing; without it such read() failures are counted as

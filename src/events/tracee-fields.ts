@@ -216,7 +216,9 @@ export const FIELDS = [
     },
   },
 ] as const;
-export const FIELD_BY_NAME = new Map<string, (typeof FIELDS)[number]>(FIELDS.map((f) => [f.name, f]));
+export const FIELD_BY_NAME = new Map<string, (typeof FIELDS)[number]>(
+  FIELDS.map((f) => [f.name, f]),
+);
 
 /** An optional part of a pattern. */
 export function opt(text: string): string {

@@ -11,12 +11,7 @@ import {
   type OutputOptions,
   QueuedOutput,
 } from './queued-output.js';
-import {
-  hostPort,
-  LocalSyslogOutput,
-  TcpSyslogOutput,
-  UdpSyslogOutput,
-} from './syslog-outputs.js';
+import { hostPort, LocalSyslogOutput, TcpSyslogOutput, UdpSyslogOutput } from './syslog-outputs.js';
 
 export { backoff } from './queued-output.js';
 export { rfc5424 } from './syslog-outputs.js';

@@ -11,7 +11,12 @@ import { loadNative, type NativeCapture } from '../native.js';
 import { builtinSignatures } from '../signatures/index.js';
 import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
-import { AUTO_ORDER, type BackendChoice, type BackendName, checkWatcherOptions } from './options.js';
+import {
+  AUTO_ORDER,
+  type BackendChoice,
+  type BackendName,
+  checkWatcherOptions,
+} from './options.js';
 
 export {
   AUTO_ORDER,

@@ -11,11 +11,11 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 import type { SecurityFileOpenEvent } from '../../src/events/index.js';
 import type { Finding } from '../../src/signatures/signature.js';
 import type { LostReport } from '../../src/watcher/watcher.js';
 import { type BackendName, ProcMemWatcher } from '../../src/watcher/watcher.js';
-import { describe, it } from 'vitest';
 import { track } from './children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,8 +37,7 @@ export const hostStateOptedIn = process.env[HOST_STATE_ENV] === '1';
 export const changesHostState = (backend: string): boolean => backend === 'audit';
 
 /** Whether a live test may run here: as root, and, if it changes host state, opted in. */
-export const runsHere = (hostState = false): boolean =>
-  isRoot && (!hostState || hostStateOptedIn);
+export const runsHere = (hostState = false): boolean => isRoot && (!hostState || hostStateOptedIn);
 
 /** The test's name, with the reason it is skipped here when it is (vitest shows the name). */
 export function liveName(name: string, hostState = false): string {

@@ -319,36 +319,36 @@ describe.skipIf(!runsHere(true))(liveName('kernel queue overflow (fanotify)', tr
 // exists. The figure for fanotify and audit is measured and printed (README, "eBPF backend"),
 // not asserted; what they do report must name the right target.
 describeBackends(backends, 'fresh procfs in a private mount namespace (%s)', (backend) => {
-    it('reports the open through a procfs mounted a moment earlier by the same process', async () => {
-      const fresh = cHelper('fresh_procfs');
-      const target = spawnTarget();
-      const w = await startWatcher(backend);
-      try {
-        const pids: number[] = [];
-        for (let i = 0; i < 20; i++) pids.push((await run(fresh, [String(target.pid), 'r'])).pid);
-        const caught = () =>
-          pids.filter((pid) =>
-            w.findings.some(
-              (f) =>
-                f.event.hostProcessId === pid &&
-                f.sigMetadata.ID === 'TRC-1023' &&
-                f.event.procmemGuard?.targetPid === target.pid,
-            ),
-          ).length;
-        if (backend === 'ebpf') {
-          await waitFor('20 findings', () => caught() === 20 || undefined);
-        } else {
-          await captureBarrier(w, cHelper('open_mem'), `/proc/${target.pid}/mem`);
-        }
-        console.log(`fresh procfs (${backend}): ${caught()} of 20 reported`);
-        if (backend === 'ebpf') expect(caught()).toBe(20);
-        const theirs = w.findings.filter((f) => pids.includes(f.event.hostProcessId));
-        expect(theirs.filter((f) => f.event.procmemGuard?.targetPid !== target.pid)).toEqual([]);
-      } finally {
-        await w.watcher.stop();
-        target.kill();
+  it('reports the open through a procfs mounted a moment earlier by the same process', async () => {
+    const fresh = cHelper('fresh_procfs');
+    const target = spawnTarget();
+    const w = await startWatcher(backend);
+    try {
+      const pids: number[] = [];
+      for (let i = 0; i < 20; i++) pids.push((await run(fresh, [String(target.pid), 'r'])).pid);
+      const caught = () =>
+        pids.filter((pid) =>
+          w.findings.some(
+            (f) =>
+              f.event.hostProcessId === pid &&
+              f.sigMetadata.ID === 'TRC-1023' &&
+              f.event.procmemGuard?.targetPid === target.pid,
+          ),
+        ).length;
+      if (backend === 'ebpf') {
+        await waitFor('20 findings', () => caught() === 20 || undefined);
+      } else {
+        await captureBarrier(w, cHelper('open_mem'), `/proc/${target.pid}/mem`);
       }
-    }, 60_000);
+      console.log(`fresh procfs (${backend}): ${caught()} of 20 reported`);
+      if (backend === 'ebpf') expect(caught()).toBe(20);
+      const theirs = w.findings.filter((f) => pids.includes(f.event.hostProcessId));
+      expect(theirs.filter((f) => f.event.procmemGuard?.targetPid !== target.pid)).toEqual([]);
+    } finally {
+      await w.watcher.stop();
+      target.kill();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!runsHere())(liveName('eBPF backend only'), () => {

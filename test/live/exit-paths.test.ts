@@ -110,23 +110,23 @@ describe('watch leaves the host as it found it', () => {
     it.skipIf(!runsHere(changes)).each(CASES.map((c) => [c.name, c] as const))(
       liveName(`${backend}: %s`, changes),
       async (_name, c) => {
-      const before: HostState = hostState();
-      const w = startWatch(['--backend', backend], {
-        nodeArgs: ['--import', faults],
-        stdout: c.stdout?.(),
-      });
-      try {
-        await started(w);
-        if (backend === 'audit') expect(hostState().rules).toBeGreaterThan(0);
-        await c.end(w);
-        const { code } = await w.exited;
-        expect(w.err()).toMatch(c.stderr);
-        expect(code).toBe(c.code);
-        expect(gone(w.child.pid as number)).toBe(true);
-        expect(hostState()).toEqual(before);
-      } finally {
-        w.child.kill('SIGKILL');
-      }
+        const before: HostState = hostState();
+        const w = startWatch(['--backend', backend], {
+          nodeArgs: ['--import', faults],
+          stdout: c.stdout?.(),
+        });
+        try {
+          await started(w);
+          if (backend === 'audit') expect(hostState().rules).toBeGreaterThan(0);
+          await c.end(w);
+          const { code } = await w.exited;
+          expect(w.err()).toMatch(c.stderr);
+          expect(code).toBe(c.code);
+          expect(gone(w.child.pid as number)).toBe(true);
+          expect(hostState()).toEqual(before);
+        } finally {
+          w.child.kill('SIGKILL');
+        }
       },
     );
   }

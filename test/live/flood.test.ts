@@ -4,7 +4,7 @@
 // another process's mem. The read must be reported and the flood counted. How fast it is
 // reported is measured by bench/flood.mjs, not asserted here.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BackendName } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
 import {

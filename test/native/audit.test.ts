@@ -238,7 +238,10 @@ describe.skipIf(!runsHere(true))(liveName('audit backend specifics (live)', true
         await waitFor('the capture to leave the daemon role', () => h.capture.stats().mode === 2);
         expect(h.capture.stats().mode).toBe(2);
         if (first.status !== 0) execFileSync('auditd');
-        auditdPid = await waitFor('auditd to register', () => addon().auditStatus().pid || undefined);
+        auditdPid = await waitFor(
+          'auditd to register',
+          () => addon().auditStatus().pid || undefined,
+        );
         expect(auditdPid).toBeGreaterThan(0);
         expect(auditdPid).not.toBe(process.pid);
         const dd = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']);

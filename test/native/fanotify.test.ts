@@ -12,7 +12,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, liveName, nsProbeLoop, probeUntilSeen, runsHere, waitFor } from '../helpers/live.js';
+import {
+  cHelper,
+  liveName,
+  nsProbeLoop,
+  probeUntilSeen,
+  runsHere,
+  waitFor,
+} from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const O_ACCMODE = 3;

@@ -21,9 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_FAILURE } from '../src/cli/exit-codes.js';
+import { isRoot, liveName } from './helpers/live.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const isRoot = process.geteuid?.() === 0;
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 // Size budget. Today: 0.86 MiB packed, 2.15 MiB unpacked, of which the two stripped
@@ -199,7 +200,7 @@ describe('install from the tarball without a toolchain', () => {
   });
 
   it.runIf(isRoot)(
-    'npx procmem-guard doctor passes (live self-test on the prebuild)',
+    liveName('npx procmem-guard doctor passes (live self-test on the prebuild)'),
     () => {
       const res = run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
       expect(res.status, res.out).toBe(0);
@@ -259,7 +260,7 @@ describe('install from the tarball without a toolchain', () => {
     expect(replay.status, replay.out).toBe(0);
     expect(replay.out).toMatch(/9 events read, 6 findings/);
     const watch = run('npx', ['procmem-guard', 'watch'], noScripts.dir);
-    expect(watch.status).toBe(1);
+    expect(watch.status).toBe(EXIT_FAILURE);
     expect(watch.out).toMatch(/no prebuild for linux-/);
     expect(watch.out).toMatch(/npm rebuild procmem-guard/);
     expect(watch.out).toMatch(/python3 make g\+\+/);

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { NoSkipsInCi } from './test/reporters/no-skips-in-ci.js';
 
 // Live-capture tests share kernel state (fanotify groups, audit rules): run files one at a
 // time, in forked processes so the native addon gets a clean process per file.
@@ -10,5 +11,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    reporters: process.env.CI === 'true' ? ['default', new NoSkipsInCi()] : ['default'],
   },
 });

@@ -18,7 +18,7 @@ namespace {
 // Stands in for a backend this binary was built without: start() says so.
 class MissingBackend : public Backend {
  public:
-  MissingBackend(const char* name, const char* code, std::string why = "")
+  MissingBackend(const char* name, ErrorCode code, std::string why = "")
       : name_(name), code_(code), why_(std::move(why)) {}
   const char* name() const override { return name_; }
   void start(EventSink&, ProcessTable&) override {
@@ -32,7 +32,7 @@ class MissingBackend : public Backend {
 
  private:
   const char* name_;
-  const char* code_;
+  ErrorCode code_;
   std::string why_;
 };
 
@@ -42,11 +42,12 @@ std::unique_ptr<Backend> makeBackend(const std::string& name) {
   if (name == "fanotify") return makeFanotifyBackend();
   if (name == "ebpf") {
     if (makeEbpfBackend) return makeEbpfBackend();
-    return std::make_unique<MissingBackend>("ebpf", "EBPF_UNAVAILABLE", ebpfMissingReason());
+    return std::make_unique<MissingBackend>("ebpf", ErrorCode::kEbpfUnavailable,
+                                            ebpfMissingReason());
   }
   if (name == "audit") {
     if (makeAuditBackend) return makeAuditBackend();
-    return std::make_unique<MissingBackend>("audit", "AUDIT_UNAVAILABLE");
+    return std::make_unique<MissingBackend>("audit", ErrorCode::kAuditUnavailable);
   }
   return nullptr;
 }

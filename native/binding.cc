@@ -14,9 +14,7 @@
 //   ring: ArrayBuffer     shared ring, layout in native/ring/ring.h; valid as long as JS holds it
 //   backend: string       'ebpf' | 'fanotify' | 'audit'
 //   start(): void         capture is live when it returns; idempotent. Throws an Error with
-//                         .code EPERM_CAPTURE | FANOTIFY_UNAVAILABLE | EBPF_UNAVAILABLE |
-//                         AUDIT_UNAVAILABLE | LIMIT_REACHED | AUDIT_BUSY | INTERNAL and an
-//                         actionable message
+//                         .code one of native/capture_error.h and an actionable message
 //   stop(): void          joins threads, releases marks, fds, sockets; idempotent
 //   stats(): Record<string, number>   backend counters, process table counters ("table_*")
 // }

@@ -36,7 +36,7 @@ void FinalizeCallbacks(napi_env, void* data, void*) { delete static_cast<JsCallb
 
 Napi::Error captureError(Napi::Env env, const CaptureError& ce) {
   Napi::Error err = Napi::Error::New(env, ce.message);
-  err.Set("code", Napi::String::New(env, ce.code));
+  err.Set("code", Napi::String::New(env, errorCodeName(ce.code)));
   return err;
 }
 
@@ -105,7 +105,8 @@ void CaptureObject::startCapture(Napi::Env env) {
       FinalizeCallbacks, cbs, CallJs, &tsfn_);
   if (status != napi_ok) {
     delete cbs;
-    throw captureError(env, {"INTERNAL", "cannot create the thread-safe wake-up function"});
+    throw captureError(env,
+                       {ErrorCode::kInternal, "cannot create the thread-safe wake-up function"});
   }
   napi_threadsafe_function tsfn = tsfn_;
   ring_->attach(
@@ -127,7 +128,7 @@ void CaptureObject::startCapture(Napi::Env env) {
     throw captureError(env, ce);
   } catch (const std::exception& e) {
     stopCapture();
-    throw captureError(env, {"INTERNAL", e.what()});
+    throw captureError(env, {ErrorCode::kInternal, e.what()});
   }
 }
 

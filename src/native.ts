@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CaptureErrorCode } from './watcher/errors.js';
+import type { NativeCaptureErrorCode } from './watcher/errors.js';
 
 const require = createRequire(import.meta.url);
 /** The package root: this file is src/native.ts or dist/native.js. */
@@ -65,8 +65,8 @@ export interface NativeProbe {
 
 export type NativeBackendName = 'ebpf' | 'fanotify' | 'audit';
 
-/** `.code` of the Error thrown by NativeCapture.start() (native CaptureError). */
-export type NativeCaptureErrorCode = Exclude<CaptureErrorCode, 'NATIVE_MISSING'>;
+/** `.code` of the Error thrown by NativeCapture.start() (native/capture_error.h). */
+export type { NativeCaptureErrorCode };
 
 export interface NativeCaptureOptions {
   backend: NativeBackendName;

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/cli/exit-codes.js';
 import { traceeLine } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -37,7 +38,7 @@ describe('procmem-guard replay on the Tracee sample', () => {
     ]);
     expect(stdout).toBe(readFileSync(fixture(expected), 'utf8'));
     expect(stderr).toBe('procmem-guard replay: 9 events read, 6 findings, 0 malformed lines\n');
-    expect(code).toBe(0);
+    expect(code).toBe(EXIT_OK);
   });
 
   it('tracee format: detection events with the causal event as triggeredBy', () => {
@@ -79,7 +80,7 @@ describe('procmem-guard replay on the Tracee sample', () => {
     const input = readFileSync(fixture('tracee-sample.jsonl'), 'utf8').replace(/\n/g, '\r\n');
     const { code, stdout } = run(['replay', '-', '--format', 'pretty'], input);
     expect(stdout).toBe(readFileSync(fixture('tracee-sample.findings.pretty.txt'), 'utf8'));
-    expect(code).toBe(0);
+    expect(code).toBe(EXIT_OK);
   });
 });
 
@@ -114,13 +115,13 @@ describe('procmem-guard replay on malformed input', () => {
       'procmem-guard replay: 2 events read, 2 findings, 6 malformed lines',
     ]);
     for (const message of messages) expect(message.length).toBeLessThan(400);
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT_FAILURE);
   });
 
   it('exits 0 with --lenient', () => {
     const { code, stderr } = run(['replay', file, '--lenient']);
     expect(stderr).toContain('6 malformed lines');
-    expect(code).toBe(0);
+    expect(code).toBe(EXIT_OK);
   });
 
   it('handles a file of pure binary garbage without crashing', () => {
@@ -129,7 +130,7 @@ describe('procmem-guard replay on malformed input', () => {
     const { code, stderr } = run(['replay', '-'], garbage);
     expect(stderr).toMatch(/line 1: invalid JSON/);
     expect(stderr).toMatch(/0 events read, 0 findings, \d+ malformed lines\n$/);
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT_FAILURE);
   });
 });
 
@@ -138,7 +139,7 @@ describe('procmem-guard command line', () => {
     const { code, stdout } = run(['--help']);
     expect(stdout).toMatch(/^Usage: procmem-guard <command>/);
     expect(stdout).toMatch(/^ {2}replay {2}/m);
-    expect(code).toBe(0);
+    expect(code).toBe(EXIT_OK);
   });
 
   it('replay --help describes its options', () => {
@@ -155,6 +156,6 @@ describe('procmem-guard command line', () => {
   ])('%j is a usage error (exit 2)', (args, message) => {
     const { code, stderr } = run(args);
     expect(stderr).toMatch(message);
-    expect(code).toBe(2);
+    expect(code).toBe(EXIT_USAGE);
   });
 });

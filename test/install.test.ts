@@ -3,7 +3,7 @@
 // npm but has no compiler, make or python3. The install must not compile anything, and live
 // capture must work from the prebuild, with and without install scripts. Runs doctor's live
 // self-test as root (kernel state: run it under flock /tmp/pmg-kernel.lock when sharing a host).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -19,10 +19,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_FAILURE } from '../src/cli/exit-codes.js';
+import { isRoot, liveName } from './helpers/live.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const isRoot = process.geteuid?.() === 0;
+const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 // Size budget. Today: 0.86 MiB packed, 2.15 MiB unpacked, of which the two stripped
 // prebuilds (static libstdc++ included) are about 0.85 MiB each. The budget leaves room to
@@ -94,14 +97,18 @@ function installInto(name: string, extra: string[]) {
   return { dir, pkg, out: res.out };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   work = realpathSync(mkdtempSync(join(tmpdir(), 'pmg-pack-')));
-  const res = spawnSync('npm', ['pack', '--json', '--pack-destination', work], {
+  // npm pack builds both prebuilds (a minute or more on a loaded 2-core machine): it must not
+  // block this worker's event loop, or vitest's worker-to-runner calls time out after 60 s
+  // ("Timeout calling onTaskUpdate", seen with two CPU burners beside the suite).
+  const res = await execFileAsync('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 64 * MiB,
+  }).catch((e: { stderr?: string; message: string }) => {
+    throw new Error(`npm pack failed:\n${(e.stderr ?? e.message).slice(-4000)}`);
   });
-  if (res.status !== 0) throw new Error(`npm pack failed:\n${res.stderr.slice(-4000)}`);
   pack = (JSON.parse(res.stdout) as PackResult[])[0] as PackResult;
   tarball = join(work, pack.filename);
   console.log(`tarball ${pack.filename}: ${pack.size} bytes, unpacked ${pack.unpackedSize}`);
@@ -193,7 +200,7 @@ describe('install from the tarball without a toolchain', () => {
   });
 
   it.runIf(isRoot)(
-    'npx procmem-guard doctor passes (live self-test on the prebuild)',
+    liveName('npx procmem-guard doctor passes (live self-test on the prebuild)'),
     () => {
       const res = run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
       expect(res.status, res.out).toBe(0);
@@ -253,7 +260,7 @@ describe('install from the tarball without a toolchain', () => {
     expect(replay.status, replay.out).toBe(0);
     expect(replay.out).toMatch(/9 events read, 6 findings/);
     const watch = run('npx', ['procmem-guard', 'watch'], noScripts.dir);
-    expect(watch.status).toBe(1);
+    expect(watch.status).toBe(EXIT_FAILURE);
     expect(watch.out).toMatch(/no prebuild for linux-/);
     expect(watch.out).toMatch(/npm rebuild procmem-guard/);
     expect(watch.out).toMatch(/python3 make g\+\+/);

@@ -4,10 +4,11 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "../util/clock.h"
 
 namespace pmg::audit {
 
@@ -15,12 +16,6 @@ namespace {
 
 constexpr int kReplyTimeoutMs = 2000;
 constexpr size_t kRecvBuf = 16384;
-
-int64_t nowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 }  // namespace
 
@@ -112,30 +107,20 @@ RuleBlob RuleBuilder::build() const {
   return blob;
 }
 
-NetlinkAudit::~NetlinkAudit() { close(); }
-
 int NetlinkAudit::open() {
-  close();
-  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-  if (fd_ < 0) return -errno;
+  fd_.reset();
+  UniqueFd fd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));
+  if (!fd.valid()) return -errno;
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int e = errno;
-    close();
-    return -e;
-  }
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return -errno;
+  fd_ = std::move(fd);
   return 0;
-}
-
-void NetlinkAudit::close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
 }
 
 int NetlinkAudit::send(uint16_t type, uint16_t flags, const void* payload, size_t len,
                        uint32_t* seq) {
-  if (fd_ < 0) return -EBADF;
+  if (!fd_.valid()) return -EBADF;
   std::vector<uint8_t> msg(NLMSG_SPACE(len), 0);
   auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
   nlh->nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(len));
@@ -146,20 +131,20 @@ int NetlinkAudit::send(uint16_t type, uint16_t flags, const void* payload, size_
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   for (;;) {
-    ssize_t n = sendto(fd_, msg.data(), nlh->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
-                       sizeof(kernel));
+    ssize_t n = sendto(fd_.get(), msg.data(), nlh->nlmsg_len, 0,
+                       reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
     if (n >= 0) return 0;
     if (errno != EINTR) return -errno;
   }
 }
 
 int NetlinkAudit::recvFor(std::vector<uint8_t>* buf) {
-  int64_t deadline = nowMs() + kReplyTimeoutMs;
+  int64_t deadline = monotonicMs() + kReplyTimeoutMs;
   buf->resize(kRecvBuf);
   for (;;) {
-    int64_t left = deadline - nowMs();
+    int64_t left = deadline - monotonicMs();
     if (left <= 0) return -ETIMEDOUT;
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     int r = poll(&p, 1, static_cast<int>(left));
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -168,7 +153,7 @@ int NetlinkAudit::recvFor(std::vector<uint8_t>* buf) {
     if (r == 0) return -ETIMEDOUT;
     sockaddr_nl from{};
     socklen_t fl = sizeof(from);
-    ssize_t n = recvfrom(fd_, buf->data(), buf->size(), MSG_DONTWAIT,
+    ssize_t n = recvfrom(fd_.get(), buf->data(), buf->size(), MSG_DONTWAIT,
                          reinterpret_cast<sockaddr*>(&from), &fl);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ENOBUFS) continue;

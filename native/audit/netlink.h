@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../util/unique_fd.h"
+
 namespace pmg::audit {
 
 // A rule as the kernel stores it: struct audit_rule_data followed by its string buffer.
@@ -50,15 +52,10 @@ void forEachMessage(const uint8_t* buf, size_t n,
 
 class NetlinkAudit {
  public:
-  NetlinkAudit() = default;
-  ~NetlinkAudit();
-  NetlinkAudit(const NetlinkAudit&) = delete;
-  NetlinkAudit& operator=(const NetlinkAudit&) = delete;
-
-  // Opens the socket; returns 0 or -errno.
+  // Opens the socket (closing one open before); returns 0 or -errno.
   int open();
-  void close();
-  int fd() const { return fd_; }
+  void close() { fd_.reset(); }
+  int fd() const { return fd_.get(); }
   // Audit records read while waiting for a reply (on a daemon or multicast socket) go here
   // instead of being dropped.
   void setPassthrough(std::function<void(uint16_t, std::string_view)> f) {
@@ -80,7 +77,7 @@ class NetlinkAudit {
   int recvFor(std::vector<uint8_t>* buf);
   int collect(uint32_t seq, const std::function<bool(const nlmsghdr*)>& on_msg);
 
-  int fd_ = -1;
+  UniqueFd fd_;
   uint32_t seq_ = 0;
   std::function<void(uint16_t, std::string_view)> passthrough_;
 };

@@ -118,7 +118,7 @@ bool parseState(const std::string& text, SavedState* out, std::string* error) {
 }
 
 int StateFile::lock() {
-  if (lock_fd_ >= 0) return 0;
+  if (lock_fd_.valid()) return 0;
   problem_.clear();
   if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return -errno;
   // O_NOFOLLOW: a symlink planted at the directory's path is refused, not followed.
@@ -151,21 +151,20 @@ int StateFile::lock() {
     return -EPERM;
   }
   if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return -errno;
-  dir_fd_ = dir.release();
-  lock_fd_ = fd.release();
+  dir_fd_ = std::move(dir);
+  lock_fd_ = std::move(fd);
   return 0;
 }
 
 void StateFile::unlock() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // closing releases the flock
-  if (dir_fd_ >= 0) ::close(dir_fd_);
-  lock_fd_ = dir_fd_ = -1;
+  lock_fd_.reset();  // closing releases the flock
+  dir_fd_.reset();
 }
 
 StateFile::Loaded StateFile::load(SavedState* out) {
   problem_.clear();
-  if (dir_fd_ < 0) return Loaded::kNone;
-  UniqueFd fd(openat(dir_fd_, kState, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!dir_fd_.valid()) return Loaded::kNone;
+  UniqueFd fd(openat(dir_fd_.get(), kState, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return Loaded::kNone;
     problem_ = std::string(kState) + ": " + (errno == ELOOP ? "is a symlink" : strerror(errno));
@@ -197,7 +196,7 @@ StateFile::Loaded StateFile::load(SavedState* out) {
 }
 
 int StateFile::save(const SavedState& s) const {
-  if (dir_fd_ < 0) return -EBADF;
+  if (!dir_fd_.valid()) return -EBADF;
   char text[512];
   int len = snprintf(
       text, sizeof(text),
@@ -213,25 +212,25 @@ int StateFile::save(const SavedState& s) const {
   // O_EXCL | O_NOFOLLOW: never write through a file or link someone planted; a leftover temp
   // (ours from a crash, or planted) is unlinked (the name, not what a link points to) first.
   int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(openat(dir_fd_, kTemp, flags, 0600));
-  if (!fd.valid() && errno == EEXIST && unlinkat(dir_fd_, kTemp, 0) == 0)
-    fd.reset(openat(dir_fd_, kTemp, flags, 0600));
+  UniqueFd fd(openat(dir_fd_.get(), kTemp, flags, 0600));
+  if (!fd.valid() && errno == EEXIST && unlinkat(dir_fd_.get(), kTemp, 0) == 0)
+    fd.reset(openat(dir_fd_.get(), kTemp, flags, 0600));
   if (!fd.valid()) return -errno;
   int err = 0;
   if (write(fd.get(), text, static_cast<size_t>(len)) != len) err = errno ? -errno : -EIO;
   if (!err && fsync(fd.get()) != 0) err = -errno;
   if (::close(fd.release()) != 0 && !err) err = -errno;
-  if (!err && renameat(dir_fd_, kTemp, dir_fd_, kState) != 0) err = -errno;
-  if (err) unlinkat(dir_fd_, kTemp, 0);
+  if (!err && renameat(dir_fd_.get(), kTemp, dir_fd_.get(), kState) != 0) err = -errno;
+  if (err) unlinkat(dir_fd_.get(), kTemp, 0);
   return err;
 }
 
 void StateFile::remove() const {
-  if (dir_fd_ >= 0) unlinkat(dir_fd_, kState, 0);
+  if (dir_fd_.valid()) unlinkat(dir_fd_.get(), kState, 0);
 }
 
 void StateFile::setAside() const {
-  if (dir_fd_ >= 0 && renameat(dir_fd_, kState, dir_fd_, kInvalid) != 0) remove();
+  if (dir_fd_.valid() && renameat(dir_fd_.get(), kState, dir_fd_.get(), kInvalid) != 0) remove();
 }
 
 }  // namespace pmg::audit

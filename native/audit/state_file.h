@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "../util/unique_fd.h"
+
 namespace pmg::audit {
 
 struct SavedState {
@@ -61,8 +63,8 @@ class StateFile {
 
  private:
   std::string dir_;
-  int dir_fd_ = -1;
-  int lock_fd_ = -1;
+  UniqueFd dir_fd_;
+  UniqueFd lock_fd_;  // flock()ed; closing it releases the lock
   std::string problem_;
 };
 

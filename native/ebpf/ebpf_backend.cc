@@ -38,6 +38,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include "../fanotify/exec_marks.h"
 #include "../proc/procfs.h"
 #include "../record.h"
+#include "../util/clock.h"
 #include "../util/fixed_string.h"
 #include "../util/flood_guard.h"
 #include "../util/proc_files.h"
@@ -83,7 +84,8 @@ std::string takeLog() {
   if (err == EPERM || err == EACCES)
     msg += " (loading BPF programs needs root with CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
   if (!log.empty()) msg += "; libbpf: " + log;
-  throw CaptureError{err == EPERM || err == EACCES ? "EPERM_CAPTURE" : "EBPF_UNAVAILABLE", msg};
+  throw CaptureError{
+      err == EPERM || err == EACCES ? ErrorCode::kEpermCapture : ErrorCode::kEbpfUnavailable, msg};
 }
 
 // The path of fd `fd` of `pid` as that process sees it, if it still refers to dev/ino.

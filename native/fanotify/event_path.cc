@@ -1,9 +1,7 @@
 #include "event_path.h"
 
-#include <sstream>
-
+#include "../util/mountinfo.h"
 #include "../util/proc_files.h"
-#include "procfs_instances.h"
 
 namespace pmg {
 
@@ -17,24 +15,20 @@ bool parseEventPath(const std::string& path, MemPath* out, bool* deleted) {
 }
 
 bool procfsPathOf(int fd, const std::string& path, std::string* fs_path) {
-  std::string info, mnt_id, mountinfo, line;
+  std::string info, mnt_id;
   if (!readSmallFile("/proc/self/fdinfo/" + std::to_string(fd), &info) ||
-      !fieldValue(info, "mnt_id", &mnt_id) ||
-      !readSmallFile("/proc/self/mountinfo", &mountinfo, 4 << 20))
+      !fieldValue(info, "mnt_id", &mnt_id))
     return false;
-  std::istringstream lines(mountinfo);
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, majmin, root, mountpoint;
-    if (!(fields >> id >> parent >> majmin >> root >> mountpoint) || id != mnt_id) continue;
-    root = unescapeMountPath(root);
-    mountpoint = unescapeMountPath(mountpoint);
-    if (path.compare(0, mountpoint.size(), mountpoint) != 0) return false;
-    std::string rest = path.substr(mountpoint == "/" ? 0 : mountpoint.size());
-    *fs_path = (root == "/" ? "" : root) + rest;
-    return true;
-  }
-  return false;
+  bool found = false, ok = false;
+  forEachMountIn("/proc/self/mountinfo", [&](const MountInfo& m) {
+    if (found || m.mount_id != mnt_id) return;
+    found = true;
+    if (path.compare(0, m.mountpoint.size(), m.mountpoint) != 0) return;
+    std::string rest = path.substr(m.mountpoint == "/" ? 0 : m.mountpoint.size());
+    *fs_path = (m.root == "/" ? "" : m.root) + rest;
+    ok = true;
+  });
+  return ok;
 }
 
 }  // namespace pmg

@@ -7,10 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
-#include <sstream>
 
-#include "../util/proc_files.h"
-#include "procfs_instances.h"
+#include "../util/mountinfo.h"
 
 namespace pmg {
 namespace {
@@ -27,35 +25,21 @@ bool isPseudoFs(const std::string& type) {
 }  // namespace
 
 int markExecFilesystems(int group, std::string* failed) {
-  std::string mountinfo;
-  if (!readSmallFile("/proc/self/mountinfo", &mountinfo, 4 << 20)) {
-    *failed = "cannot read /proc/self/mountinfo";
-    return 0;
-  }
-  std::istringstream lines(mountinfo);
-  std::string line;
   std::set<dev_t> marked;
   int count = 0;
-  while (std::getline(lines, line)) {
-    size_t sep = line.find(" - ");
-    if (sep == std::string::npos) continue;
-    std::istringstream tail(line.substr(sep + 3));
-    std::string type;
-    if (!(tail >> type) || isPseudoFs(type)) continue;
-    std::istringstream fields(line.substr(0, sep));
-    std::string mount_id, parent, majmin, root, mountpoint;
-    if (!(fields >> mount_id >> parent >> majmin >> root >> mountpoint)) continue;
-    std::string path = unescapeMountPath(mountpoint);
+  bool read = forEachMountIn("/proc/self/mountinfo", [&](const MountInfo& m) {
+    if (isPseudoFs(m.fstype)) return;
     struct stat st;
-    if (stat(path.c_str(), &st) != 0 || marked.count(st.st_dev)) continue;  // one per superblock
+    if (stat(m.mountpoint.c_str(), &st) != 0 || marked.count(st.st_dev)) return;  // one per sb
     if (fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC, AT_FDCWD,
-                      path.c_str()) != 0) {
-      if (failed->empty()) *failed = path + " (" + type + "): " + std::strerror(errno);
-      continue;
+                      m.mountpoint.c_str()) != 0) {
+      if (failed->empty()) *failed = m.mountpoint + " (" + m.fstype + "): " + std::strerror(errno);
+      return;
     }
     marked.insert(st.st_dev);
     ++count;
-  }
+  });
+  if (!read) *failed = "cannot read /proc/self/mountinfo";
   return count;
 }
 

@@ -1,5 +1,6 @@
-// What this kernel's fanotify supports, probed by trying it (kernels differ; see
-// ../shared/KERNEL-NOTES.md). Used by the backend to pick its flags and by probe().
+// What this kernel's fanotify supports, probed by trying it (kernels differ; what the
+// development kernel does is in docs/kernel-facts.md). Used by the backend to pick its flags
+// and by probe().
 #pragma once
 
 #include <string>

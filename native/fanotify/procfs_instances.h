@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../util/mountinfo.h"
+
 namespace pmg {
 
 struct ProcfsInstance {
@@ -44,6 +46,9 @@ class ProcfsInstanceScanner {
   };
   void visit(int32_t pid, uint64_t ns, uint64_t now, bool full, std::vector<ProcfsInstance>* found);
   void scanNamespace(int32_t pid, bool own_ns, std::vector<ProcfsInstance>* found);
+  // One procfs mount of that namespace's mountinfo, if it is an instance not known yet.
+  void addInstance(const std::string& pid_dir, bool own_ns, const MountInfo& m,
+                   std::vector<ProcfsInstance>* found);
   std::string keyOf(const ProcfsInstance& inst, const std::string& mount_id) const;
 
   bool per_mount_;
@@ -52,8 +57,5 @@ class ProcfsInstanceScanner {
   std::unordered_map<uint64_t, MountNs> mnt_ns_;
   std::unordered_map<std::string, ProcfsInstance> instances_;  // by keyOf
 };
-
-// Unescapes a mountinfo path field (\040 for space, \011 tab, \012 newline, \134 backslash).
-std::string unescapeMountPath(const std::string& field);
 
 }  // namespace pmg

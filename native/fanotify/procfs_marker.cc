@@ -26,7 +26,8 @@ void ProcfsMarker::start() {
   rescan();
   std::string err;
   exec_fd_ = netlink::openProcConnector(kExecSocketBuffer, &err);
-  if (exec_fd_ < 0) warn_(errno, "new procfs instances are found by periodic rescans only: " + err);
+  if (!exec_fd_.valid())
+    warn_(errno, "new procfs instances are found by periodic rescans only: " + err);
   stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) {
     warn_(errno, std::string("no procfs rescans: eventfd: ") + std::strerror(errno));
@@ -45,8 +46,7 @@ void ProcfsMarker::stop() {
     stopping_ = false;
   }
   stop_fd_.reset();
-  netlink::closeProcConnector(exec_fd_);
-  exec_fd_ = -1;
+  netlink::closeProcConnector(&exec_fd_);
 }
 
 void ProcfsMarker::run() {
@@ -55,12 +55,12 @@ void ProcfsMarker::run() {
   // idle almost always, so let it win the CPU when it wakes (best effort: needs privilege).
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), -10) != 0) errno = 0;
   while (!stopping_) {
-    struct pollfd fds[2] = {{stop_fd_.get(), POLLIN, 0}, {exec_fd_, POLLIN, 0}};
-    int ready = poll(fds, exec_fd_ >= 0 ? 2 : 1, static_cast<int>(kRescanNs / 1000000));
+    struct pollfd fds[2] = {{stop_fd_.get(), POLLIN, 0}, {exec_fd_.get(), POLLIN, 0}};
+    int ready = poll(fds, exec_fd_.valid() ? 2 : 1, static_cast<int>(kRescanNs / 1000000));
     if (ready < 0 && errno != EINTR) return;
     if (fds[0].revents) return;
     if (ready == 0) rescan();
-    if (exec_fd_ >= 0 && fds[1].revents) drainExecEvents();
+    if (exec_fd_.valid() && fds[1].revents) drainExecEvents();
   }
 }
 
@@ -68,7 +68,7 @@ void ProcfsMarker::drainExecEvents() {
   char buf[8192];
   std::vector<int32_t> execs;
   for (;;) {
-    ssize_t n = recv(exec_fd_, buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = recv(exec_fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == ENOBUFS) {  // missed some: look at everything
       rescan();

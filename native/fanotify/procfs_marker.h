@@ -49,7 +49,7 @@ class ProcfsMarker {
   WarnFn warn_;
   mutable std::mutex mu_;
   ProcfsInstanceScanner scanner_;  // guarded by mu_
-  int exec_fd_ = -1;
+  UniqueFd exec_fd_;
   UniqueFd stop_fd_;
   std::thread thread_;
   std::atomic<uint64_t> rescans_{0}, mark_failures_{0};

@@ -130,10 +130,9 @@ int resolveFamily(int fd, const char* name, std::string* err) {
 // "0-N" from /sys/devices/system/cpu/possible (fallback: the configured CPU count).
 std::string possibleCpus() {
   char buf[256];
-  int dfd = open("/sys/devices/system/cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    long n = procfs::readSmallAt(dfd, "possible", buf, sizeof(buf));
-    close(dfd);
+  UniqueFd dir(open("/sys/devices/system/cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) {
+    long n = procfs::readSmallAt(dir.get(), "possible", buf, sizeof(buf));
     if (n > 0) {
       while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
       if (n > 0) return std::string(buf, static_cast<size_t>(n));
@@ -143,49 +142,49 @@ std::string possibleCpus() {
   return "0-" + std::to_string(cpus > 0 ? cpus - 1 : 0);
 }
 
-int openNetlink(int protocol, uint32_t groups, int rcvbuf, std::string* err) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  if (fd < 0) {
+// Closes `fd` keeping errno: the callers report the errno of the step that failed.
+void closeKeepingErrno(UniqueFd* fd) {
+  int e = errno;
+  fd->reset();
+  errno = e;
+}
+
+UniqueFd openNetlink(int protocol, uint32_t groups, int rcvbuf, std::string* err) {
+  UniqueFd fd(socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  if (!fd.valid()) {
     *err = errnoText("netlink socket");
-    return -1;
+    return fd;
   }
   // A deep receive queue absorbs fork storms; beyond the limit recv() reports ENOBUFS.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));  // best effort
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));  // best effort
   }
   sockaddr_nl sa = {};
   sa.nl_family = AF_NETLINK;
   sa.nl_groups = groups;
   sa.nl_pid = 0;  // kernel assigns a unique port id
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
     *err = errnoText("netlink bind");
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    closeKeepingErrno(&fd);
   }
   return fd;
 }
 
 }  // namespace
 
-int openProcConnector(int rcvbuf, std::string* err) {
-  int fd = openNetlink(NETLINK_CONNECTOR, CN_IDX_PROC, rcvbuf, err);
-  if (fd < 0) return -1;
-  if (!sendMcastOp(fd, PROC_CN_MCAST_LISTEN)) {
+UniqueFd openProcConnector(int rcvbuf, std::string* err) {
+  UniqueFd fd = openNetlink(NETLINK_CONNECTOR, CN_IDX_PROC, rcvbuf, err);
+  if (fd.valid() && !sendMcastOp(fd.get(), PROC_CN_MCAST_LISTEN)) {
     *err = errnoText("proc connector PROC_CN_MCAST_LISTEN");
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    closeKeepingErrno(&fd);
   }
   return fd;
 }
 
-void closeProcConnector(int fd) {
-  if (fd < 0) return;
-  (void)sendMcastOp(fd, PROC_CN_MCAST_IGNORE);  // best effort: close() drops the membership
-  close(fd);
+void closeProcConnector(UniqueFd* fd) {
+  if (!fd->valid()) return;
+  (void)sendMcastOp(fd->get(), PROC_CN_MCAST_IGNORE);  // best effort: close() drops the membership
+  fd->reset();
 }
 
 void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const proc_event&),
@@ -206,30 +205,25 @@ void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const 
   }
 }
 
-int openTaskstats(int rcvbuf, uint16_t* family, std::string* err) {
-  int fd = openNetlink(NETLINK_GENERIC, 0, rcvbuf, err);
-  if (fd < 0) return -1;
-  int fam = resolveFamily(fd, TASKSTATS_GENL_NAME, err);
-  if (fam < 0) {
-    close(fd);
-    return -1;
-  }
+UniqueFd openTaskstats(int rcvbuf, uint16_t* family, std::string* err) {
+  UniqueFd fd = openNetlink(NETLINK_GENERIC, 0, rcvbuf, err);
+  if (!fd.valid()) return fd;
+  int fam = resolveFamily(fd.get(), TASKSTATS_GENL_NAME, err);
+  if (fam < 0) return UniqueFd();
   *family = static_cast<uint16_t>(fam);
   std::string mask = possibleCpus();
-  if (!sendGenl(fd, *family, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION,
+  if (!sendGenl(fd.get(), *family, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION,
                 TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, mask.c_str(), mask.size() + 1, NLM_F_ACK)) {
     *err = errnoText("TASKSTATS register cpumask");
-    close(fd);
-    return -1;
+    return UniqueFd();
   }
   // Wait for the ack; exit records may already be queued before it, skip them.
   alignas(NLMSG_ALIGNTO) char buf[8192];
   for (int i = 0; i < 64; ++i) {
-    ssize_t n = recvReply(fd, buf, sizeof(buf));
+    ssize_t n = recvReply(fd.get(), buf, sizeof(buf));
     if (n < 0) {
       *err = errnoText("TASKSTATS register ack");
-      close(fd);
-      return -1;
+      return UniqueFd();
     }
     for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nlh, static_cast<size_t>(n));
          nlh = NLMSG_NEXT(nlh, n)) {
@@ -237,21 +231,19 @@ int openTaskstats(int rcvbuf, uint16_t* family, std::string* err) {
       int error = static_cast<nlmsgerr*>(NLMSG_DATA(nlh))->error;
       if (error == 0) return fd;
       *err = std::string("TASKSTATS register cpumask: ") + strerror(-error);
-      close(fd);
-      return -1;
+      return UniqueFd();
     }
   }
   *err = "TASKSTATS register cpumask: no ack";
-  close(fd);
-  return -1;
+  return UniqueFd();
 }
 
-void closeTaskstats(int fd, uint16_t family) {
-  if (fd < 0) return;
+void closeTaskstats(UniqueFd* fd, uint16_t family) {
+  if (!fd->valid()) return;
   std::string mask = possibleCpus();
-  (void)sendGenl(fd, family, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION,
+  (void)sendGenl(fd->get(), family, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION,
                  TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, mask.c_str(), mask.size() + 1);
-  close(fd);
+  fd->reset();
 }
 
 void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<TaskExit>* out) {

@@ -9,15 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "../util/unique_fd.h"
+
 namespace pmg {
 namespace netlink {
 
 // Opens a non-blocking NETLINK_CONNECTOR socket subscribed to CN_IDX_PROC
-// (PROC_CN_MCAST_LISTEN). Returns the fd, or -1 with `err` set.
+// (PROC_CN_MCAST_LISTEN). Returns it, or an invalid fd with `err` and errno set.
 // `rcvbuf` is the receive queue size asked for (SO_RCVBUFFORCE, else SO_RCVBUF).
-int openProcConnector(int rcvbuf, std::string* err);
+UniqueFd openProcConnector(int rcvbuf, std::string* err);
 // Sends PROC_CN_MCAST_IGNORE and closes.
-void closeProcConnector(int fd);
+void closeProcConnector(UniqueFd* fd);
 // Calls on_event for each proc_event in one datagram from the kernel.
 void parseProcEvents(const char* buf, size_t len, void (*on_event)(void*, const proc_event&),
                      void* ctx);
@@ -32,10 +34,10 @@ struct TaskExit {
 };
 
 // Opens a non-blocking generic netlink socket registered as a TASKSTATS listener for every
-// possible CPU. Returns the fd, or -1 with `err` set. `family` receives the family id.
-int openTaskstats(int rcvbuf, uint16_t* family, std::string* err);
+// possible CPU. Returns it, or an invalid fd with `err` set. `family` receives the family id.
+UniqueFd openTaskstats(int rcvbuf, uint16_t* family, std::string* err);
 // Deregisters and closes.
-void closeTaskstats(int fd, uint16_t family);
+void closeTaskstats(UniqueFd* fd, uint16_t family);
 // Appends the exit records in one datagram.
 void parseTaskstats(const char* buf, size_t len, uint16_t family, std::vector<TaskExit>* out);
 

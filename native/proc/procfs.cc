@@ -18,25 +18,11 @@
 #include <unordered_map>
 
 #include "../util/proc_files.h"
+#include "../util/unique_fd.h"
 
 namespace pmg {
 namespace procfs {
 namespace {
-
-// RAII for a raw fd: every early return closes it.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The cgroup v2 mount whose directory inodes are the cgroup ids: /sys/fs/cgroup (unified) or
 // /sys/fs/cgroup/unified (hybrid). Empty if there is none.
@@ -208,22 +194,21 @@ std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {
 
 long readSmallAt(int dirfd, const char* name, char* buf, size_t cap) {
   if (cap == 0) return -1;
-  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return -1;
+  UniqueFd fd(openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) return -1;
   size_t len = 0;
   while (len + 1 < cap) {
-    ssize_t r = read(fd, buf + len, cap - 1 - len);
+    ssize_t r = read(fd.get(), buf + len, cap - 1 - len);
     if (r < 0) {
       if (errno == EINTR) continue;
       int saved = errno;
-      close(fd);
+      fd.reset();
       errno = saved;
       return -1;
     }
     if (r == 0) break;
     len += static_cast<size_t>(r);
   }
-  close(fd);
   buf[len] = '\0';
   return static_cast<long>(len);
 }
@@ -281,13 +266,13 @@ ReadResult readNsAndCgroup(int dirfd, ProcessInfo* out) {
 }  // namespace
 
 ReadResult readVolatile(int32_t pid, int32_t tid, ProcessInfo* out) {
-  Fd dir(openTaskDir(pid, tid));
+  UniqueFd dir(openTaskDir(pid, tid));
   if (dir.get() < 0) return failure();
   return readNsAndCgroup(dir.get(), out);
 }
 
 ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
-  Fd dir(openTaskDir(pid, tid));
+  UniqueFd dir(openTaskDir(pid, tid));
   if (dir.get() < 0) return failure();
 
   char buf[4096];

@@ -70,7 +70,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
       table_->start();
     } catch (const CaptureError& e) {
       Napi::Error err = Napi::Error::New(info.Env(), e.message);
-      err.Set("code", e.code);
+      err.Set("code", errorCodeName(e.code));
       throw err;
     }
     return info.Env().Undefined();

@@ -1,7 +1,6 @@
 #include "proc_files.h"
 
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,13 +71,5 @@ bool fieldValue(const std::string& text, const char* key, std::string* out) {
   }
   return false;
 }
-
-static uint64_t clockNs(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-uint64_t monotonicNs() { return clockNs(CLOCK_MONOTONIC); }
-uint64_t realtimeNs() { return clockNs(CLOCK_REALTIME); }
 
 }  // namespace pmg

@@ -20,8 +20,5 @@ uint64_t nsInodeOf(const std::string& link_target);
 bool parseDecimal(const std::string& s, uint64_t* out);
 // Value after "key:" on the line of `text` that starts with it (whitespace trimmed).
 bool fieldValue(const std::string& text, const char* key, std::string* out);
-// Monotonic and realtime clocks in ns.
-uint64_t monotonicNs();
-uint64_t realtimeNs();
 
 }  // namespace pmg

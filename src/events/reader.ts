@@ -1,8 +1,21 @@
-// Reads one line of Tracee JSON output into a validated, typed event.
+// Reads one line of Tracee JSON output into a validated, typed event: the fast reader for
+// Tracee's layout (tracee-layout.ts) first, else JSON.parse and the field checks
+// (field-checks.ts, file-open-args.ts), which word every error.
 
-import { MAX_JSON_DEPTH, parseJsonExact } from './exact-json.js';
+import { parseJsonExact } from './exact-json.js';
 import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
-import { OpenFlagsError, parseOpenFlags } from './open-flags.js';
+import {
+  describe,
+  EventFieldError,
+  exactJson,
+  int,
+  isObject,
+  isRoundedInteger,
+  pid,
+  string,
+  u64,
+} from './field-checks.js';
+import { genericArgs, securityFileOpenArgs } from './file-open-args.js';
 import { printable } from './printable.js';
 import { learnLayout, readTraceeLayout } from './tracee-layout.js';
 import {
@@ -11,27 +24,13 @@ import {
   type JsonObject,
   type JsonValue,
   LEADING_INTEGER_FIELDS,
-  PID_MAX,
   SECURITY_FILE_OPEN,
   SECURITY_FILE_OPEN_EVENT_ID,
-  type SecurityFileOpenArgs,
-  type TraceeArgument,
   type TraceeContainer,
   type TraceeEvent,
-  U64_MAX,
 } from './types.js';
 
-/** A field of an event is missing or has the wrong type or value. */
-export class EventFieldError extends Error {
-  override name = 'EventFieldError';
-  constructor(
-    /** Path of the field in Tracee's JSON, e.g. `processId` or `args[1].value (flags)`. */
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
+export { EventFieldError };
 
 /** A line of input could not be read as an event. */
 export class EventParseError extends Error {
@@ -185,91 +184,6 @@ export function eventFromJson(raw: unknown, exact?: ExactDigits): TraceeEvent {
   return event;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string':
-      return `string ${printable(JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value))}`;
-    case 'number':
-    case 'bigint':
-      return `number ${value}`;
-    case 'boolean':
-      return `boolean ${value}`;
-    default:
-      return `an ${typeof value}`;
-  }
-}
-
-function int(value: unknown, field: string, required: boolean): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (value === undefined && !required) return 0;
-  throw new EventFieldError(
-    field,
-    value === undefined ? 'missing' : `expected an integer, got ${describe(value)}`,
-  );
-}
-
-function pid(value: unknown, field: string, required: boolean): number {
-  const id = int(value, field, required);
-  if (id < 0 || id > PID_MAX) {
-    throw new EventFieldError(field, `expected a process id (0 to ${PID_MAX}), got number ${id}`);
-  }
-  return id;
-}
-
-function u64(
-  value: unknown,
-  field: string,
-  exact: ExactDigits | undefined,
-  required: boolean,
-): bigint {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  if (value === undefined && !required) return 0n;
-  if (exact !== undefined && isRoundedInteger(value)) {
-    return inU64Range(exact.topLevel(field, value), field);
-  }
-  return inU64Range(exactInteger(value, field), field);
-}
-
-/** An exact integer checked to fit an unsigned 64-bit field. */
-function inU64Range(value: bigint, field: string): bigint {
-  if (value < 0n || value > U64_MAX) {
-    throw new EventFieldError(
-      field,
-      `expected an unsigned 64-bit integer (0 to ${U64_MAX}), got number ${value}`,
-    );
-  }
-  return value;
-}
-
-function isRoundedInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
-}
-
-/** An already exact integer JSON value (safe number or bigint) as bigint. */
-function exactInteger(value: unknown, field: string): bigint {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === 'bigint') return value;
-  throw new EventFieldError(
-    field,
-    value === undefined ? 'missing' : `expected an exact integer, got ${describe(value)}`,
-  );
-}
-
-function string(value: unknown, field: string, required: boolean): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined && !required) return '';
-  throw new EventFieldError(
-    field,
-    value === undefined ? 'missing' : `expected a string, got ${describe(value)}`,
-  );
-}
-
 function executable(value: unknown): { path: string } {
   if (value === undefined) return { path: '' };
   if (isObject(value)) return { path: string(value.path, 'executable.path', false) };
@@ -350,159 +264,6 @@ function captureMark(value: unknown): CaptureMark {
     mark.notes = value.notes as string[];
   }
   return mark;
-}
-
-type RawArgument = { name: string; type: string; value: unknown };
-
-/** Checks `{name, type, value}` in place: argument objects are reused, not copied. */
-function checkedArguments(argsRaw: unknown[]): RawArgument[] {
-  for (let i = 0; i < argsRaw.length; i++) {
-    const arg = argsRaw[i];
-    if (!isObject(arg)) {
-      throw new EventFieldError(`args[${i}]`, `expected an object, got ${describe(arg)}`);
-    }
-    string(arg.name, `args[${i}].name`, true);
-    string(arg.type, `args[${i}].type`, true);
-  }
-  return argsRaw as RawArgument[];
-}
-
-function genericArgs(argsRaw: unknown[], exact: ExactDigits | undefined): TraceeArgument[] {
-  const args = checkedArguments(argsRaw);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as RawArgument;
-    arg.value = argValue(args, i, exact);
-  }
-  return args as TraceeArgument[];
-}
-
-/** Any argument value, with rounded integers made exact. */
-function argValue(args: RawArgument[], index: number, exact: ExactDigits | undefined): JsonValue {
-  const { value } = args[index] as RawArgument;
-  if (exact !== undefined && isRoundedInteger(value)) return exact.argValue(args, index, value);
-  return exactJson(value, exact);
-}
-
-/**
- * A JSON value as parsed. From JSON.parse (with `exact`), a rounded integer in a place the
- * fast path cannot locate asks for the exact re-parse.
- */
-function exactJson(value: unknown, exact: ExactDigits | undefined): JsonValue {
-  if (exact !== undefined) {
-    if (isRoundedInteger(value)) throw NEED_EXACT_PARSE;
-    if (typeof value === 'object' && value !== null) assertNoRoundedInteger(value, 0);
-  }
-  return value as JsonValue;
-}
-
-function assertNoRoundedInteger(value: object, depth: number): void {
-  // Absurd nesting goes to the exact parser, which reports it, instead of overflowing here.
-  if (depth > MAX_JSON_DEPTH) throw NEED_EXACT_PARSE;
-  // for-in rather than Object.values: no array allocated for every small object.
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key];
-    if (typeof item === 'number') {
-      if (!Number.isSafeInteger(item) && Number.isInteger(item)) throw NEED_EXACT_PARSE;
-    } else if (typeof item === 'object' && item !== null) {
-      assertNoRoundedInteger(item, depth + 1);
-    }
-  }
-}
-
-const FILE_OPEN_ARG_NAMES = [
-  'pathname',
-  'flags',
-  'dev',
-  'inode',
-  'ctime',
-  'syscall_pathname',
-] as const;
-const CANONICAL_POSITIONS: readonly number[] = [0, 1, 2, 3, 4, 5];
-
-/** security_file_open's six arguments, checked and in Tracee's order; extra ones follow. */
-function securityFileOpenArgs(
-  argsRaw: unknown[],
-  exact: ExactDigits | undefined,
-): SecurityFileOpenArgs {
-  const args = checkedArguments(argsRaw);
-  const positions = fileOpenArgPositions(args);
-  const [pathname, flags, dev, inode, ctime, syscallPathname] = positions as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  stringArg(args, pathname, 'pathname');
-  flagsArg(args, flags);
-  u64Arg(args, dev, 'dev', exact);
-  u64Arg(args, inode, 'inode', exact);
-  u64Arg(args, ctime, 'ctime', exact);
-  stringArg(args, syscallPathname, 'syscall_pathname');
-  if (positions === CANONICAL_POSITIONS) {
-    for (let i = FILE_OPEN_ARG_NAMES.length; i < args.length; i++) {
-      const arg = args[i] as RawArgument;
-      arg.value = argValue(args, i, exact);
-    }
-    return args as unknown as SecurityFileOpenArgs;
-  }
-  const ordered = positions.map((index) => args[index]) as RawArgument[];
-  for (let i = 0; i < args.length; i++) {
-    if (positions.includes(i)) continue;
-    const arg = args[i] as RawArgument;
-    arg.value = argValue(args, i, exact);
-    ordered.push(arg);
-  }
-  return ordered as unknown as SecurityFileOpenArgs;
-}
-
-/** Index of each of the six arguments: Tracee's order in practice, any order accepted. */
-function fileOpenArgPositions(args: RawArgument[]): readonly number[] {
-  let inOrder = args.length >= FILE_OPEN_ARG_NAMES.length;
-  for (let i = 0; inOrder && i < FILE_OPEN_ARG_NAMES.length; i++) {
-    inOrder = args[i]?.name === FILE_OPEN_ARG_NAMES[i];
-  }
-  if (inOrder) return CANONICAL_POSITIONS;
-  return FILE_OPEN_ARG_NAMES.map((name) => {
-    const index = args.findIndex((arg) => arg.name === name);
-    if (index < 0) throw new EventFieldError('args', `missing argument "${name}"`);
-    return index;
-  });
-}
-
-function stringArg(args: RawArgument[], index: number, name: string): void {
-  string((args[index] as RawArgument).value, `args[${index}].value (${name})`, true);
-}
-
-function flagsArg(args: RawArgument[], index: number): void {
-  try {
-    parseOpenFlags((args[index] as RawArgument).value);
-  } catch (err) {
-    if (err instanceof OpenFlagsError) {
-      throw new EventFieldError(`args[${index}].value (flags)`, err.message);
-    }
-    throw err;
-  }
-}
-
-/** Converts the argument's value to an exact bigint, in place. */
-function u64Arg(
-  args: RawArgument[],
-  index: number,
-  name: string,
-  exact: ExactDigits | undefined,
-): void {
-  const arg = args[index] as RawArgument;
-  const { value } = arg;
-  const field = `args[${index}].value (${name})`;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
-    arg.value = BigInt(value);
-  } else if (exact !== undefined && isRoundedInteger(value)) {
-    arg.value = inU64Range(exact.argValue(args, index, value), field);
-  } else {
-    arg.value = inU64Range(exactInteger(value, field), field);
-  }
 }
 
 // Events of one stream share one field list: remember which of its fields are extra.

@@ -1,18 +1,17 @@
-// Typed, actionable errors for when capture cannot start. Codes mirror native/backend.h.
+// Typed, actionable errors for when capture cannot start. The native codes come from
+// native/capture_error.h through the generated capture-error-codes.ts; NATIVE_MISSING is the
+// one code raised here, in JavaScript (no addon to ask).
+import { NATIVE_CAPTURE_ERRORS } from './capture-error-codes.js';
 
-/** Every code, documented in docs/api.md; the native ones mirror native/backend.h. */
-export const CAPTURE_ERROR_CODES = [
-  'EPERM_CAPTURE', // not root / missing a capability (README "Operating it" lists each backend's set)
-  'FANOTIFY_UNAVAILABLE', // kernel built without fanotify, or it refused our group/marks
-  'EBPF_UNAVAILABLE', // addon built without eBPF, or the kernel refused to load/attach our programs
-  'AUDIT_UNAVAILABLE', // no NETLINK_AUDIT (no kernel audit, audit=0, another network namespace)
-  'LIMIT_REACHED', // fanotify max_user_groups / max_user_marks, audit rule limit
-  'AUDIT_BUSY', // another audit watcher, audit locked (enabled=2) or failure mode panic
-  'STATE_UNSAFE', // the state directory (/run/procmem-guard) is a symlink, not ours, or writable by others
-  'NATIVE_MISSING', // no native addon loads here (none fits and none was built)
-  'INTERNAL',
-] as const;
-export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number];
+/** Every code with what it means (docs/api.md has the same table, checked by a test). */
+export const CAPTURE_ERRORS = {
+  ...NATIVE_CAPTURE_ERRORS,
+  NATIVE_MISSING: 'no native addon loads here (none fits and none was built)',
+} as const;
+export type CaptureErrorCode = keyof typeof CAPTURE_ERRORS;
+/** The codes a native backend throws. */
+export type NativeCaptureErrorCode = keyof typeof NATIVE_CAPTURE_ERRORS;
+export const CAPTURE_ERROR_CODES = Object.keys(CAPTURE_ERRORS) as CaptureErrorCode[];
 
 export class CaptureError extends Error {
   override readonly name = 'CaptureError';

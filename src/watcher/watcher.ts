@@ -11,13 +11,20 @@ import { loadNative, type NativeCapture } from '../native.js';
 import { builtinSignatures } from '../signatures/index.js';
 import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
+import {
+  AUTO_ORDER,
+  type BackendChoice,
+  type BackendName,
+  checkWatcherOptions,
+} from './options.js';
 
-export type BackendName = 'ebpf' | 'fanotify' | 'audit';
-/** What `options.backend` accepts; 'auto' tries ebpf, then fanotify, then audit. */
-export const BACKEND_CHOICES = ['auto', 'ebpf', 'fanotify', 'audit'] as const;
-/** The order 'auto' tries the backends in: the first that starts is used. */
-export const AUTO_ORDER: readonly BackendName[] = ['ebpf', 'fanotify', 'audit'];
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export {
+  AUTO_ORDER,
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendName,
+  RING_CAPACITY_RANGE,
+} from './options.js';
 
 /** Why events were lost (native LossCause, native/record.h). */
 export type LossReason = LossCause;
@@ -36,7 +43,7 @@ export interface ProcMemWatcherOptions {
   signatures?: Signature[];
   /** Run TRC-1023 and TRC-1024 (default true). */
   builtinSignatures?: boolean;
-  /** Ring capacity in records (power of two; default 4096, 4 MiB). */
+  /** Ring capacity in records, 1 to 65536, rounded up to a power of two (default 4096, 4 MiB). */
   ringCapacity?: number;
   /** Aborting stops the watcher. */
   signal?: AbortSignal;
@@ -119,8 +126,10 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     void this.stop();
   };
 
+  /** Throws a TypeError or RangeError for an option of the wrong type or out of range. */
   constructor(options: ProcMemWatcherOptions = {}) {
     super();
+    checkWatcherOptions(options);
     this.#options = options;
     this.#engine = new SignatureEngine({
       signatures: [
@@ -157,14 +166,8 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   async #start(): Promise<void> {
     const signal = this.#options.signal;
     if (signal?.aborted)
-      throw new CaptureError('INTERNAL', 'start() called with an aborted signal');
-    const choice = this.#options.backend ?? 'auto';
-    if (!BACKEND_CHOICES.includes(choice)) {
-      throw new CaptureError(
-        'INTERNAL',
-        `unknown backend "${choice}" (use ${BACKEND_CHOICES.join(', ')})`,
-      );
-    }
+      throw new DOMException('start() called with an aborted signal', 'AbortError');
+    const choice: BackendChoice = this.#options.backend ?? 'auto';
     let native: ReturnType<typeof loadNative>;
     try {
       native = loadNative();

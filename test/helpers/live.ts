@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 import type { SecurityFileOpenEvent } from '../../src/events/index.js';
 import type { Finding } from '../../src/signatures/signature.js';
 import type { LostReport } from '../../src/watcher/watcher.js';
@@ -20,6 +21,67 @@ import { track } from './children.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 export const isRoot = process.geteuid?.() === 0;
+
+/**
+ * The opt-in for tests that change host-wide state: the audit backend's (it adds audit rules,
+ * may turn audit on, takes the audit daemon role and sets the backlog, writes
+ * /run/procmem-guard), starting auditd, changing a sysctl. They restore what they change, but
+ * a contributor running `npm test` as root on their own machine has to ask for them; CI sets
+ * it (.ci/run) and test/ci.test.ts checks that it does. What vanishes with the test process
+ * (fanotify marks, BPF programs) is not host state.
+ */
+export const HOST_STATE_ENV = 'PMG_TEST_HOST_STATE';
+export const hostStateOptedIn = process.env[HOST_STATE_ENV] === '1';
+
+/** Whether a live test of this backend changes host-wide state (see HOST_STATE_ENV). */
+export const changesHostState = (backend: string): boolean => backend === 'audit';
+
+/** Whether a live test may run here: as root, and, if it changes host state, opted in. */
+export const runsHere = (hostState = false): boolean => isRoot && (!hostState || hostStateOptedIn);
+
+/** The test's name, with the reason it is skipped here when it is (vitest shows the name). */
+export function liveName(name: string, hostState = false): string {
+  if (!isRoot) return `${name} [skipped: needs root]`;
+  if (hostState && !hostStateOptedIn)
+    return `${name} [skipped: changes host state (audit configuration or a sysctl); set ${HOST_STATE_ENV}=1 to run it]`;
+  return name;
+}
+
+/** A per-backend test name: '%s' in a string is the backend. */
+type BackendTestName<B> = string | ((backend: B) => string);
+const nameFor = <B extends string>(name: BackendTestName<B>, backend: B) =>
+  typeof name === 'string' ? name.replace('%s', backend) : name(backend);
+
+/** One describe() per backend, each skipped (saying why) where it may not run. */
+export function describeBackends<B extends string>(
+  backends: readonly B[],
+  name: BackendTestName<B>,
+  body: (backend: B) => void,
+): void {
+  for (const backend of backends) {
+    const hostState = changesHostState(backend);
+    describe.skipIf(!runsHere(hostState))(liveName(nameFor(name, backend), hostState), () =>
+      body(backend),
+    );
+  }
+}
+
+/** One it() per backend, each skipped (saying why) where it may not run. */
+export function itBackends<B extends string>(
+  backends: readonly B[],
+  name: BackendTestName<B>,
+  fn: (backend: B) => Promise<void> | void,
+  timeout?: number,
+): void {
+  for (const backend of backends) {
+    const hostState = changesHostState(backend);
+    it.skipIf(!runsHere(hostState))(
+      liveName(nameFor(name, backend), hostState),
+      () => fn(backend),
+      timeout,
+    );
+  }
+}
 
 /**
  * Compiles a C helper once per test process into a temporary directory and returns its path.

@@ -5,16 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
+import { EXIT_OK } from '../../src/cli/exit-codes.js';
+import { itBackends, liveName, run, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
-  it.each(['ebpf', 'fanotify', 'audit'])(
+describe.skipIf(!runsHere())(liveName('procmem-guard CLI (live)'), () => {
+  itBackends(
+    ['ebpf', 'fanotify', 'audit'],
     'doctor --backend %s passes its self-test',
     async (backend) => {
       const r = await run(process.execPath, [cli, 'doctor', '--backend', backend]);
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(EXIT_OK);
       expect(r.stdout).toMatch(/^self-test\s+PASS: TRC-1023 for the reader/m);
       expect(r.stdout).toMatch(new RegExp(`^backend\\s+${backend} `, 'm'));
       if (backend === 'ebpf')
@@ -26,7 +28,7 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
 
   it('doctor with auto picks ebpf and names its attach points', async () => {
     const r = await run(process.execPath, [cli, 'doctor']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(EXIT_OK);
     expect(r.stdout).toMatch(/^ebpf\s+built in/m);
     expect(r.stdout).toMatch(/^backend\s+ebpf \(auto: using ebpf; attached at tracepoints /m);
   });
@@ -45,7 +47,8 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
   });
 
-  it.each(['ebpf', 'fanotify', 'audit'])(
+  itBackends(
+    ['ebpf', 'fanotify', 'audit'],
     'watch --backend %s --format pretty prints the finding, then a summary on SIGINT, exit 0',
     async (backend) => {
       const target = spawnTarget();
@@ -83,7 +86,7 @@ describe.skipIf(!isRoot)('procmem-guard CLI (live)', () => {
           out.split('\n').some((l) => /\bevent\b/.test(l) && l.includes(`pid ${dd.pid} `)),
         ).toBe(true);
         watch.kill('SIGINT');
-        expect(await exited).toBe(0);
+        expect(await exited).toBe(EXIT_OK);
         expect(err).toMatch(new RegExp(`stopped on SIGINT: backend ${backend}, .*findings [1-9]`));
       } finally {
         watch.kill('SIGKILL');

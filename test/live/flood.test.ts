@@ -4,13 +4,13 @@
 // another process's mem. The read must be reported and the flood counted. How fast it is
 // reported is measured by bench/flood.mjs, not asserted here.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BackendName } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
 import {
   type Collected,
   cHelper,
-  isRoot,
+  describeBackends,
   run,
   sleep,
   startWatcher,
@@ -20,7 +20,7 @@ import {
 const NOBODY = { uid: 65534, gid: 65534 };
 const backends: BackendName[] = ['ebpf', 'fanotify', 'audit'];
 
-describe.skipIf(!isRoot).each(backends)('mem-open flood by another user (%s)', (backend) => {
+describeBackends(backends, 'mem-open flood by another user (%s)', (backend) => {
   let w: Collected;
   let sleeps: ChildProcess[] = [];
   let victim: ChildProcess;

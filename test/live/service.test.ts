@@ -10,11 +10,12 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_FAILURE, EXIT_OK } from '../../src/cli/exit-codes.js';
 import { REQUIRED_CAPABILITIES } from '../../src/service/capabilities.js';
 import { serveMetrics } from '../../src/service/metrics.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
-import { cHelper, isRoot, spawnTarget, waitFor } from '../helpers/live.js';
+import { cHelper, itBackends, liveName, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 import { cli, readMem, started, startWatch } from '../helpers/watch-process.js';
 
 const listen = (server: Server) =>
@@ -48,7 +49,7 @@ const asNobodyWith = (set: string) => [
   `--bounding-set=${set}`,
 ];
 
-describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', () => {
+describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privilege (live)'), () => {
   it('a read reaches file, local syslog, udp and tcp syslog, and a webhook that answers 500 for a while', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
     // Local syslog: a Unix datagram listener stands in for /dev/log.
@@ -140,7 +141,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       );
       expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       expect(w.err()).toMatch(/output webhook:\S+: HTTP 500/);
       expect(w.err().match(/HTTP 500/g)?.length).toBe(1); // once per incident
     } finally {
@@ -176,7 +177,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
       );
       expect(readFileSync(`${file}.1`, 'utf8')).not.toContain(`"hostProcessId":${second}`);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
     } finally {
       w.child.kill('SIGKILL');
       target.kill();
@@ -193,7 +194,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
         await waitFor('the finding on stdout', () => w.out().includes(`"hostProcessId":${pid}`));
       expect(w.child.exitCode).toBe(null);
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       expect(w.err().match(/output file:\/dev\/full: ENOSPC/g)?.length).toBe(1);
       expect(w.err()).toMatch(/file:\/dev\/full delivered 0 failed [1-9]/);
     } finally {
@@ -235,7 +236,7 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
             .filter((l) => l.includes('TRC-1023')).length >= reads,
       );
       w.child.kill('SIGTERM');
-      expect((await w.exited).code).toBe(0);
+      expect((await w.exited).code).toBe(EXIT_OK);
       const summary =
         w
           .err()
@@ -299,12 +300,16 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
     expect(r.out).toMatch(
       /^self-test\s+FAIL: capture is incomplete without CAP_SYS_PTRACE CAP_NET_ADMIN/m,
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(EXIT_FAILURE);
   });
 
-  for (const [backend, caps] of Object.entries(MEASURED_CAPS)) {
-    it(`${backend}: watch as uid 65534 with only ${caps.join(',')} reports another user's read`, async () => {
-      const set = `-all,${caps.map((c) => `+${c}`).join(',')}`;
+  const caps = MEASURED_CAPS as Record<string, string[]>;
+  itBackends(
+    Object.keys(caps),
+    (backend) =>
+      `${backend}: watch as uid 65534 with only ${caps[backend]?.join(',')} reports another user's read`,
+    async (backend) => {
+      const set = `-all,${(caps[backend] ?? []).map((c) => `+${c}`).join(',')}`;
       const w = startWatch(['--backend', backend], {
         command: '/usr/bin/setpriv',
         prefix: asNobodyWith(set),
@@ -316,13 +321,13 @@ describe.skipIf(!isRoot)('watch outputs, metrics and least privilege (live)', ()
         await waitFor('the finding', () => w.out().includes(`"hostProcessId":${dd}`));
         expect(w.out()).toContain('"processName":"dd"');
         w.child.kill('SIGINT');
-        expect((await w.exited).code).toBe(0);
+        expect((await w.exited).code).toBe(EXIT_OK);
         expect(w.err()).toMatch(/findings [1-9]\d*, lost 0;/);
         expect(w.err()).not.toMatch(/could not be opened|Permission denied/);
       } finally {
         w.child.kill('SIGKILL');
         target.kill();
       }
-    });
-  }
+    },
+  );
 });

@@ -1,7 +1,8 @@
 // Live tests of what is specific to the audit backend, against the real kernel, through
 // createCapture({ backend: 'audit' }) and the shared ring (the cases common to every backend are
-// in test/live/capture.test.ts). Needs root; uses auditctl/auditd when installed (Debian
-// package auditd; CI installs it).
+// in test/live/capture.test.ts). Needs root and PMG_TEST_HOST_STATE=1 (it changes the host's
+// audit configuration and starts auditd); uses auditctl/auditd when installed (Debian package
+// auditd; CI installs it).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,12 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
+import { cHelper, liveName, runsHere, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const hasAuditctl = isRoot && which('auditctl');
-const hasAuditd = isRoot && which('auditd');
+const hasAuditctl = runsHere(true) && which('auditctl');
+const hasAuditd = runsHere(true) && which('auditd');
 const KEY = 'procmem-guard';
 const O_ACCMODE = 3;
 const STATE_FILE = '/run/procmem-guard/audit.state';
@@ -44,7 +45,7 @@ const ours = () =>
     .auditListRules()
     .filter((r) => r.key === KEY);
 
-describe.runIf(isRoot)('audit backend specifics (live)', () => {
+describe.skipIf(!runsHere(true))(liveName('audit backend specifics (live)', true), () => {
   let before: ReturnType<typeof auditSnapshot>;
   let sleeper: ChildProcess;
   let target = 0;
@@ -234,13 +235,13 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
         // The kernel refuses to replace a live daemon: auditd's first start fails (exit 1, which
         // systemd's Restart=on-failure retries); the AUDIT_REPLACE probe makes us step aside.
         const first = spawnSync('auditd');
-        for (let i = 0; i < 40 && h.capture.stats().mode !== 2; i++) await sleep(50);
+        await waitFor('the capture to leave the daemon role', () => h.capture.stats().mode === 2);
         expect(h.capture.stats().mode).toBe(2);
         if (first.status !== 0) execFileSync('auditd');
-        for (let i = 0; i < 100 && !auditdPid; i++) {
-          auditdPid = addon().auditStatus().pid;
-          if (!auditdPid) await sleep(50);
-        }
+        auditdPid = await waitFor(
+          'auditd to register',
+          () => addon().auditStatus().pid || undefined,
+        );
         expect(auditdPid).toBeGreaterThan(0);
         expect(auditdPid).not.toBe(process.pid);
         const dd = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']);
@@ -264,10 +265,7 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
       confBefore = readFileSync(conf, 'utf8');
       expect(addon().auditStatus().pid).toBe(0); // the test owns auditd's lifecycle
       execFileSync('auditd');
-      for (let i = 0; i < 100 && !auditdPid; i++) {
-        auditdPid = addon().auditStatus().pid;
-        if (!auditdPid) await sleep(50);
-      }
+      auditdPid = await waitFor('auditd to register', () => addon().auditStatus().pid || undefined);
       expect(auditdPid).toBeGreaterThan(0);
     });
     afterAll(async () => {
@@ -284,14 +282,15 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
         expect(addon().auditStatus().pid).toBe(auditdPid);
         const dd = spawnSync('dd', [`if=/proc/${target}/mem`, 'of=/dev/null', 'count=0']);
         expect((await recordOf(h, dd.pid)).targetPid).toBe(target);
-        let logged = false;
-        for (let i = 0; i < 200 && !logged; i++) {
-          // auditd writes asynchronously and logs every procfs open of the host: allow 10 s
-          logged = readFileSync(log, 'utf8')
-            .split('\n')
-            .some((l) => l.includes(`pid=${dd.pid} `) && l.includes(`key="${KEY}"`));
-          if (!logged) await sleep(50);
-        }
+        // auditd writes asynchronously and logs every procfs open of the host: allow 10 s
+        const logged = await waitFor(
+          "auditd's log line for the open",
+          () =>
+            readFileSync(log, 'utf8')
+              .split('\n')
+              .some((l) => l.includes(`pid=${dd.pid} `) && l.includes(`key="${KEY}"`)),
+          10_000,
+        );
         expect(logged).toBe(true);
       } finally {
         h.stop();
@@ -309,7 +308,7 @@ describe.runIf(isRoot)('audit backend specifics (live)', () => {
 // Stops the auditd the test started and puts the enabled flag back (auditd enables audit).
 async function stopAuditd(pid: number, enabled: number) {
   if (pid) process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && addon().auditStatus().pid; i++) await sleep(50);
+  await waitFor('auditd to unregister', () => addon().auditStatus().pid === 0);
   if (addon().auditStatus().enabled !== enabled) {
     execFileSync('auditctl', ['-e', String(enabled)]);
   }

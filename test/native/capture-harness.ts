@@ -2,6 +2,7 @@
 import type { CaptureRecord } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, type NativeBackendName, type NativeCapture } from '../../src/native.js';
+import { waitFor } from '../helpers/live.js';
 
 export interface Harness {
   capture: NativeCapture;
@@ -34,20 +35,17 @@ export function startHarness(
     warnings,
     stop: () => capture.stop(),
     async waitFor(pred, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      const next = () => {
         reader?.drain((r) => records.push(r));
-        const hit = records.find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `no matching record within ${timeoutMs} ms; got ${JSON.stringify(
-              records.map((r) => [r.hostPid, r.comm, r.targetPid, r.pathname]),
-            )}, stats ${JSON.stringify(capture.stats())}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+        return records.find(pred);
+      };
+      return waitFor('a matching record', next, timeoutMs).catch(() => {
+        throw new Error(
+          `no matching record within ${timeoutMs} ms; got ${JSON.stringify(
+            records.map((r) => [r.hostPid, r.comm, r.targetPid, r.pathname]),
+          )}, stats ${JSON.stringify(capture.stats())}`,
+        );
+      });
     },
   };
 }

@@ -1,7 +1,9 @@
 // Live fanotify capture against the real kernel, through createCapture() and the ring: what is
 // specific to fanotify (how paths are reached, the exited-target race, the ring bounds). The
 // cases every backend shares (negatives, the storm, start/stop cycles) run once, through
-// ProcMemWatcher, in test/live/capture.test.ts. Needs root (CI runs as root).
+// ProcMemWatcher, in test/live/capture.test.ts. The first few opens here (dd, self, task mem)
+// look like that table's, but check what only the raw record shows: record flags, where the
+// flags came from (fdinfo or inferred), the marks in stats. Needs root (CI runs as root).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, isRoot, nsProbeLoop, probeUntilSeen, waitFor } from '../helpers/live.js';
+import {
+  cHelper,
+  liveName,
+  nsProbeLoop,
+  probeUntilSeen,
+  runsHere,
+  waitFor,
+} from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
 const O_ACCMODE = 3;
@@ -21,7 +30,7 @@ function dd(args: string[]): number {
   return res.pid ?? 0;
 }
 
-describe.skipIf(!isRoot)('fanotify capture (live, root)', () => {
+describe.skipIf(!runsHere())(liveName('fanotify capture (live, root)'), () => {
   let victim: ChildProcess;
   let h: Harness;
 

@@ -1,5 +1,5 @@
 // The fanotify backend's test of where an opener is (openerProgress, native/fanotify/
-// opener_flags.h), against real processes: blocked inside an open, blocked elsewhere, running,
+// opener_progress.h), against real processes: blocked inside an open, blocked elsewhere, running,
 // gone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { track } from '../helpers/children.js';
 import { buildCxx } from '../helpers/cxx.js';
-import { isRoot, waitFor } from '../helpers/live.js';
+import { liveName, runsHere, waitFor } from '../helpers/live.js';
 
-describe.skipIf(!isRoot)('openerProgress (live processes)', () => {
+describe.skipIf(!runsHere())(liveName('openerProgress (live processes)'), () => {
   let probe = '';
   beforeAll(() => {
     probe = buildCxx([
       'test/native/cpp/opener_progress_probe.cc',
-      'native/fanotify/opener_flags.cc',
+      'native/fanotify/opener_progress.cc',
       'native/fanotify/pending_flags.cc',
       'native/util/proc_files.cc',
     ]);

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, isRoot, sleep, waitFor } from '../helpers/live.js';
+import { cHelper, liveName, runsHere, waitFor } from '../helpers/live.js';
 
 interface Info {
   hostPid: number;
@@ -109,16 +109,14 @@ function childrenOf(pid: number): number[] {
 // Waits until the table has applied every queued event: a lookup that did not need to wait
 // for the table thread (its `syncs` counter did not move) saw empty sockets.
 async function settle(t: Handle): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  await waitFor('the process table to catch up', () => {
     const before = t.stats().syncs;
     t.lookup(process.pid);
-    if (t.stats().syncs === before) return;
-    await sleep(10);
-  }
-  throw new Error('the process table never caught up');
+    return t.stats().syncs === before;
+  });
 }
 
-describe.runIf(isRoot)('ProcessTable (live kernel)', () => {
+describe.skipIf(!runsHere())(liveName('ProcessTable (live kernel)'), () => {
   let forker = '';
   let quick = '';
   let table: Handle;

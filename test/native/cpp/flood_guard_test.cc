@@ -1,7 +1,8 @@
 // Unit tests of FloodGuard (native/util/flood_guard.h) without a kernel. Built and run by
 // test/native/flood-guard.test.ts.
-#include "check.h"
 #include "util/flood_guard.h"
+
+#include "check.h"
 
 using pmg::FloodGuard;
 

@@ -1,4 +1,4 @@
-// Prints what openerProgress() (native/fanotify/opener_flags.h) says of thread TID: once, then
+// Prints what openerProgress() (native/fanotify/opener_progress.h) says of thread TID: once, then
 // again after SECOND_MS milliseconds with the mark the first call kept. Used by
 // test/native/opener-progress.test.ts against real processes.
 // Usage: opener_progress_probe TID SECOND_MS
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "fanotify/opener_flags.h"
+#include "fanotify/opener_progress.h"
 
 static const char* name(pmg::PendingFlags::Probed p) {
   switch (p) {

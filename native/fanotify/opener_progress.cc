@@ -1,8 +1,4 @@
-#include "opener_flags.h"
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
+#include "opener_progress.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -11,45 +7,6 @@
 #include "../util/proc_files.h"
 
 namespace pmg {
-
-int findOpenerFd(int32_t pid, const std::function<bool(int fd, const struct stat&)>& match) {
-  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!dir) return errno == ENOENT || errno == ESRCH ? -2 : -1;
-  int found = -1;
-  while (struct dirent* e = readdir(dir)) {
-    uint64_t n = 0;
-    struct stat st;
-    if (parseDecimal(e->d_name, &n) && fstatat(dirfd(dir), e->d_name, &st, 0) == 0 &&
-        match(static_cast<int>(n), st)) {
-      found = static_cast<int>(n);
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
-
-bool readFdFlags(int32_t pid, int fd, int32_t* flags) {
-  std::string info, value;
-  if (!readSmallFile("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd), &info) ||
-      !fieldValue(info, "flags", &value))
-    return false;
-  char* end = nullptr;
-  long v = std::strtol(value.c_str(), &end, 8);
-  if (end == value.c_str()) return false;
-  *flags = static_cast<int32_t>(v);
-  return true;
-}
-
-bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd,
-                     bool* gone) {
-  int found = findOpenerFd(
-      pid, [dev, ino](int, const struct stat& st) { return st.st_dev == dev && st.st_ino == ino; });
-  if (gone) *gone = found == -2;
-  if (found < 0 || !readFdFlags(pid, found, flags)) return false;
-  *fd = found;
-  return true;
-}
 
 namespace {
 
@@ -65,7 +22,7 @@ bool mayBeOpening(long nr) {
   // open_by_handle_at.
   static constexpr long kOpening[] = {56, 265, 426, 437, 5, 8, 322, 371};
 #else
-#error "opener_flags: add the open syscall numbers of this architecture"
+#error "opener_progress: add the open syscall numbers of this architecture"
 #endif
   for (long n : kOpening)
     if (n == nr) return true;

@@ -213,6 +213,8 @@ std::map<std::string, uint64_t> AuditBackend::stats() const {
           {"foreign_key", foreign_key_.load()},
           {"procfs_instances", procfs_instances_.load()},
           {"mounts_seen", mounts_seen_.load()},
+          {"named_by_inode", named_by_inode_.load()},
+          {"unnamed_mem", unnamed_mem_.load()},
           {"folded", flood_.folded()}};
 }
 

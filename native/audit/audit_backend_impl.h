@@ -102,7 +102,7 @@ class AuditBackend : public Backend {
   std::atomic<uint64_t> records_{0}, events_{0}, emitted_{0}, filtered_{0}, incomplete_{0},
       kernel_lost_{0}, enobufs_{0}, parse_errors_{0}, backlog_{0}, handovers_{0}, flags_syscall_{0},
       flags_fdinfo_{0}, flags_unknown_{0}, foreign_key_{0}, procfs_instances_{0}, mounts_seen_{0},
-      backlog_wait_actual_{0};
+      backlog_wait_actual_{0}, named_by_inode_{0}, unnamed_mem_{0};
 };
 
 }  // namespace pmg::audit

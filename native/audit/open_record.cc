@@ -37,6 +37,26 @@ std::string baseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The name of the file the opener got, found by device and inode: the name as passed may lead
+// to a mem file through a symlink, which the name alone does not show. The fd the open
+// returned (io_uring reports no fd: any fd of the opener on that inode) must still be that
+// file; its link then gives the name the kernel resolved.
+bool openedFileName(const AuditEvent& ev, const PathItem& p, bool uring, std::string* out) {
+  const std::string fds = "/proc/" + std::to_string(ev.pid) + "/fd/";
+  auto same = [&](int, const struct stat& st) {
+    return static_cast<uint64_t>(st.st_dev) == p.dev && static_cast<uint64_t>(st.st_ino) == p.inode;
+  };
+  int fd = -1;
+  struct stat st;
+  if (uring)
+    fd = findOpenerFd(ev.pid, same);
+  else if (ev.exit >= 0 && ev.exit <= INT32_MAX &&
+           stat((fds + std::to_string(ev.exit)).c_str(), &st) == 0 &&
+           same(static_cast<int>(ev.exit), st))
+    fd = static_cast<int>(ev.exit);
+  return fd >= 0 && readLink(fds + std::to_string(fd), out);
+}
+
 }  // namespace
 
 void AuditBackend::emit(const AuditEvent& ev) {
@@ -66,8 +86,26 @@ void AuditBackend::emit(const AuditEvent& ev) {
   // Our rules match procfs devices only, but a record can also come from another rule that
   // matched first (foreign key): the device decides.
   bool known_procfs = rule_devs_.count(p->dev) > 0;
+  bool unnamed = false;  // a mem file by its mode, whose name could not be learnt
+  if (known_procfs && !parsed && baseName(p->name) != "mem") {
+    // docs/audit-backend.md, "Names that are not mem paths": identify the file itself.
+    std::string opened;
+    if (openedFileName(ev, *p, sc->arch == kArchUring, &opened) &&
+        parseMemPath(opened, SelfNames::kReject, &m)) {
+      resolved = opened;
+      parsed = true;
+      named_by_inode_++;
+    } else if (p->mode == (S_IFREG | 0600)) {
+      // The opener no longer holds it. Under /proc/<pid>/ only mem has this mode (a few
+      // sysctls under /proc/sys do too): reported, with the path and target unknown.
+      resolved.clear();
+      m = MemPath{};
+      unnamed = true;
+      unnamed_mem_++;
+    }
+  }
   bool procfs_mem = known_procfs
-                        ? (parsed || baseName(p->name) == "mem")
+                        ? (parsed || unnamed || baseName(p->name) == "mem")
                         : (parsed && major(p->dev) == 0 && p->mode == (S_IFREG | 0600));  // unknown
   if (!procfs_mem) {
     filtered_++;
@@ -96,6 +134,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   if (rec.ns_ppid == 0) rec.ns_ppid = rec.host_ppid;
 
   flags |= kProcfsMem;
+  if (unnamed) flags |= kFileUnknown;
   if (m.task) flags |= kThreadMem;
   if (m.self) {
     rec.target_pid = rec.host_pid;

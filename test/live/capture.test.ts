@@ -7,13 +7,21 @@
 // negatives, the storm, the start/stop cycles, namespaces), run through ProcMemWatcher so the
 // whole stack is covered once per backend. test/native/<backend>.test.ts keeps only what one
 // backend does differently, seen in its records and stats.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native.js';
 import type { BackendName } from '../../src/watcher/watcher.js';
+import { track } from '../helpers/children.js';
 import {
   type Collected,
   captureBarrier,
@@ -85,6 +93,33 @@ describeBackends(backends, 'live capture (%s)', (backend) => {
     expect(argOf(f.event, 'pathname')).toBe(`/proc/${target.pid}/task/${target.pid}/mem`);
     expect(f.event.procmemGuard?.targetPid).toBe(target.pid);
     expect(f.event.procmemGuard?.targetTid).toBe(target.pid);
+  });
+
+  it('reports a mem file opened through a symlink by the file opened, not the name passed', async () => {
+    // Issue 9: audit matched the name as passed. The opener holds the file until the finding
+    // is in, so every backend can name it.
+    const dir = mkdtempSync(join(tmpdir(), 'pmg-link-'));
+    const link = join(dir, 'innocent');
+    symlinkSync(`/proc/${target.pid}/mem`, link);
+    const holder = track(spawn(openMem, [link, 'r', '30000'], { stdio: 'ignore' }));
+    try {
+      const f = await waitFor('finding for the symlinked open', () =>
+        findingsOf(holder.pid as number).find((x) => x.sigMetadata.ID === 'TRC-1023'),
+      );
+      expect(f.event.procmemGuard?.targetPid).toBe(target.pid);
+      expect(argOf(f.event, 'pathname')).toBe(`/proc/${target.pid}/mem`);
+      // Opened, closed and gone at once: still reported (audit may no longer learn its name).
+      const quick = await run(openMem, [link, 'r', '0']);
+      const q = await waitFor('finding for the quick symlinked open', () =>
+        findingsOf(quick.pid).find((x) => x.sigMetadata.ID === 'TRC-1023'),
+      );
+      if (argOf(q.event, 'pathname') === '')
+        expect(q.event.procmemGuard?.notes).toContain('path-unknown');
+      else expect(argOf(q.event, 'pathname')).toBe(`/proc/${target.pid}/mem`);
+    } finally {
+      holder.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('O_WRONLY gives TRC-1024 and no TRC-1023; O_RDWR gives both (flags read while held)', async () => {

@@ -84,7 +84,7 @@ export interface NativeCaptureOptions {
  * unknown_flags, marks, mark_failures, procfs_instances, rescans; audit: mode (1 audit daemon, 2 read-log group),
  * records, events_read, emitted, filtered_not_mem, incomplete, kernel_lost, enobufs, parse_errors,
  * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
- * procfs_instances, mounts_seen; ebpf: events_read, emitted, kernel_drops, io_uring_events,
+ * procfs_instances, mounts_seen, named_by_inode, unnamed_mem; ebpf: events_read, emitted, kernel_drops, io_uring_events,
  * path_from_fd, path_from_kernel, attach_syscall_tracepoints, attach_sys_exit,
  * attach_io_uring_complete) and of the
  * process table (prefixed "table_").

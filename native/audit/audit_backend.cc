@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "../proc/target_info.h"
 #include "../util/flood_guard.h"
 #include "../util/mem_path.h"
 #include "netlink.h"
@@ -912,6 +913,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   copyStr(rec.pathname, sizeof(rec.pathname), resolved, &flags);
   copyStr(rec.syscall_pathname, sizeof(rec.syscall_pathname), p->name, &flags);
   rec.record_flags = flags;
+  enrichTarget(*table_, &rec);
   sink_->push(rec);
   emitted_++;
   pushed_in_batch_++;

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "../proc/procfs.h"
+#include "../proc/target_info.h"
 #include "../util/fixed_string.h"
 #include "../util/flood_guard.h"
 #include "../util/proc_files.h"
@@ -367,6 +368,7 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
   if (!admit(rec)) return;
+  enrichTarget(*table_, &rec);
 
   int32_t flags = 0, fdnum = 0;
   uint64_t cpu_mark = 0;
@@ -513,6 +515,7 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
   if (!admit(rec)) return;
+  enrichTarget(*table_, &rec);
   counters_.target_exited++;
   emit(rec);
 }

@@ -36,7 +36,7 @@ export interface ProcMemWatcherOptions {
   signatures?: Signature[];
   /** Run TRC-1023 and TRC-1024 (default true). */
   builtinSignatures?: boolean;
-  /** Ring capacity in records (power of two; default 4096, 4 MiB). */
+  /** Ring capacity in records (2 KiB each; a power of two up to 32768; default 4096, 8 MiB). */
   ringCapacity?: number;
   /** Aborting stops the watcher. */
   signal?: AbortSignal;

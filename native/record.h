@@ -98,16 +98,16 @@ struct CaptureRecord {
   uint32_t processor_id;       // 984 CPU the open completed on (eBPF backend), else 0
   // The process whose memory is opened (thread group target_pid), read on the capture thread
   // when the record is built (native/proc/target_info.h).
-  uint32_t target_uid;               // 988  real uid
-  uint64_t target_start_ns;          // 992  process start, ns since boot
-  uint8_t target_relation;           // 1000 TargetRelation of the opener to the target
-  uint8_t target_known;              // 1001 TargetField bits
-  uint16_t target_reserved;          // 1002
-  char target_comm[16];              // 1004
-  char target_container_id[72];      // 1020
-  char target_exe[256];              // 1092
-  char parent_exe[256];              // 1348 the opener's parent's executable ("" = unknown)
-  uint8_t reserved[444];             // 1604
+  uint32_t target_uid;           // 988  real uid
+  uint64_t target_start_ns;      // 992  process start, ns since boot
+  uint8_t target_relation;       // 1000 TargetRelation of the opener to the target
+  uint8_t target_known;          // 1001 TargetField bits
+  uint16_t target_reserved;      // 1002
+  char target_comm[16];          // 1004
+  char target_container_id[72];  // 1020
+  char target_exe[256];          // 1092
+  char parent_exe[256];          // 1348 the opener's parent's executable ("" = unknown)
+  uint8_t reserved[444];         // 1604
 };
 #pragma pack(pop)
 

@@ -15,14 +15,16 @@
 
 // Every member of CaptureRecord, in declaration order. A member missing here is caught by the
 // static_assert below (the sizes must add up to the whole record).
-#define PMG_RECORD_FIELDS(X)                                                                    \
-  X(size) X(version) X(backend) X(flags_source) X(timestamp_ns) X(monotonic_ns) X(host_pid)     \
-  X(host_tid) X(host_ppid) X(ns_pid) X(ns_tid) X(ns_ppid) X(uid) X(gid) X(target_pid)           \
-  X(target_tid) X(open_flags) X(mnt_ns) X(pid_ns) X(record_flags) X(dev) X(inode) X(ctime_ns)   \
-  X(cgroup_id) X(thread_start_ns) X(return_value) X(syscall_nr) X(comm) X(container_id)         \
-  X(pathname) X(syscall_pathname) X(exe) X(processor_id) X(target_uid) X(target_start_ns)       \
-  X(target_relation) X(target_known) X(target_reserved) X(target_comm) X(target_container_id)   \
-  X(target_exe) X(parent_exe) X(reserved)
+// clang-format off
+#define PMG_RECORD_FIELDS(X) \
+  X(size) X(version) X(backend) X(flags_source) X(timestamp_ns) X(monotonic_ns) \
+  X(host_pid) X(host_tid) X(host_ppid) X(ns_pid) X(ns_tid) X(ns_ppid) X(uid) X(gid) \
+  X(target_pid) X(target_tid) X(open_flags) X(mnt_ns) X(pid_ns) X(record_flags) X(dev) \
+  X(inode) X(ctime_ns) X(cgroup_id) X(thread_start_ns) X(return_value) X(syscall_nr) \
+  X(comm) X(container_id) X(pathname) X(syscall_pathname) X(exe) X(processor_id) \
+  X(target_uid) X(target_start_ns) X(target_relation) X(target_known) X(target_reserved) \
+  X(target_comm) X(target_container_id) X(target_exe) X(parent_exe) X(reserved)
+// clang-format on
 
 namespace pmg {
 namespace {

@@ -231,10 +231,30 @@ describe('malformed input', () => {
         ['a target that is not an object', '7', 'procmemGuard.target', /expected an object/],
         ['a target without a tid', '{"pid":1}', 'procmemGuard.target.tid', /missing/],
         ['a negative target pid', '{"pid":-1,"tid":1}', 'procmemGuard.target.pid', /process id/],
-        ['a target uid past 32 bits', '{"pid":1,"tid":1,"uid":4294967296}', 'procmemGuard.target.uid', /uid/],
-        ['a numeric target comm', '{"pid":1,"tid":1,"comm":7}', 'procmemGuard.target.comm', /string/],
-        ['a negative startTime', '{"pid":1,"tid":1,"startTime":-5}', 'procmemGuard.target.startTime', /unsigned 64-bit/],
-        ['an unknown relation', '{"pid":1,"tid":1,"relation":"cousin"}', 'procmemGuard.target.relation', /expected one of self, ancestor, descendant, unrelated/],
+        [
+          'a target uid past 32 bits',
+          '{"pid":1,"tid":1,"uid":4294967296}',
+          'procmemGuard.target.uid',
+          /uid/,
+        ],
+        [
+          'a numeric target comm',
+          '{"pid":1,"tid":1,"comm":7}',
+          'procmemGuard.target.comm',
+          /string/,
+        ],
+        [
+          'a negative startTime',
+          '{"pid":1,"tid":1,"startTime":-5}',
+          'procmemGuard.target.startTime',
+          /unsigned 64-bit/,
+        ],
+        [
+          'an unknown relation',
+          '{"pid":1,"tid":1,"relation":"cousin"}',
+          'procmemGuard.target.relation',
+          /expected one of self, ancestor, descendant, unrelated/,
+        ],
       ] as const
     ).map(([name, target, field, reason]): [string, string, string, RegExp] => [
       name,

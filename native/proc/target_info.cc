@@ -80,7 +80,8 @@ void enrichTarget(ProcessTable& table, CaptureRecord* rec) {
     rec->target_known = known;
   }
   ProcessInfo parent;
-  if (processInfo(table, rec->host_ppid, &parent)) cut |= !copyFixed(rec->parent_exe, exeOf(parent));
+  if (processInfo(table, rec->host_ppid, &parent))
+    cut |= !copyFixed(rec->parent_exe, exeOf(parent));
   rec->target_relation =
       static_cast<uint8_t>(relation(table, *rec, have_target ? &target : nullptr));
   if (cut) rec->record_flags |= kPathTruncated;

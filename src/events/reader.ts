@@ -382,7 +382,10 @@ function targetInfo(value: unknown, exact: ExactDigits | undefined): TargetInfo 
   if (value.startTime !== undefined) {
     // Nested: the digit recovery finds top-level fields only; the exact parser reads it.
     if (exact !== undefined && isRoundedInteger(value.startTime)) throw NEED_EXACT_PARSE;
-    target.startTime = inU64Range(exactInteger(value.startTime, `${at}.startTime`), `${at}.startTime`);
+    target.startTime = inU64Range(
+      exactInteger(value.startTime, `${at}.startTime`),
+      `${at}.startTime`,
+    );
   }
   if (value.relation !== undefined) {
     if (!TARGET_RELATIONS.includes(value.relation as TargetRelation)) {

@@ -81,7 +81,7 @@ describe.skipIf(!isRoot).each(backends)('target enrichment (%s)', (backend) => {
     }
   });
 
-  it("shows the uid of a target owned by another user", async () => {
+  it('shows the uid of a target owned by another user', async () => {
     const target = spawnTarget(NOBODY);
     try {
       const dd = await run('dd', [`if=/proc/${target.pid}/mem`, 'of=/dev/null', 'bs=1', 'count=0']);

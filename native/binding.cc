@@ -32,6 +32,12 @@ Napi::Object processTableForTest(Napi::Env env);
 }
 // --- END test-only export ---
 
+// recordLayout(): offsets and sizes of CaptureRecord and the ring header, for the check of the
+// TypeScript decoder (native/record_layout.cc).
+namespace pmg {
+void registerRecordLayout(Napi::Env env, Napi::Object exports);
+}
+
 // auditStatus(): { enabled, failure, pid, backlogLimit, lost, backlog } (AUDIT_GET)
 // auditListRules(): [{ key, flags, action, fieldCount }] (AUDIT_LIST_RULES)
 // Defined in native/audit/audit_napi.cc.
@@ -59,6 +65,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
   exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
   pmg::registerAuditExports(env, exports);  // auditStatus, auditListRules (audit)
+  pmg::registerRecordLayout(env, exports);
   return exports;
 }
 

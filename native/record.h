@@ -1,6 +1,7 @@
 // One captured open of a procfs mem file, as it crosses the ring buffer to JavaScript.
 // Fixed size and layout: src/capture/record.ts mirrors every offset. Change both together
-// and bump kRecordVersion.
+// and bump kRecordVersion. The addon exports the offsets and sizes (recordLayout(),
+// native/record_layout.cc) and test/capture/layout.test.ts checks record.ts against them.
 #pragma once
 
 #include <cstddef>
@@ -8,8 +9,8 @@
 
 namespace pmg {
 
-constexpr uint16_t kRecordVersion = 2;
-constexpr size_t kRecordSize = 1024;
+constexpr uint16_t kRecordVersion = 3;
+constexpr size_t kRecordSize = 2048;
 
 enum class BackendId : uint8_t { kNone = 0, kFanotify = 1, kAudit = 2, kEbpf = 3 };
 
@@ -39,6 +40,25 @@ enum RecordFlag : uint32_t {
   // exiting process; they are counted in the fanotify stat exited_target_unknown.)
   kFileUnknown = 1u << 7,
   kIoUring = 1u << 8,  // opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend)
+};
+
+// How the opener is related to the target (CaptureRecord::target_relation).
+enum class TargetRelation : uint8_t {
+  kUnknown = 0,     // a parent chain could not be followed to its end (see target_info.h)
+  kSelf = 1,        // the same thread group
+  kAncestor = 2,    // the opener started the target, directly or through its descendants
+  kDescendant = 3,  // the target started the opener, directly or not
+  kUnrelated = 4,   // neither: both chains were followed to their roots
+};
+
+// Bits of CaptureRecord::target_known: which target fields were read. A field whose bit is
+// clear could not be read and is absent from the event, never guessed.
+enum TargetField : uint8_t {
+  kTargetComm = 1u << 0,
+  kTargetExe = 1u << 1,
+  kTargetUid = 1u << 2,
+  kTargetContainer = 1u << 3,  // target_container_id was read ("" = not in a container)
+  kTargetStart = 1u << 4,
 };
 
 #pragma pack(push, 1)
@@ -76,7 +96,18 @@ struct CaptureRecord {
   char syscall_pathname[256];  // 472 path as passed to open (audit), else = pathname
   char exe[256];               // 728 opener's executable
   uint32_t processor_id;       // 984 CPU the open completed on (eBPF backend), else 0
-  uint8_t reserved[36];        // 988
+  // The process whose memory is opened (thread group target_pid), read on the capture thread
+  // when the record is built (native/proc/target_info.h).
+  uint32_t target_uid;           // 988  real uid
+  uint64_t target_start_ns;      // 992  process start, ns since boot
+  uint8_t target_relation;       // 1000 TargetRelation of the opener to the target
+  uint8_t target_known;          // 1001 TargetField bits
+  uint16_t target_reserved;      // 1002
+  char target_comm[16];          // 1004
+  char target_container_id[72];  // 1020
+  char target_exe[256];          // 1092
+  char parent_exe[256];          // 1348 the opener's parent's executable ("" = unknown)
+  uint8_t reserved[444];         // 1604
 };
 #pragma pack(pop)
 
@@ -85,6 +116,8 @@ static_assert(offsetof(CaptureRecord, comm) == 128, "layout");
 static_assert(offsetof(CaptureRecord, pathname) == 216, "layout");
 static_assert(offsetof(CaptureRecord, exe) == 728, "layout");
 static_assert(offsetof(CaptureRecord, processor_id) == 984, "layout");
+static_assert(offsetof(CaptureRecord, target_start_ns) % 8 == 0, "layout");
+static_assert(offsetof(CaptureRecord, reserved) == 1604, "layout");
 
 // Causes of loss; each has a cumulative counter in the ring header (slot = value).
 enum class LossCause : uint32_t {

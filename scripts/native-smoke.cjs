@@ -13,17 +13,19 @@ const { spawn, spawnSync } = require('node:child_process');
 const addon = require('../dist/native.js').loadNative();
 addon.probe();
 const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+// Ring header slots as the addon lays them out (native/ring/ring.h).
+const { ring } = addon.recordLayout();
 let wakes = 0;
 const mainBackend = process.env.BACKEND ?? 'fanotify';
 const capture = addon.createCapture({
   backend: mainBackend,
   ringCapacity: 16,
   onWake: () => {
-    // Drain by hand: clear wake_pending, then read_seq = write_seq (ring.h layout).
-    const u32 = new Uint32Array(capture.ring, 0, 64);
-    const u64 = new BigUint64Array(capture.ring, 0, 32);
-    Atomics.store(u32, 34, 0);
-    Atomics.store(u64, 16, Atomics.load(u64, 8));
+    // Drain by hand: clear wake_pending, then read_seq = write_seq.
+    const u32 = new Uint32Array(capture.ring, 0, ring.headerSize / 4);
+    const u64 = new BigUint64Array(capture.ring, 0, ring.headerSize / 8);
+    Atomics.store(u32, ring.wakePendingOffset / 4, 0);
+    Atomics.store(u64, ring.readSeqOffset / 8, Atomics.load(u64, ring.writeSeqOffset / 8));
     wakes++;
   },
   onWarn: (m) => console.log('warn:', m),

@@ -70,7 +70,7 @@ export type { NativeCaptureErrorCode };
 
 export interface NativeCaptureOptions {
   backend: NativeBackendName;
-  /** Records in the ring; rounded up to a power of two in [16, 65536]. Default 4096. */
+  /** Records in the ring; rounded up to a power of two in [16, 32768]. Default 4096. */
   ringCapacity?: number;
   /** Called on the JS thread when records or losses are waiting; drain with RingReader. */
   onWake: () => void;
@@ -127,8 +127,34 @@ export interface NativeAuditRule {
   fieldCount: number;
 }
 
+/** Byte layout of the native CaptureRecord and ring header (offsetof/sizeof in the addon). */
+export interface NativeRecordLayout {
+  recordSize: number;
+  recordVersion: number;
+  /** Every CaptureRecord member by its C++ name (snake_case), in declaration order. */
+  fields: Record<string, { offset: number; size: number }>;
+  ring: {
+    headerSize: number;
+    headerVersion: number;
+    magic: number;
+    magicOffset: number;
+    versionOffset: number;
+    capacityOffset: number;
+    recordSizeOffset: number;
+    writeSeqOffset: number;
+    readSeqOffset: number;
+    wakePendingOffset: number;
+    lostOffset: number;
+    lostSlots: number;
+    defaultCapacity: number;
+    maxCapacity: number;
+  };
+}
+
 export interface NativeAddon {
   probe(): NativeProbe;
+  /** The record and ring layouts as compiled (test/capture/layout.test.ts checks src/capture). */
+  recordLayout(): NativeRecordLayout;
   createCapture(options: NativeCaptureOptions): NativeCapture;
   /** Throws if the audit netlink socket is unavailable. */
   auditStatus(): NativeAuditStatus;

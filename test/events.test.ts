@@ -8,6 +8,8 @@ import {
   type TraceeEvent,
   writeJson,
 } from '../src/events/index.js';
+import { parseEventLineGeneral } from '../src/events/reader.js';
+import { readTraceeLayout } from '../src/events/tracee-layout.js';
 import { traceeLine } from './helpers.js';
 
 function parsed(line: string, lineNo = 1): TraceeEvent {
@@ -136,6 +138,39 @@ describe('reading Tracee JSON', () => {
     });
     expect(serializeEvent(event)).toBe(line);
   });
+
+  it('reads the target and parent executable of a live event, exactly', () => {
+    const target =
+      '{"pid":1234,"tid":1235,"comm":"ssh d","exe":"/usr/sbin/sshd","uid":4294967295,' +
+      '"containerId":"","startTime":1732675190000000123,"relation":"ancestor"}';
+    const line = traceeLine().replace(
+      '"args":[',
+      `"procmemGuard":{"procfsMem":true,"targetPid":1234,"flagsSource":"kernel","target":${target},"parentExe":"/usr/bin/bash"},"args":[`,
+    );
+    const event = parsed(line);
+    expect(event.procmemGuard?.target).toEqual({
+      pid: 1234,
+      tid: 1235,
+      comm: 'ssh d',
+      exe: '/usr/sbin/sshd',
+      uid: 4294967295,
+      containerId: '',
+      startTime: 1732675190000000123n,
+      relation: 'ancestor',
+    });
+    expect(event.procmemGuard?.parentExe).toBe('/usr/bin/bash');
+    expect(serializeEvent(event)).toBe(line);
+    // Only pid and tid are required; the general path reads the same.
+    const minimal = traceeLine().replace(
+      '"args":[',
+      '"procmemGuard":{"procfsMem":true,"flagsSource":"kernel","target":{"pid":1,"tid":1}},"args":[',
+    );
+    expect(parsed(minimal).procmemGuard?.target).toEqual({ pid: 1, tid: 1 });
+    // Both readers: the fast one (this project's own output layout) and the general one.
+    expect(readTraceeLayout(line)?.procmemGuard).toEqual(event.procmemGuard);
+    const general = parseEventLineGeneral(line, 1);
+    expect(general.ok && general.event.procmemGuard).toEqual(event.procmemGuard);
+  });
 });
 
 describe('malformed input', () => {
@@ -191,6 +226,45 @@ describe('malformed input', () => {
       'procmemGuard.procfsMem',
       /expected a boolean/,
     ],
+    ...(
+      [
+        ['a target that is not an object', '7', 'procmemGuard.target', /expected an object/],
+        ['a target without a tid', '{"pid":1}', 'procmemGuard.target.tid', /missing/],
+        ['a negative target pid', '{"pid":-1,"tid":1}', 'procmemGuard.target.pid', /process id/],
+        [
+          'a target uid past 32 bits',
+          '{"pid":1,"tid":1,"uid":4294967296}',
+          'procmemGuard.target.uid',
+          /uid/,
+        ],
+        [
+          'a numeric target comm',
+          '{"pid":1,"tid":1,"comm":7}',
+          'procmemGuard.target.comm',
+          /string/,
+        ],
+        [
+          'a negative startTime',
+          '{"pid":1,"tid":1,"startTime":-5}',
+          'procmemGuard.target.startTime',
+          /unsigned 64-bit/,
+        ],
+        [
+          'an unknown relation',
+          '{"pid":1,"tid":1,"relation":"cousin"}',
+          'procmemGuard.target.relation',
+          /expected one of self, ancestor, descendant, unrelated/,
+        ],
+      ] as const
+    ).map(([name, target, field, reason]): [string, string, string, RegExp] => [
+      name,
+      traceeLine().replace(
+        '"args":[',
+        `"procmemGuard":{"procfsMem":true,"flagsSource":"kernel","target":${target}},"args":[`,
+      ),
+      field,
+      reason,
+    ]),
   ])('%s gives a clear error naming line and field', (_name, line, field, reason) => {
     const error = parseError(line, 7);
     expect(error.lineNo).toBe(7);

@@ -4,6 +4,7 @@ import {
   detectionEventId,
   formatFindingJson,
   formatFindingPretty,
+  formatFindingTracee,
   formatTimestamp,
   toDetectionEvent,
 } from '../src/output/index.js';
@@ -25,6 +26,60 @@ describe('finding formats', () => {
     expect(formatFindingPretty(finding)).toBe(
       '2024-11-27T02:40:05.771904533Z  sev 3  TRC-1024 proc_mem_code_injection   pid 48307    python3           /proc/4321/mem  target 4321  O_WRONLY|O_CLOEXEC',
     );
+  });
+
+  it('pretty: a live event names the target read at capture time, and the relation', () => {
+    const live = {
+      ...event,
+      userId: 1000,
+      procmemGuard: {
+        procfsMem: true,
+        targetPid: 812,
+        targetTid: 812,
+        flagsSource: 'kernel' as const,
+        target: { pid: 812, tid: 812, comm: 'sshd', uid: 0, relation: 'unrelated' as const },
+      },
+    };
+    expect(formatFindingPretty({ ...finding, event: live })).toBe(
+      '2024-11-27T02:40:05.771904533Z  sev 3  TRC-1024 proc_mem_code_injection   pid 48307    python3 (uid 1000) → sshd (pid 812, uid 0, unrelated)  /proc/4321/mem  O_WRONLY|O_CLOEXEC',
+    );
+    // What could not be read is left out; a thread is named; hostile names are escaped.
+    const partial = {
+      ...live,
+      processName: 'evil\u001b[2J name',
+      procmemGuard: {
+        ...live.procmemGuard,
+        target: { pid: 812, tid: 813, comm: 'x\u202ey z' },
+      },
+    };
+    expect(formatFindingPretty({ ...finding, event: partial })).toContain(
+      'evil\\x1b[2J\\x20name (uid 1000) → x\\u202ey\\x20z (pid 812, tid 813)  /proc/4321/mem',
+    );
+    const unnamed = { ...live, procmemGuard: { ...live.procmemGuard, target: { pid: 9, tid: 9 } } };
+    expect(formatFindingPretty({ ...finding, event: unnamed })).toContain('→ ? (pid 9)  ');
+  });
+
+  it('json and tracee: the target and parent executable ride in procmemGuard', () => {
+    const live = {
+      ...event,
+      procmemGuard: {
+        ...event.procmemGuard,
+        procfsMem: true,
+        flagsSource: 'fdinfo' as const,
+        target: { pid: 4321, tid: 4321, exe: '/usr/bin/sleep', startTime: 2n ** 63n },
+        parentExe: '/usr/bin/bash',
+      },
+    };
+    const mark =
+      '"procmemGuard":{"procfsMem":true,"targetPid":4321,"flagsSource":"fdinfo","backend":"fanotify",' +
+      '"target":{"pid":4321,"tid":4321,"exe":"/usr/bin/sleep","startTime":9223372036854775808},' +
+      '"parentExe":"/usr/bin/bash"}';
+    expect(formatFindingJson({ ...finding, event: live })).toContain(mark);
+    // Tracee's detection event keeps its shape: the extras only in procmemGuard.
+    const tracee = formatFindingTracee({ ...finding, event: live });
+    expect(tracee).toContain(`${mark},"args":[`);
+    const plain = formatFindingTracee(finding);
+    expect(tracee.replace(mark, '')).toBe(plain.replace(/"procmemGuard":\{[^}]*\}/, ''));
   });
 
   it('timestamps: epoch nanoseconds to ISO with nine digits, boot-relative as +seconds', () => {

@@ -71,6 +71,27 @@ const eventLine: fc.Arbitrary<string> = fc
               nil: undefined,
             },
           ),
+          target: fc.option(
+            fc
+              .record({
+                pid: fc.integer({ min: -5, max: 2 ** 31 }),
+                tid: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+                comm: fc.option(fc.string({ unit: 'binary', maxLength: 16 }), { nil: undefined }),
+                exe: fc.option(fc.string({ unit: 'binary', maxLength: 20 }), { nil: undefined }),
+                uid: fc.option(fc.integer({ min: -1, max: 2 ** 32 }), { nil: undefined }),
+                containerId: fc.option(fc.constantFrom('', 'ab'.repeat(32)), { nil: undefined }),
+                startTime: fc.option(fc.bigInt({ min: -1n, max: 2n ** 64n }), { nil: undefined }),
+                relation: fc.option(
+                  fc.constantFrom('self', 'ancestor', 'descendant', 'unrelated', 'other'),
+                  { nil: undefined },
+                ),
+              })
+              .map((t) =>
+                Object.fromEntries(Object.entries(t).filter(([, value]) => value !== undefined)),
+              ),
+            { nil: undefined },
+          ),
+          parentExe: fc.option(fc.string({ unit: 'binary', maxLength: 20 }), { nil: undefined }),
         })
         .map((mark) =>
           serializeEvent(

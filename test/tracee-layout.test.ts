@@ -55,6 +55,38 @@ const validLines = [
       procmemGuard: { procfsMem: false, flagsSource: 'unknown' },
     }),
   ),
+  // A live event with the target read at capture time.
+  serializeEvent(
+    createSecurityFileOpenEvent({
+      pathname: '/proc/812/mem',
+      flags: 0,
+      procmemGuard: {
+        procfsMem: true,
+        targetPid: 812,
+        targetTid: 812,
+        flagsSource: 'kernel',
+        backend: 'ebpf',
+        target: {
+          pid: 812,
+          tid: 812,
+          comm: 'sshd \u001b"x"',
+          exe: '/usr/sbin/sshd',
+          uid: 0,
+          containerId: 'a'.repeat(64),
+          startTime: 18446744073709551615n,
+          relation: 'unrelated',
+        },
+        parentExe: '/usr/bin/bash',
+      },
+    }),
+  ),
+  serializeEvent(
+    createSecurityFileOpenEvent({
+      pathname: '/proc/9/mem',
+      flags: 0,
+      procmemGuard: { procfsMem: true, flagsSource: 'fdinfo', target: { pid: 9, tid: 9 } },
+    }),
+  ),
 ];
 
 describe('Tracee layout reader', () => {

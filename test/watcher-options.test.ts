@@ -27,7 +27,7 @@ describe('ProcMemWatcher options', () => {
   it.each([0, -1, 65537, 1.5, Number.NaN])('rejects ringCapacity %d with a RangeError', (n) => {
     expect(make({ ringCapacity: n })).toThrow(RangeError);
     expect(make({ ringCapacity: n })).toThrow(
-      /options.ringCapacity must be a whole number from 1 to 65536/,
+      /options.ringCapacity must be a whole number from 1 to 32768/,
     );
   });
 
@@ -36,7 +36,7 @@ describe('ProcMemWatcher options', () => {
       expect(
         make({ backend, ringCapacity: 16, builtinSignatures: false, signatures: [] }),
       ).not.toThrow();
-    expect(make({ signal: new AbortController().signal, ringCapacity: 65536 })).not.toThrow();
+    expect(make({ signal: new AbortController().signal, ringCapacity: 32768 })).not.toThrow();
     expect(make(undefined)).not.toThrow();
   });
 });

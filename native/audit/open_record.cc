@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "../proc/target_info.h"
 #include "../util/clock.h"
 #include "../util/fd_flags.h"
 #include "../util/fixed_string.h"
@@ -198,6 +199,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
   if (!copyFixed(rec.pathname, resolved)) flags |= kPathTruncated;
   if (!copyFixed(rec.syscall_pathname, p->name)) flags |= kPathTruncated;
   rec.record_flags = flags;
+  enrichTarget(*table_, &rec);
   sink_->push(rec);
   emitted_++;
   pushed_in_batch_++;

@@ -37,6 +37,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 
 #include "../fanotify/exec_marks.h"
 #include "../proc/procfs.h"
+#include "../proc/target_info.h"
 #include "../record.h"
 #include "../util/clock.h"
 #include "../util/fixed_string.h"
@@ -379,6 +380,7 @@ class EbpfBackend : public Backend {
     }
     if (!copyFixed(rec.pathname, path)) rec.record_flags |= kPathTruncated;
     copyFixed(rec.syscall_pathname, path);
+    enrichTarget(*table_, &rec);
     if (sink_->push(rec)) emitted_++;
   }
 

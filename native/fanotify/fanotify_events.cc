@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../proc/target_info.h"
 #include "../util/clock.h"
 #include "../util/fd_flags.h"
 #include "../util/fixed_string.h"
@@ -82,6 +83,7 @@ void FanotifyBackend::handleMemFile(const fanotify_event_metadata& ev, const str
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
   if (!admit(rec)) return;
+  enrichTarget(*table_, &rec);
 
   int32_t flags = 0, fdnum = 0;
   uint64_t cpu_mark = 0;
@@ -228,6 +230,7 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
   table_->attribute(pid, tid, &rec);
   markSelfTarget(&rec);
   if (!admit(rec)) return;
+  enrichTarget(*table_, &rec);
   counters_.target_exited++;
   emit(rec);
 }

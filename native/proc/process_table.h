@@ -38,6 +38,10 @@ class ProcessTable {
   // Fills `out` for the thread `host_tid` (thread-group `host_pid`, 0 if unknown). Reads /proc
   // on a miss. Returns false if nothing is known. Thread-safe.
   virtual bool lookup(int32_t host_pid, int32_t host_tid, ProcessInfo* out) = 0;
+  // What the table holds for the task `host_tid` now: no /proc read, no wait for the table
+  // thread, no refresh (cheap enough to walk a parent chain). False if it holds nothing.
+  // Thread-safe.
+  virtual bool peek(int32_t /*host_tid*/, ProcessInfo* /*out*/) { return false; }
   // Host pid of the process that is `ns_pid` in pid namespace `pid_ns`, or 0 if unknown.
   virtual int32_t hostPidOf(uint32_t pid_ns, int32_t ns_pid) = 0;
   // Fills the attribution fields of `rec` (pids, uid, comm, exe, namespaces, cgroup,

@@ -43,6 +43,10 @@ class ProcessTableImpl final : public ProcessTable {
   void start() override;
   void stop() override;
   bool lookup(int32_t host_pid, int32_t host_tid, ProcessInfo* out) override;
+  bool peek(int32_t host_tid, ProcessInfo* out) override {
+    std::lock_guard<std::mutex> g(mu_);
+    return baseLocked(host_tid, out);
+  }
   int32_t hostPidOf(uint32_t pid_ns, int32_t ns_pid) override;
   void attribute(int32_t host_pid, int32_t host_tid, CaptureRecord* rec) override;
   std::map<std::string, uint64_t> stats() const override;

@@ -14,10 +14,10 @@ uint32_t ringCapacityFor(uint32_t requested) {
 size_t ringBytesFor(uint32_t capacity) { return kRingHeaderSize + capacity * kRecordSize; }
 
 Ring::Ring(uint8_t* mem, uint32_t capacity) : mem_(mem), capacity_(capacity) {
-  *u32At(0) = kRingMagic;
-  *u32At(4) = kRingHeaderVersion;
-  *u32At(8) = capacity;
-  *u32At(12) = kRecordSize;
+  *u32At(kRingMagicOffset) = kRingMagic;
+  *u32At(kRingVersionOffset) = kRingHeaderVersion;
+  *u32At(kRingCapacityOffset) = capacity;
+  *u32At(kRingRecordSizeOffset) = kRecordSize;
 }
 
 void Ring::attach(WakeFn wake, WarnFn warn) {

@@ -9,6 +9,7 @@
 //   128 u64 read_seq    (consumer only; JS stores it with Atomics after a drain)
 //   136 u32 wake_pending (producer sets 1 before waking JS; JS sets 0 before draining)
 //   192 u64 lost[8]     cumulative losses, indexed by LossCause (atomic adds by the producer)
+// (recordLayout() in native/record_layout.cc exports these offsets for the TypeScript check.)
 // Record n (sequence number) lives at 256 + (n & (capacity - 1)) * kRecordSize.
 // The sequences are 64-bit and never wrap in practice; they keep counting across start/stop.
 //
@@ -32,12 +33,18 @@ namespace pmg {
 constexpr uint32_t kRingMagic = 0x52474d50;
 constexpr uint32_t kRingHeaderVersion = 1;
 constexpr size_t kRingHeaderSize = 256;
+constexpr size_t kRingMagicOffset = 0;
+constexpr size_t kRingVersionOffset = 4;
+constexpr size_t kRingCapacityOffset = 8;
+constexpr size_t kRingRecordSizeOffset = 12;
 constexpr size_t kRingWriteSeqOffset = 64;
 constexpr size_t kRingReadSeqOffset = 128;
 constexpr size_t kRingWakePendingOffset = 136;
 constexpr size_t kRingLostOffset = 192;
-constexpr uint32_t kRingDefaultCapacity = 4096;  // 4 MiB of records
-constexpr uint32_t kRingMaxCapacity = 1u << 16;  // 64 MiB of records
+constexpr size_t kRingLostSlots = static_cast<size_t>(LossCause::kCount);
+static_assert(kRingLostOffset + kRingLostSlots * 8 <= kRingHeaderSize, "ring header");
+constexpr uint32_t kRingDefaultCapacity = 4096;  // 8 MiB of 2 KiB records
+constexpr uint32_t kRingMaxCapacity = 1u << 15;  // 64 MiB of records
 
 // Receives what a capture backend produces. Implemented by the ring (native/ring/) and
 // usable by tests. All methods are called from capture threads and must be thread-safe.

@@ -1,8 +1,87 @@
-// Decodes one CaptureRecord (native/record.h) from the shared ring. Offsets mirror the C++
-// struct exactly; change both together and bump RECORD_VERSION.
+// Decodes one CaptureRecord (native/record.h) from the shared ring. The layout below lists the
+// struct's members in order with their types; every offset is derived from it (the struct is
+// packed). test/capture/layout.test.ts checks the derived offsets and sizes against the ones
+// the addon computes with offsetof/sizeof (recordLayout()), so a change to one side alone
+// fails a test that needs no root. Change both together and bump RECORD_VERSION.
 
-export const RECORD_SIZE = 1024;
-export const RECORD_VERSION = 2;
+export const RECORD_VERSION = 3;
+
+type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'str' | 'bytes';
+const TYPE_SIZES: Record<Exclude<FieldType, 'str' | 'bytes'>, number> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  i32: 4,
+  u64: 8,
+};
+
+/** The members of native CaptureRecord in declaration order (camelCase of the C++ names). */
+const MEMBERS = [
+  ['size', 'u32'],
+  ['version', 'u16'],
+  ['backend', 'u8'],
+  ['flagsSource', 'u8'],
+  ['timestampNs', 'u64'],
+  ['monotonicNs', 'u64'],
+  ['hostPid', 'i32'],
+  ['hostTid', 'i32'],
+  ['hostPpid', 'i32'],
+  ['nsPid', 'i32'],
+  ['nsTid', 'i32'],
+  ['nsPpid', 'i32'],
+  ['uid', 'u32'],
+  ['gid', 'u32'],
+  ['targetPid', 'i32'],
+  ['targetTid', 'i32'],
+  ['openFlags', 'i32'],
+  ['mntNs', 'u32'],
+  ['pidNs', 'u32'],
+  ['recordFlags', 'u32'],
+  ['dev', 'u64'],
+  ['inode', 'u64'],
+  ['ctimeNs', 'u64'],
+  ['cgroupId', 'u64'],
+  ['threadStartNs', 'u64'],
+  ['returnValue', 'i32'],
+  ['syscallNr', 'u32'],
+  ['comm', 'str', 16],
+  ['containerId', 'str', 72],
+  ['pathname', 'str', 256],
+  ['syscallPathname', 'str', 256],
+  ['exe', 'str', 256],
+  ['processorId', 'u32'],
+  ['targetUid', 'u32'],
+  ['targetStartNs', 'u64'],
+  ['targetRelation', 'u8'],
+  ['targetKnown', 'u8'],
+  ['targetReserved', 'u16'],
+  ['targetComm', 'str', 16],
+  ['targetContainerId', 'str', 72],
+  ['targetExe', 'str', 256],
+  ['parentExe', 'str', 256],
+  ['reserved', 'bytes', 444],
+] as const satisfies readonly (
+  | readonly [string, Exclude<FieldType, 'str' | 'bytes'>]
+  | readonly [string, 'str' | 'bytes', number]
+)[];
+
+export type RecordMember = (typeof MEMBERS)[number][0];
+
+/** Offset and size in bytes of every member, derived from MEMBERS. */
+export const RECORD_LAYOUT = (() => {
+  const layout = {} as Record<RecordMember, { offset: number; size: number; type: FieldType }>;
+  let offset = 0;
+  for (const member of MEMBERS) {
+    const [name, type] = member;
+    const size = member.length === 3 ? member[2] : TYPE_SIZES[member[1]];
+    layout[name] = { offset, size, type };
+    offset += size;
+  }
+  return layout;
+})();
+
+/** Bytes per record: the end of the last member. */
+export const RECORD_SIZE = RECORD_LAYOUT.reserved.offset + RECORD_LAYOUT.reserved.size;
 
 export const BackendId = { none: 0, fanotify: 1, audit: 2, ebpf: 3 } as const;
 
@@ -34,6 +113,24 @@ export const RecordFlag = {
   fileUnknown: 1 << 7,
   /** Opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend). */
   ioUring: 1 << 8,
+} as const;
+
+/** CaptureRecord.targetRelation (native TargetRelation). */
+export const TargetRelationCode = {
+  unknown: 0,
+  self: 1,
+  ancestor: 2,
+  descendant: 3,
+  unrelated: 4,
+} as const;
+
+/** Bits of CaptureRecord.targetKnown (native TargetField): which target fields were read. */
+export const TargetField = {
+  comm: 1 << 0,
+  exe: 1 << 1,
+  uid: 1 << 2,
+  containerId: 1 << 3,
+  startTime: 1 << 4,
 } as const;
 
 export interface CaptureRecord {
@@ -71,9 +168,23 @@ export interface CaptureRecord {
   exe: string;
   /** CPU the open completed on (eBPF backend), else 0. */
   processorId: number;
+  /** The target's real uid (valid when targetKnown has TargetField.uid). */
+  targetUid: number;
+  /** The target process's start, ns since boot (0: unknown). */
+  targetStartNs: bigint;
+  /** TargetRelationCode of the opener to the target. */
+  targetRelation: number;
+  /** TargetField bits. */
+  targetKnown: number;
+  targetComm: string;
+  targetContainerId: string;
+  targetExe: string;
+  /** The opener's parent's executable ('' = unknown). */
+  parentExe: string;
 }
 
 const utf8 = new TextDecoder('utf-8');
+const L = RECORD_LAYOUT;
 
 function cString(view: DataView, offset: number, length: number): string {
   const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, length);
@@ -83,49 +194,59 @@ function cString(view: DataView, offset: number, length: number): string {
 
 /** Decodes the record starting `offset` bytes into `view`. Throws on a size/version mismatch. */
 export function decodeRecord(view: DataView, offset: number): CaptureRecord {
-  const size = view.getUint32(offset, true);
-  const version = view.getUint16(offset + 4, true);
+  const size = view.getUint32(offset + L.size.offset, true);
+  const version = view.getUint16(offset + L.version.offset, true);
   if (size !== RECORD_SIZE || version !== RECORD_VERSION) {
     throw new Error(
       `capture record at ${offset}: size ${size} version ${version}, expected ${RECORD_SIZE} v${RECORD_VERSION} (addon and JS out of step: rebuild)`,
     );
   }
-  const i32 = (o: number) => view.getInt32(offset + o, true);
-  const u32 = (o: number) => view.getUint32(offset + o, true);
-  const u64 = (o: number) => view.getBigUint64(offset + o, true);
+  const u8 = (f: { offset: number }) => view.getUint8(offset + f.offset);
+  const i32 = (f: { offset: number }) => view.getInt32(offset + f.offset, true);
+  const u32 = (f: { offset: number }) => view.getUint32(offset + f.offset, true);
+  const u64 = (f: { offset: number }) => view.getBigUint64(offset + f.offset, true);
+  const str = (f: { offset: number; size: number }) => cString(view, offset + f.offset, f.size);
   return {
     size,
     version,
-    backend: view.getUint8(offset + 6),
-    flagsSource: view.getUint8(offset + 7) as FlagsSourceValue,
-    timestampNs: u64(8),
-    monotonicNs: u64(16),
-    hostPid: i32(24),
-    hostTid: i32(28),
-    hostPpid: i32(32),
-    nsPid: i32(36),
-    nsTid: i32(40),
-    nsPpid: i32(44),
-    uid: u32(48),
-    gid: u32(52),
-    targetPid: i32(56),
-    targetTid: i32(60),
-    openFlags: i32(64),
-    mntNs: u32(68),
-    pidNs: u32(72),
-    recordFlags: u32(76),
-    dev: u64(80),
-    inode: u64(88),
-    ctimeNs: u64(96),
-    cgroupId: u64(104),
-    threadStartNs: u64(112),
-    returnValue: i32(120),
-    syscallNr: u32(124),
-    comm: cString(view, offset + 128, 16),
-    containerId: cString(view, offset + 144, 72),
-    pathname: cString(view, offset + 216, 256),
-    syscallPathname: cString(view, offset + 472, 256),
-    exe: cString(view, offset + 728, 256),
-    processorId: u32(984),
+    backend: u8(L.backend),
+    flagsSource: u8(L.flagsSource) as FlagsSourceValue,
+    timestampNs: u64(L.timestampNs),
+    monotonicNs: u64(L.monotonicNs),
+    hostPid: i32(L.hostPid),
+    hostTid: i32(L.hostTid),
+    hostPpid: i32(L.hostPpid),
+    nsPid: i32(L.nsPid),
+    nsTid: i32(L.nsTid),
+    nsPpid: i32(L.nsPpid),
+    uid: u32(L.uid),
+    gid: u32(L.gid),
+    targetPid: i32(L.targetPid),
+    targetTid: i32(L.targetTid),
+    openFlags: i32(L.openFlags),
+    mntNs: u32(L.mntNs),
+    pidNs: u32(L.pidNs),
+    recordFlags: u32(L.recordFlags),
+    dev: u64(L.dev),
+    inode: u64(L.inode),
+    ctimeNs: u64(L.ctimeNs),
+    cgroupId: u64(L.cgroupId),
+    threadStartNs: u64(L.threadStartNs),
+    returnValue: i32(L.returnValue),
+    syscallNr: u32(L.syscallNr),
+    comm: str(L.comm),
+    containerId: str(L.containerId),
+    pathname: str(L.pathname),
+    syscallPathname: str(L.syscallPathname),
+    exe: str(L.exe),
+    processorId: u32(L.processorId),
+    targetUid: u32(L.targetUid),
+    targetStartNs: u64(L.targetStartNs),
+    targetRelation: u8(L.targetRelation),
+    targetKnown: u8(L.targetKnown),
+    targetComm: str(L.targetComm),
+    targetContainerId: str(L.targetContainerId),
+    targetExe: str(L.targetExe),
+    parentExe: str(L.parentExe),
   };
 }

@@ -5,10 +5,22 @@ import { type CaptureRecord, decodeRecord, RECORD_SIZE } from './record.js';
 export const RING_MAGIC = 0x52474d50;
 export const RING_HEADER_VERSION = 1;
 export const RING_HEADER_SIZE = 256;
-const WRITE_SEQ = 64 / 8; // BigUint64Array index
-const READ_SEQ = 128 / 8;
-const WAKE_PENDING = 136 / 4; // Uint32Array index
-const LOST = 192 / 8;
+/** Byte offsets in the ring header (checked against the addon by test/capture/layout.test.ts). */
+export const RING_HEADER = {
+  magicOffset: 0,
+  versionOffset: 4,
+  capacityOffset: 8,
+  recordSizeOffset: 12,
+  writeSeqOffset: 64,
+  readSeqOffset: 128,
+  wakePendingOffset: 136,
+  lostOffset: 192,
+} as const;
+// Indices into the header as BigUint64Array and Uint32Array.
+const WRITE_SEQ = RING_HEADER.writeSeqOffset / 8;
+const READ_SEQ = RING_HEADER.readSeqOffset / 8;
+const WAKE_PENDING = RING_HEADER.wakePendingOffset / 4;
+const LOST = RING_HEADER.lostOffset / 8;
 
 /** Loss causes, in ring header slot order (native LossCause). */
 export const LOSS_CAUSES = [
@@ -33,7 +45,12 @@ export class RingReader {
     this.u32 = new Uint32Array(buffer, 0, RING_HEADER_SIZE / 4);
     this.u64 = new BigUint64Array(buffer, 0, RING_HEADER_SIZE / 8);
     this.view = new DataView(buffer);
-    const [magic, version, capacity, recordSize] = [0, 1, 2, 3].map((i) => this.u32[i] ?? 0);
+    const [magic, version, capacity, recordSize] = [
+      RING_HEADER.magicOffset,
+      RING_HEADER.versionOffset,
+      RING_HEADER.capacityOffset,
+      RING_HEADER.recordSizeOffset,
+    ].map((offset) => this.u32[offset / 4] ?? 0);
     if (magic !== RING_MAGIC || version !== RING_HEADER_VERSION || recordSize !== RECORD_SIZE) {
       throw new Error(
         `not a procmem-guard ring (magic ${magic?.toString(16)}, version ${version}, record size ${recordSize})`,

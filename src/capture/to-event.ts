@@ -1,8 +1,20 @@
 // Turns a native CaptureRecord into a Tracee security_file_open event. The only place that
 // knows both layouts.
 import { createSecurityFileOpenEvent } from '../events/build.js';
-import type { FlagsSource as FlagsSourceName, SecurityFileOpenEvent } from '../events/types.js';
-import { BackendId, type CaptureRecord, FlagsSource, RecordFlag } from './record.js';
+import type {
+  FlagsSource as FlagsSourceName,
+  SecurityFileOpenEvent,
+  TargetInfo,
+  TargetRelation,
+} from '../events/types.js';
+import {
+  BackendId,
+  type CaptureRecord,
+  FlagsSource,
+  RecordFlag,
+  TargetField,
+  TargetRelationCode,
+} from './record.js';
 
 const flagsSourceNames: Record<number, FlagsSourceName> = {
   [FlagsSource.unknown]: 'unknown',
@@ -77,8 +89,31 @@ export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFil
       flagsSource: flagsSourceNames[rec.flagsSource] ?? 'unknown',
       backend: backendNames[rec.backend] ?? 'unknown',
       ...captureNotes(flags),
+      ...(rec.targetPid > 0 ? { target: targetInfo(rec, bootEpochNs) } : {}),
+      ...(rec.parentExe ? { parentExe: rec.parentExe } : {}),
     },
   });
+}
+
+const relationNames: Record<number, TargetRelation> = {
+  [TargetRelationCode.self]: 'self',
+  [TargetRelationCode.ancestor]: 'ancestor',
+  [TargetRelationCode.descendant]: 'descendant',
+  [TargetRelationCode.unrelated]: 'unrelated',
+};
+
+/** procmemGuard.target: only the fields the capture could read (targetKnown). */
+function targetInfo(rec: CaptureRecord, bootEpochNs: bigint): TargetInfo {
+  const known = rec.targetKnown;
+  const target: TargetInfo = { pid: rec.targetPid, tid: rec.targetTid };
+  if (known & TargetField.comm) target.comm = rec.targetComm;
+  if (known & TargetField.exe) target.exe = rec.targetExe;
+  if (known & TargetField.uid) target.uid = rec.targetUid;
+  if (known & TargetField.containerId) target.containerId = rec.targetContainerId;
+  if (known & TargetField.startTime) target.startTime = rec.targetStartNs + bootEpochNs;
+  const relation = relationNames[rec.targetRelation];
+  if (relation !== undefined) target.relation = relation;
+  return target;
 }
 
 const noteBits: [number, string][] = [

@@ -7,8 +7,10 @@ import { ExactDigits, NEED_EXACT_PARSE } from './exact-numbers.js';
 import {
   describe,
   EventFieldError,
+  exactInteger,
   exactJson,
   int,
+  inU64Range,
   isObject,
   isRoundedInteger,
   pid,
@@ -26,6 +28,9 @@ import {
   LEADING_INTEGER_FIELDS,
   SECURITY_FILE_OPEN,
   SECURITY_FILE_OPEN_EVENT_ID,
+  TARGET_RELATIONS,
+  type TargetInfo,
+  type TargetRelation,
   type TraceeContainer,
   type TraceeEvent,
 } from './types.js';
@@ -178,7 +183,7 @@ export function eventFromJson(raw: unknown, exact?: ExactDigits): TraceeEvent {
     syscall: string(raw.syscall, 'syscall', false),
     args,
   };
-  if (raw.procmemGuard !== undefined) event.procmemGuard = captureMark(raw.procmemGuard);
+  if (raw.procmemGuard !== undefined) event.procmemGuard = captureMark(raw.procmemGuard, exact);
   const extra = extraFields(raw, layout.extraKeys, exact);
   if (extra !== undefined) event.extra = extra;
   return event;
@@ -231,7 +236,7 @@ const FLAGS_SOURCES: ReadonlySet<string> = new Set<FlagsSource>([
   'tracee',
 ]);
 
-function captureMark(value: unknown): CaptureMark {
+function captureMark(value: unknown, exact: ExactDigits | undefined): CaptureMark {
   if (!isObject(value))
     throw new EventFieldError('procmemGuard', `expected an object, got ${describe(value)}`);
   if (typeof value.procfsMem !== 'boolean') {
@@ -263,7 +268,51 @@ function captureMark(value: unknown): CaptureMark {
     }
     mark.notes = value.notes as string[];
   }
+  if (value.target !== undefined) mark.target = targetInfo(value.target, exact);
+  if (value.parentExe !== undefined)
+    mark.parentExe = string(value.parentExe, 'procmemGuard.parentExe', true);
   return mark;
+}
+
+const U32_MAX = 2 ** 32 - 1;
+
+/** procmemGuard.target; unknown keys are ignored, as in the rest of the mark. */
+function targetInfo(value: unknown, exact: ExactDigits | undefined): TargetInfo {
+  const at = 'procmemGuard.target';
+  if (!isObject(value)) throw new EventFieldError(at, `expected an object, got ${describe(value)}`);
+  const target: TargetInfo = {
+    pid: pid(value.pid, `${at}.pid`, true),
+    tid: pid(value.tid, `${at}.tid`, true),
+  };
+  if (value.comm !== undefined) target.comm = string(value.comm, `${at}.comm`, true);
+  if (value.exe !== undefined) target.exe = string(value.exe, `${at}.exe`, true);
+  if (value.uid !== undefined) {
+    const uid = int(value.uid, `${at}.uid`, true);
+    if (uid < 0 || uid > U32_MAX) {
+      throw new EventFieldError(`${at}.uid`, `expected a uid (0 to ${U32_MAX}), got number ${uid}`);
+    }
+    target.uid = uid;
+  }
+  if (value.containerId !== undefined)
+    target.containerId = string(value.containerId, `${at}.containerId`, true);
+  if (value.startTime !== undefined) {
+    // Nested: the digit recovery finds top-level fields only; the exact parser reads it.
+    if (exact !== undefined && isRoundedInteger(value.startTime)) throw NEED_EXACT_PARSE;
+    target.startTime = inU64Range(
+      exactInteger(value.startTime, `${at}.startTime`),
+      `${at}.startTime`,
+    );
+  }
+  if (value.relation !== undefined) {
+    if (!TARGET_RELATIONS.includes(value.relation as TargetRelation)) {
+      throw new EventFieldError(
+        `${at}.relation`,
+        `expected one of ${TARGET_RELATIONS.join(', ')}, got ${describe(value.relation)}`,
+      );
+    }
+    target.relation = value.relation as TargetRelation;
+  }
+  return target;
 }
 
 // Events of one stream share one field list: remember which of its fields are extra.

@@ -2,7 +2,7 @@
 // capture groups by name, and for each top-level field (in trace.Event's order) whether it is
 // required and the pattern of its value. tracee-layout.ts builds its layouts' expressions from
 // this table and reads lines with them.
-import { LEADING_INTEGER_FIELDS, SECURITY_FILE_OPEN } from './types.js';
+import { LEADING_INTEGER_FIELDS, SECURITY_FILE_OPEN, TARGET_RELATIONS } from './types.js';
 
 /** A JSON integer token (no fraction, no exponent), captured. */
 export const INT = '(-?(?:0|[1-9][0-9]*))';
@@ -60,6 +60,15 @@ export const GROUP_NAMES = [
   'flagsSource',
   'backend',
   'notes',
+  'targetInfoPid',
+  'targetInfoTid',
+  'targetComm',
+  'targetExe',
+  'targetUid',
+  'targetContainerId',
+  'targetStartTime',
+  'targetRelation',
+  'parentExe',
 ] as const;
 export type Group = (typeof GROUP_NAMES)[number];
 
@@ -191,6 +200,20 @@ export const FIELDS = [
       opt(
         `${b.comma}${b.key('notes')}\\[${b.g('notes', `${b.w}${opt(`${PLAIN_STR}(?:${b.comma}${PLAIN_STR})*${b.w}`)}`)}\\]`,
       ) +
+      opt(
+        `${b.comma}${b.key('target')}\\{${b.w}${b.key('pid')}${b.int('targetInfoPid')}` +
+          `${b.comma}${b.key('tid')}${b.int('targetInfoTid')}` +
+          opt(`${b.comma}${b.key('comm')}${b.str('targetComm')}`) +
+          opt(`${b.comma}${b.key('exe')}${b.str('targetExe')}`) +
+          opt(`${b.comma}${b.key('uid')}${b.int('targetUid')}`) +
+          opt(`${b.comma}${b.key('containerId')}${b.str('targetContainerId')}`) +
+          opt(`${b.comma}${b.key('startTime')}${b.int('targetStartTime')}`) +
+          opt(
+            `${b.comma}${b.key('relation')}"${b.g('targetRelation', TARGET_RELATIONS.join('|'))}"`,
+          ) +
+          `${b.w}\\}`,
+      ) +
+      opt(`${b.comma}${b.key('parentExe')}${b.str('parentExe')}`) +
       `${b.w}\\}`,
   },
   {

@@ -39,6 +39,8 @@ import {
   PID_MAX,
   SECURITY_FILE_OPEN,
   type SecurityFileOpenEvent,
+  type TargetInfo,
+  type TargetRelation,
   TRACEE_EXTRA_FIELDS,
   type TraceeContainer,
   U64_MAX,
@@ -331,7 +333,38 @@ function captureMark(
   if (backend !== undefined) mark.backend = text(backend);
   const notes = m[G.notes];
   if (notes !== undefined) mark.notes = JSON.parse(`[${notes}]`) as string[];
+  const infoPid = m[G.targetInfoPid];
+  if (infoPid !== undefined) mark.target = targetInfo(m, infoPid, text);
+  const parentExe = m[G.parentExe];
+  if (parentExe !== undefined) mark.parentExe = text(parentExe);
   return mark;
+}
+
+const U32_MAX = 2 ** 32 - 1;
+
+/** procmemGuard.target, its fields in the order the general path sets them. */
+function targetInfo(
+  m: Array<string | undefined>,
+  infoPid: string,
+  text: (raw: string) => string,
+): TargetInfo {
+  const target: TargetInfo = { pid: pid(infoPid), tid: pid(m[G.targetInfoTid] as string) };
+  const comm = m[G.targetComm];
+  if (comm !== undefined) target.comm = text(comm);
+  const exe = m[G.targetExe];
+  if (exe !== undefined) target.exe = text(exe);
+  const uid = m[G.targetUid];
+  if (uid !== undefined) {
+    target.uid = int(uid);
+    if (target.uid < 0 || target.uid > U32_MAX) throw DECLINE;
+  }
+  const containerId = m[G.targetContainerId];
+  if (containerId !== undefined) target.containerId = text(containerId);
+  const startTime = m[G.targetStartTime];
+  if (startTime !== undefined) target.startTime = u64(startTime);
+  const relation = m[G.targetRelation];
+  if (relation !== undefined) target.relation = relation as TargetRelation;
+  return target;
 }
 
 /** A captured string token's content, decoded. */

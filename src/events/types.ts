@@ -31,6 +31,41 @@ export interface TraceeContainer {
 /** How the capture layer learned the open flags. */
 export type FlagsSource = 'fdinfo' | 'inferred' | 'syscall' | 'kernel' | 'unknown' | 'tracee';
 
+/** How the opener is related to the target (see TargetInfo.relation). */
+export type TargetRelation = 'self' | 'ancestor' | 'descendant' | 'unrelated';
+export const TARGET_RELATIONS: readonly TargetRelation[] = [
+  'self',
+  'ancestor',
+  'descendant',
+  'unrelated',
+];
+
+/**
+ * The process whose memory was opened, read at capture time (live events only). A field that
+ * could not be read is absent, never guessed.
+ */
+export interface TargetInfo {
+  /** Host pid (= targetPid). */
+  pid: number;
+  /** Host tid (= targetTid). */
+  tid: number;
+  comm?: string;
+  /** Executable path. */
+  exe?: string;
+  /** Real uid. */
+  uid?: number;
+  /** 64-hex container id; '' = on the host, not in a container. */
+  containerId?: string;
+  /** Process start, epoch ns: the same clock as the event's threadStartTime. */
+  startTime?: bigint;
+  /**
+   * The opener to the target: 'self' (same process), 'ancestor' (the opener started the
+   * target, directly or through its descendants), 'descendant' (the target started the
+   * opener), 'unrelated'. Absent when a parent chain could not be followed to the end.
+   */
+  relation?: TargetRelation;
+}
+
 /**
  * procmem-guard's own capture metadata, kept apart from Tracee's fields under the JSON key
  * `procmemGuard`. Absent on events read from Tracee.
@@ -51,6 +86,10 @@ export interface CaptureMark {
    * file), 'truncated' (a string field was cut).
    */
   notes?: string[];
+  /** The process whose memory was opened, read at capture time (live events only). */
+  target?: TargetInfo;
+  /** The opener's parent's executable, read at capture time (live events only). */
+  parentExe?: string;
 }
 
 /** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */

@@ -7,6 +7,7 @@ import { writeJson } from './exact-json.js';
 import type {
   CaptureMark,
   JsonObject,
+  TargetInfo,
   TraceeArgument,
   TraceeContainer,
   TraceeEvent,
@@ -96,6 +97,21 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.targetTid === undefined ? '' : `,"targetTid":${mark.targetTid}`}` +
     `,"flagsSource":${JSON.stringify(mark.flagsSource)}` +
     `${mark.backend === undefined ? '' : `,"backend":${JSON.stringify(mark.backend)}`}` +
-    `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}}`
+    `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}` +
+    `${mark.target === undefined ? '' : `,"target":${serializeTarget(mark.target)}`}` +
+    `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}}`
+  );
+}
+
+/** procmemGuard.target in a fixed field order; absent fields stay absent. */
+function serializeTarget(target: TargetInfo): string {
+  return (
+    `{"pid":${target.pid},"tid":${target.tid}` +
+    `${target.comm === undefined ? '' : `,"comm":${JSON.stringify(target.comm)}`}` +
+    `${target.exe === undefined ? '' : `,"exe":${JSON.stringify(target.exe)}`}` +
+    `${target.uid === undefined ? '' : `,"uid":${target.uid}`}` +
+    `${target.containerId === undefined ? '' : `,"containerId":${JSON.stringify(target.containerId)}`}` +
+    `${target.startTime === undefined ? '' : `,"startTime":${target.startTime}`}` +
+    `${target.relation === undefined ? '' : `,"relation":${JSON.stringify(target.relation)}`}}`
   );
 }

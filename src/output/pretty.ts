@@ -1,9 +1,12 @@
-// One aligned line per finding, for people:
-// 2024-11-27T02:40:00.123456789Z  sev 3  TRC-1023 proc_mem_access          pid 4242    dd               /proc/1234/mem  O_RDONLY|O_LARGEFILE
+// One aligned line per finding, for people. A live event names the target (read at capture
+// time) and the opener's relation to it:
+// 2024-11-27T02:40:00.123456789Z  sev 3  TRC-1023 proc_mem_access          pid 4242    dd (uid 0) → sshd (pid 812, uid 0, unrelated)  /proc/812/mem  O_RDONLY|O_LARGEFILE
+// An event read from Tracee knows only the target's pid:
+// 2024-11-27T02:40:00.123456789Z  sev 3  TRC-1023 proc_mem_access          pid 4242    dd               /proc/1234/mem  target 1234  O_RDONLY|O_LARGEFILE
 
 import { formatOpenFlags, parseOpenFlags } from '../events/open-flags.js';
 import { printable } from '../events/printable.js';
-import type { TraceeEvent } from '../events/types.js';
+import type { TargetInfo, TraceeEvent } from '../events/types.js';
 import type { Finding } from '../signatures/signature.js';
 
 const NS_PER_SECOND = 1_000_000_000n;
@@ -18,7 +21,7 @@ export function formatFindingPretty(finding: Finding): string {
     `sev ${severity}`,
     `${sigMetadata.ID} ${sigMetadata.EventName}`.padEnd(33),
     `pid ${event.hostProcessId || event.processId}`.padEnd(11),
-    printableName(event.processName).padEnd(16),
+    actors(event),
     target(event),
   ].join('  ');
 }
@@ -29,7 +32,7 @@ export function formatEventPretty(event: TraceeEvent): string {
     formatTimestamp(event.timestamp).padEnd(30),
     'event'.padEnd(39),
     `pid ${event.hostProcessId || event.processId}`.padEnd(11),
-    printableName(event.processName).padEnd(16),
+    actors(event),
     target(event),
   ].join('  ');
 }
@@ -57,7 +60,8 @@ function target(event: TraceeEvent): string {
   const path = event.args.find((arg) => arg.name === 'pathname')?.value;
   const flags = event.args.find((arg) => arg.name === 'flags')?.value;
   const parts = [typeof path === 'string' ? terminalText(path) : '?'];
-  if (event.procmemGuard?.targetPid !== undefined)
+  // With target details, its pid is shown with them (actors()).
+  if (event.procmemGuard?.targetPid !== undefined && event.procmemGuard.target === undefined)
     parts.push(`target ${event.procmemGuard.targetPid}`);
   if (typeof flags === 'number' || typeof flags === 'string') {
     try {
@@ -67,6 +71,22 @@ function target(event: TraceeEvent): string {
     }
   }
   return parts.join('  ');
+}
+
+/** The opener, and the target when the capture read it: `dd (uid 0) → sshd (pid 812, uid 0)`. */
+function actors(event: TraceeEvent): string {
+  const opener = printableName(event.processName);
+  const target = event.procmemGuard?.target;
+  if (target === undefined) return opener.padEnd(16);
+  return `${opener} (uid ${event.userId}) → ${targetText(target)}`;
+}
+
+function targetText(target: TargetInfo): string {
+  const details = [`pid ${target.pid}`];
+  if (target.tid !== target.pid) details.push(`tid ${target.tid}`);
+  if (target.uid !== undefined) details.push(`uid ${target.uid}`);
+  if (target.relation !== undefined) details.push(target.relation);
+  return `${printableName(target.comm ?? '')} (${details.join(', ')})`;
 }
 
 /** A process name as one printable token (comm can hold any byte but NUL). */

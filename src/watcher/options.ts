@@ -9,7 +9,7 @@ export const BACKEND_CHOICES = ['auto', 'ebpf', 'fanotify', 'audit'] as const;
 export const AUTO_ORDER: readonly BackendName[] = ['ebpf', 'fanotify', 'audit'];
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 /** The ring's capacity in records: what the addon accepts (it rounds up to a power of two). */
-export const RING_CAPACITY_RANGE = [1, 65536] as const;
+export const RING_CAPACITY_RANGE = [1, 32768] as const;
 
 const describe = (v: unknown) =>
   typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v;

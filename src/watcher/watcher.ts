@@ -43,7 +43,7 @@ export interface ProcMemWatcherOptions {
   signatures?: Signature[];
   /** Run TRC-1023 and TRC-1024 (default true). */
   builtinSignatures?: boolean;
-  /** Ring capacity in records, 1 to 65536, rounded up to a power of two (default 4096, 4 MiB). */
+  /** Ring capacity in records (2 KiB each), 1 to 32768, rounded up to a power of two (default 4096, 8 MiB). */
   ringCapacity?: number;
   /** Aborting stops the watcher. */
   signal?: AbortSignal;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureRecord } from '../../src/capture/record.js';
 import { RingReader } from '../../src/capture/ring.js';
-import { makeRing, push } from './synthetic-ring.js';
+import { HEADER_U32, HEADER_U64, makeRing, push } from './synthetic-ring.js';
 
 const header = (buf: ArrayBuffer) => new BigUint64Array(buf, 0, 32);
 
@@ -18,21 +18,21 @@ describe('RingReader', () => {
     const seen: number[] = [];
     expect(reader.drain((r) => seen.push(r.hostPid))).toBe(5);
     expect(seen).toEqual([1, 2, 3, 4, 5]);
-    expect(header(buf)[16]).toBe(5n);
+    expect(header(buf)[HEADER_U64.readSeq]).toBe(5n);
     expect(reader.drain(() => {})).toBe(0);
   });
 
   it('clears wake_pending before draining', () => {
     const buf = makeRing(16);
-    new Uint32Array(buf)[34] = 1;
+    new Uint32Array(buf)[HEADER_U32.wakePending] = 1;
     new RingReader(buf).drain(() => {});
-    expect(new Uint32Array(buf)[34]).toBe(0);
+    expect(new Uint32Array(buf)[HEADER_U32.wakePending]).toBe(0);
   });
 
   it('wraps around the capacity with 64-bit sequences', () => {
     const buf = makeRing(16);
-    header(buf)[8] = 2n ** 40n - 3n; // write_seq
-    header(buf)[16] = 2n ** 40n - 3n; // read_seq
+    header(buf)[HEADER_U64.writeSeq] = 2n ** 40n - 3n;
+    header(buf)[HEADER_U64.readSeq] = 2n ** 40n - 3n;
     const reader = new RingReader(buf);
     const seen: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -49,7 +49,7 @@ describe('RingReader', () => {
     const reader = new RingReader(buf);
     expect(accepted).toBe(16);
     expect(reader.losses()).toMatchObject({ ringFull: 4, kernelOverflow: 0 });
-    header(buf)[25] = 3n;
+    header(buf)[HEADER_U64.lost + 1] = 3n; // kernelOverflow
     expect(reader.losses().kernelOverflow).toBe(3);
     expect(reader.drain(() => {})).toBe(16);
   });

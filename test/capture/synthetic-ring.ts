@@ -1,35 +1,35 @@
 // Builds ring buffers the way native/ring/ring.cc does, so the JS reader can be tested
-// without the addon. Mirrors native/record.h offsets (a second, independent copy on purpose).
-import { RECORD_SIZE, RECORD_VERSION } from '../../src/capture/record.js';
-import { RING_HEADER_SIZE, RING_MAGIC } from '../../src/capture/ring.js';
+// without the addon. The offsets come from src/capture (RECORD_LAYOUT, RING_HEADER), which
+// test/capture/layout.test.ts checks against the addon's offsetof/sizeof.
+import {
+  type CaptureRecord,
+  RECORD_LAYOUT,
+  RECORD_SIZE,
+  RECORD_VERSION,
+  type RecordMember,
+} from '../../src/capture/record.js';
+import { RING_HEADER, RING_HEADER_SIZE, RING_MAGIC } from '../../src/capture/ring.js';
+
+/** Header slots as indices of a BigUint64Array / Uint32Array over the ring. */
+export const HEADER_U64 = {
+  writeSeq: RING_HEADER.writeSeqOffset / 8,
+  readSeq: RING_HEADER.readSeqOffset / 8,
+  lost: RING_HEADER.lostOffset / 8,
+};
+export const HEADER_U32 = { wakePending: RING_HEADER.wakePendingOffset / 4 };
 
 export function makeRing(capacity: number): ArrayBuffer {
   const buf = new ArrayBuffer(RING_HEADER_SIZE + capacity * RECORD_SIZE);
   const u32 = new Uint32Array(buf);
-  u32[0] = RING_MAGIC;
-  u32[1] = 1;
-  u32[2] = capacity;
-  u32[3] = RECORD_SIZE;
+  u32[RING_HEADER.magicOffset / 4] = RING_MAGIC;
+  u32[RING_HEADER.versionOffset / 4] = 1;
+  u32[RING_HEADER.capacityOffset / 4] = capacity;
+  u32[RING_HEADER.recordSizeOffset / 4] = RECORD_SIZE;
   return buf;
 }
 
-export interface SyntheticRecord {
-  hostPid?: number;
-  hostTid?: number;
-  targetPid?: number;
-  targetTid?: number;
-  openFlags?: number;
-  flagsSource?: number;
-  recordFlags?: number;
-  timestampNs?: bigint;
-  dev?: bigint;
-  inode?: bigint;
-  comm?: string;
-  pathname?: string;
-  exe?: string;
-  containerId?: string;
-  processorId?: number;
-}
+/** Any decoded field may be given; the rest stay zero (backend 1, syscallPathname = pathname). */
+export type SyntheticRecord = Partial<Omit<CaptureRecord, 'size' | 'version'>>;
 
 function putString(bytes: Uint8Array, offset: number, length: number, s: string): void {
   const enc = new TextEncoder().encode(s).subarray(0, length - 1);
@@ -40,39 +40,54 @@ export function encodeRecord(buf: ArrayBuffer, offset: number, r: SyntheticRecor
   const v = new DataView(buf, offset, RECORD_SIZE);
   const bytes = new Uint8Array(buf, offset, RECORD_SIZE);
   bytes.fill(0);
-  v.setUint32(0, RECORD_SIZE, true);
-  v.setUint16(4, RECORD_VERSION, true);
-  v.setUint8(6, 1);
-  v.setUint8(7, r.flagsSource ?? 0);
-  v.setBigUint64(8, r.timestampNs ?? 0n, true);
-  v.setInt32(24, r.hostPid ?? 0, true);
-  v.setInt32(28, r.hostTid ?? 0, true);
-  v.setInt32(56, r.targetPid ?? 0, true);
-  v.setInt32(60, r.targetTid ?? 0, true);
-  v.setInt32(64, r.openFlags ?? 0, true);
-  v.setUint32(76, r.recordFlags ?? 0, true);
-  v.setBigUint64(80, r.dev ?? 0n, true);
-  v.setBigUint64(88, r.inode ?? 0n, true);
-  putString(bytes, 128, 16, r.comm ?? '');
-  putString(bytes, 144, 72, r.containerId ?? '');
-  putString(bytes, 216, 256, r.pathname ?? '');
-  putString(bytes, 472, 256, r.pathname ?? '');
-  putString(bytes, 728, 256, r.exe ?? '');
-  v.setUint32(984, r.processorId ?? 0, true);
+  const fields: Record<string, unknown> = {
+    backend: 1,
+    syscallPathname: r.pathname,
+    ...r,
+    size: RECORD_SIZE,
+    version: RECORD_VERSION,
+  };
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const f = RECORD_LAYOUT[name as RecordMember];
+    if (!f) throw new Error(`no record field ${name}`);
+    switch (f.type) {
+      case 'u8':
+        v.setUint8(f.offset, value as number);
+        break;
+      case 'u16':
+        v.setUint16(f.offset, value as number, true);
+        break;
+      case 'u32':
+        v.setUint32(f.offset, value as number, true);
+        break;
+      case 'i32':
+        v.setInt32(f.offset, value as number, true);
+        break;
+      case 'u64':
+        v.setBigUint64(f.offset, value as bigint, true);
+        break;
+      case 'str':
+        putString(bytes, f.offset, f.size, value as string);
+        break;
+      case 'bytes':
+        throw new Error(`record field ${name} is not encodable`);
+    }
+  }
 }
 
 /** Producer side, as ring.cc does it: returns false when full. */
 export function push(buf: ArrayBuffer, r: SyntheticRecord): boolean {
   const u64 = new BigUint64Array(buf, 0, RING_HEADER_SIZE / 8);
-  const capacity = new Uint32Array(buf)[2] ?? 0;
-  const write = u64[8] ?? 0n;
-  const read = u64[16] ?? 0n;
+  const capacity = new Uint32Array(buf)[RING_HEADER.capacityOffset / 4] ?? 0;
+  const write = u64[HEADER_U64.writeSeq] ?? 0n;
+  const read = u64[HEADER_U64.readSeq] ?? 0n;
   if (write - read >= BigInt(capacity)) {
-    u64[24] = (u64[24] ?? 0n) + 1n;
+    u64[HEADER_U64.lost] = (u64[HEADER_U64.lost] ?? 0n) + 1n;
     return false;
   }
   const slot = Number(write % BigInt(capacity));
   encodeRecord(buf, RING_HEADER_SIZE + slot * RECORD_SIZE, r);
-  u64[8] = write + 1n;
+  u64[HEADER_U64.writeSeq] = write + 1n;
   return true;
 }

@@ -174,9 +174,9 @@ export async function captureBarrier(
   await waitFor('no record waiting for its flags', () => !c.watcher.stats().native.flags_waiting);
 }
 
-/** A long-lived target process whose memory the tests open. */
-export function spawnTarget(): ChildProcess & { pid: number } {
-  const child = spawn('sleep', ['120'], { stdio: 'ignore' });
+/** A long-lived target process whose memory the tests open (as `owner`'s uid and gid if given). */
+export function spawnTarget(owner?: { uid: number; gid: number }): ChildProcess & { pid: number } {
+  const child = spawn('sleep', ['120'], { stdio: 'ignore', ...owner });
   if (!child.pid) throw new Error('could not start the sleep target');
   return child as ChildProcess & { pid: number };
 }

@@ -340,16 +340,20 @@ function captureMark(value: unknown): CaptureMark {
     mark.targetTid = int(value.targetTid, 'procmemGuard.targetTid', true);
   if (value.backend !== undefined)
     mark.backend = string(value.backend, 'procmemGuard.backend', true);
-  if (value.notes !== undefined) {
-    if (!Array.isArray(value.notes) || !value.notes.every((n) => typeof n === 'string')) {
-      throw new EventFieldError(
-        'procmemGuard.notes',
-        `expected an array of strings, got ${describe(value.notes)}`,
-      );
-    }
-    mark.notes = value.notes as string[];
-  }
+  if (value.notes !== undefined) mark.notes = strings(value.notes, 'notes');
+  if (value.exceptions !== undefined) mark.exceptions = strings(value.exceptions, 'exceptions');
+  if (value.repeats !== undefined)
+    mark.repeats = int(value.repeats, 'procmemGuard.repeats', true);
   return mark;
+}
+
+function strings(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string'))
+    throw new EventFieldError(
+      `procmemGuard.${field}`,
+      `expected an array of strings, got ${describe(value)}`,
+    );
+  return value as string[];
 }
 
 type RawArgument = { name: string; type: string; value: unknown };

@@ -31,6 +31,21 @@ export interface TraceeContainer {
 /** How the capture layer learned the open flags. */
 export type FlagsSource = 'fdinfo' | 'inferred' | 'syscall' | 'kernel' | 'unknown' | 'tracee';
 
+export type TargetRelation = 'self' | 'ancestor' | 'descendant' | 'unrelated';
+
+/** The process whose memory was opened, read at capture time. Absent fields could not be read. */
+export interface TargetInfo {
+  pid: number; // host pid (== targetPid)
+  tid: number; // host tid (== targetTid)
+  comm?: string;
+  exe?: string; // executable path
+  uid?: number; // real uid
+  containerId?: string; // 64-hex container id, '' or absent = host
+  startTime?: bigint; // process start, ns since boot (like threadStartTime)
+  relation?: TargetRelation; // opener→target: self, ancestor (opener started target, directly
+  // or not), descendant (target started the opener), unrelated
+}
+
 /**
  * procmem-guard's own capture metadata, kept apart from Tracee's fields under the JSON key
  * `procmemGuard`. Absent on events read from Tracee.
@@ -51,6 +66,10 @@ export interface CaptureMark {
    * file), 'truncated' (a string field was cut).
    */
   notes?: string[];
+  target?: TargetInfo; // live events only (replay of Tracee input: absent)
+  parentExe?: string; // the opener's parent's executable, read at capture time
+  exceptions?: string[]; // names of policy exceptions with action "annotate" that matched
+  repeats?: number; // dedup: findings folded into this one since the last emitted
 }
 
 /** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */

@@ -96,6 +96,15 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.targetTid === undefined ? '' : `,"targetTid":${mark.targetTid}`}` +
     `,"flagsSource":${JSON.stringify(mark.flagsSource)}` +
     `${mark.backend === undefined ? '' : `,"backend":${JSON.stringify(mark.backend)}`}` +
-    `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}}`
+    `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}` +
+    `${policyMarks(mark)}}`
+  );
+}
+
+/** What a policy adds to a finding's mark: annotate exceptions that matched, dedup repeats. */
+function policyMarks(mark: CaptureMark): string {
+  return (
+    `${mark.exceptions === undefined ? '' : `,"exceptions":${JSON.stringify(mark.exceptions)}`}` +
+    `${mark.repeats === undefined ? '' : `,"repeats":${mark.repeats}`}`
   );
 }

@@ -164,13 +164,16 @@ for (const [streamName, events] of Object.entries(streams)) {
       stream: streamName,
       variant: v.name,
       'CPU ns/event median': Math.round(median(s.ns)),
-      'min': Math.round(Math.min(...s.ns)),
-      'max': Math.round(Math.max(...s.ns)),
+      min: Math.round(Math.min(...s.ns)),
+      max: Math.round(Math.max(...s.ns)),
       'vs no policy (median ratio)': Number(median(s.ratio).toFixed(3)),
       'findings delivered': s.delivered,
     };
     rows.push(row);
-    result.streams[streamName][v.name] = { ...row, ratios: s.ratio.map((r) => Number(r.toFixed(3))) };
+    result.streams[streamName][v.name] = {
+      ...row,
+      ratios: s.ratio.map((r) => Number(r.toFixed(3))),
+    };
   }
 }
 console.log('machine:', JSON.stringify(machine()));

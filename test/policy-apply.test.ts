@@ -28,9 +28,16 @@ const DEDUP_ONLY = parsePolicy('version: 1\ndedup: { window: 60s }\n', 'd.yaml')
 describe('exceptions in the engine', () => {
   it('suppresses and counts by name; other findings pass untouched', () => {
     const { engine, findings } = engineWith(
-      onePolicy('name: allow-gdb\nopener: { exe: [/usr/bin/gdb] }\nrelation: [ancestor]\naction: suppress'),
+      onePolicy(
+        'name: allow-gdb\nopener: { exe: [/usr/bin/gdb] }\nrelation: [ancestor]\naction: suppress',
+      ),
     );
-    const gdb = memOpen({ exe: '/usr/bin/gdb', comm: 'gdb', flags: 2, target: { relation: 'ancestor' } });
+    const gdb = memOpen({
+      exe: '/usr/bin/gdb',
+      comm: 'gdb',
+      flags: 2,
+      target: { relation: 'ancestor' },
+    });
     expect(engine.dispatch(gdb)).toBe(0);
     const dd = memOpen();
     expect(engine.dispatch(dd)).toBe(1);
@@ -66,7 +73,9 @@ describe('exceptions in the engine', () => {
     const { engine, findings } = engineWith(
       onePolicy('name: a\nopener: { exe: [/usr/bin/dd] }\naction: suppress'),
     );
-    const bad = onePolicy('name: b\nsignatures: [TRC-9999]\nopener: { uid: [0] }\naction: suppress');
+    const bad = onePolicy(
+      'name: b\nsignatures: [TRC-9999]\nopener: { uid: [0] }\naction: suppress',
+    );
     expect(() => engine.setPolicy(bad)).toThrow(PolicyError);
     engine.dispatch(memOpen());
     expect(findings).toHaveLength(0);
@@ -179,7 +188,12 @@ describe('dedup in the engine (event time)', () => {
     engine.dispatch(memOpen());
     engine.dispatch(memOpen());
     engine.setPolicy(parsePolicy('version: 1\n'));
-    expect(engine.policyStats().dedup).toMatchObject({ windowMs: null, folded: 1, pending: 0, evicted: 1 });
+    expect(engine.policyStats().dedup).toMatchObject({
+      windowMs: null,
+      folded: 1,
+      pending: 0,
+      evicted: 1,
+    });
   });
 });
 
@@ -278,7 +292,9 @@ describe('replay with a policy', () => {
     expect(summary.findings).toBe(2);
     expect(summary.policy).toMatchObject({ suppressed: 0, dedup: { folded: 4, carried: 4 } });
     const findings = out.join('').trimEnd().split('\n');
-    expect(findings[1]).toContain('"procmemGuard":{"procfsMem":false,"flagsSource":"tracee","repeats":4}');
+    expect(findings[1]).toContain(
+      '"procmemGuard":{"procfsMem":false,"flagsSource":"tracee","repeats":4}',
+    );
     // The finding's event, as text (JSON.parse would round its 64-bit values), reads back.
     const text = findings[1] as string;
     const eventText = text.slice(text.indexOf(',"event":') + 9, text.lastIndexOf(',"data":'));

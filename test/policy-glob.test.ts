@@ -120,10 +120,13 @@ describe('compileGlob against a regular-expression reference', () => {
   it('agrees on random globs and paths over a small alphabet', () => {
     const segment = fc.stringMatching(/^[ab*?]{1,4}$/).filter((s) => !s.includes('**'));
     const glob = fc
-      .array(fc.oneof({ weight: 4, arbitrary: segment }, { weight: 1, arbitrary: fc.constant('**') }), {
-        minLength: 1,
-        maxLength: 4,
-      })
+      .array(
+        fc.oneof({ weight: 4, arbitrary: segment }, { weight: 1, arbitrary: fc.constant('**') }),
+        {
+          minLength: 1,
+          maxLength: 4,
+        },
+      )
       .map((segments) => `/${segments.join('/')}`);
     const path = fc
       .array(fc.stringMatching(/^[ab]{1,3}$/), { minLength: 1, maxLength: 5 })

@@ -47,7 +47,10 @@ async function runPolicy(args: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   const [verb, file, ...rest] = positionals;
-  if (verb !== 'check') throw new UsageError(verb === undefined ? 'expected "check FILE"' : `unknown subcommand "${verb}"; expected check`);
+  if (verb !== 'check')
+    throw new UsageError(
+      verb === undefined ? 'expected "check FILE"' : `unknown subcommand "${verb}"; expected check`,
+    );
   if (file === undefined) throw new UsageError('policy check: expected a FILE');
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   let policy: Policy;

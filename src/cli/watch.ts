@@ -212,7 +212,11 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     Promise.all(list.map((o) => o.output.close(deadline)));
 
   const abort = new AbortController();
-  const watcher = new ProcMemWatcher({ backend, signal: abort.signal, policy: policy ?? undefined });
+  const watcher = new ProcMemWatcher({
+    backend,
+    signal: abort.signal,
+    policy: policy ?? undefined,
+  });
   const send = (line: (f: FindingFormat) => string) => {
     for (const o of outputs) o.output.write(line(o.format));
   };
@@ -237,7 +241,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       if (next !== null) {
         policyLoaded = true;
         report(`SIGHUP: policy reloaded: ${describeLoaded(next)}`);
-      } else if (policyLoaded) report('SIGHUP: no policy configured any more; every finding is sent');
+      } else if (policyLoaded)
+        report('SIGHUP: no policy configured any more; every finding is sent');
     } catch (err) {
       report(`SIGHUP: keeping the running policy: ${(err as Error).message}`);
     }

@@ -342,8 +342,7 @@ function captureMark(value: unknown): CaptureMark {
     mark.backend = string(value.backend, 'procmemGuard.backend', true);
   if (value.notes !== undefined) mark.notes = strings(value.notes, 'notes');
   if (value.exceptions !== undefined) mark.exceptions = strings(value.exceptions, 'exceptions');
-  if (value.repeats !== undefined)
-    mark.repeats = int(value.repeats, 'procmemGuard.repeats', true);
+  if (value.repeats !== undefined) mark.repeats = int(value.repeats, 'procmemGuard.repeats', true);
   return mark;
 }
 

@@ -18,29 +18,21 @@ import { formatDuration, parseDuration } from './duration.js';
 import { compileGlob, type ExeGlob, GlobError } from './glob.js';
 import {
   ACCESS_VALUES,
-  type Access,
   ACTIONS,
+  type Access,
   type ContainerScope,
   type DedupSettings,
+  POLICY_LIMITS,
   type Policy,
   type PolicyAction,
   PolicyError,
   type PolicyException,
-  POLICY_LIMITS,
   RELATIONS,
 } from './types.js';
 
 const TOP_KEYS = ['version', 'dedup', 'exceptions'];
 const DEDUP_KEYS = ['window', 'maxKeys'];
-const EXCEPTION_KEYS = [
-  'name',
-  'signatures',
-  'access',
-  'opener',
-  'target',
-  'relation',
-  'action',
-];
+const EXCEPTION_KEYS = ['name', 'signatures', 'access', 'opener', 'target', 'relation', 'action'];
 const OPENER_KEYS = ['exe', 'comm', 'uid', 'parentExe', 'container'];
 const TARGET_KEYS = ['exe', 'comm', 'uid'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -216,9 +208,15 @@ export class PolicyChecker {
   }
 
   private name(entry: Entry | undefined, parent: Node, field: string): string {
-    if (entry === undefined) this.fail(parent, `${field}.name`, 'missing: every exception has a name');
+    if (entry === undefined)
+      this.fail(parent, `${field}.name`, 'missing: every exception has a name');
     const name = this.scalar(entry.value);
-    if (typeof name !== 'string') this.fail(entry.value ?? entry.key, `${field}.name`, `expected a string, got ${describe(name)}`);
+    if (typeof name !== 'string')
+      this.fail(
+        entry.value ?? entry.key,
+        `${field}.name`,
+        `expected a string, got ${describe(name)}`,
+      );
     if (name.length > POLICY_LIMITS.nameLength || !NAME.test(name))
       this.fail(
         entry.value,
@@ -234,7 +232,11 @@ export class PolicyChecker {
         return compileGlob(s);
       } catch (err) {
         if (!(err instanceof GlobError)) throw err;
-        this.fail(at, f, `bad glob "${clip(s)}" at character ${err.offset + 1}: ${err.message}`);
+        return this.fail(
+          at,
+          f,
+          `bad glob "${clip(s)}" at character ${err.offset + 1}: ${err.message}`,
+        );
       }
     });
   }
@@ -273,7 +275,9 @@ export class PolicyChecker {
     return this.fail(
       entry.value,
       field,
-      `expected host, any, or a container id prefix of 12 to 64 lowercase hex digits, got ${describe(v)}`,
+      `expected host, any, or a container id prefix of 12 to 64 lowercase hex digits, got ${describe(v)}${
+        typeof v === 'number' ? ' (YAML read a number: quote the prefix)' : ''
+      }`,
     );
   }
 
@@ -297,7 +301,11 @@ export class PolicyChecker {
     return this.list(entry, field, (item, f) => {
       const v = this.scalar(item);
       if (typeof v !== 'string')
-        this.fail(item, f, `expected a string, got ${describe(v)}${typeof v === 'number' ? ' (quote it)' : ''}`);
+        this.fail(
+          item,
+          f,
+          `expected a string, got ${describe(v)}${typeof v === 'number' ? ' (quote it)' : ''}`,
+        );
       return convert(v, item, f);
     });
   }
@@ -325,7 +333,11 @@ export class PolicyChecker {
     const resolved = this.resolve(node);
     if (this.isNull(resolved)) return [];
     if (!isSeq(resolved))
-      this.fail(resolved, field, `expected a list ([a, b] or "- a" lines), got ${this.kind(resolved)}`);
+      this.fail(
+        resolved,
+        field,
+        `expected a list ([a, b] or "- a" lines), got ${this.kind(resolved)}`,
+      );
     if (resolved.items.length > limit)
       this.fail(resolved, field, `${resolved.items.length} entries; at most ${limit} are allowed`);
     return resolved.items.map((item) => this.resolve(item as Node) as Node);
@@ -342,7 +354,8 @@ export class PolicyChecker {
     const resolved = this.resolve(node);
     const out = new Map<string, Entry>();
     if (optional && this.isNull(resolved)) return out;
-    if (!isMap(resolved)) this.fail(resolved, field, `expected ${expected}, got ${this.kind(resolved)}`);
+    if (!isMap(resolved))
+      this.fail(resolved, field, `expected ${expected}, got ${this.kind(resolved)}`);
     for (const pair of (resolved as YAMLMap).items) {
       const keyNode = pair.key as Node;
       const key = isScalar(keyNode) ? keyNode.value : undefined;
@@ -433,7 +446,13 @@ function editDistance(a: string, b: string): number {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + cost));
+      row.push(
+        Math.min(
+          (previous[j] as number) + 1,
+          (row[j - 1] as number) + 1,
+          (previous[j - 1] as number) + cost,
+        ),
+      );
     }
     previous = row;
   }

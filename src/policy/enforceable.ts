@@ -64,7 +64,11 @@ export function kernelEnforceability(e: PolicyException): Enforceability {
   if (e.relation !== null) add('relation', true, 'a bounded walk of real_parent');
   if (o.comm !== null) add('opener.comm', false, 'set by the process itself (prctl PR_SET_NAME)');
   if (o.parentExe !== null) add('opener.parentExe', false, 'not in the compact kernel form');
-  if (o.container !== 'any') add('opener.container', false, 'not in the compact kernel form');
+  if (o.container === 'host' && o.exe !== null && o.exe.every((g) => g.literal !== undefined))
+    // The executable is pinned by the host file's device and inode: a container's file at
+    // the same path is another inode, so "on the host" comes with it.
+    add('opener.container', true, 'host: implied by the executable pinned from the host');
+  else if (o.container !== 'any') add('opener.container', false, 'not in the compact kernel form');
   const t = e.target;
   if (t.exe !== null) add('target.exe', false, 'not in the compact kernel form');
   if (t.comm !== null) add('target.comm', false, 'set by the target itself');

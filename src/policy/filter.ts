@@ -5,7 +5,7 @@
 
 import type { CaptureMark } from '../events/types.js';
 import type { Finding } from '../signatures/signature.js';
-import { DedupTable, type DedupKey, type DedupStats, type PendingRepeats } from './dedup.js';
+import { type DedupKey, type DedupStats, DedupTable, type PendingRepeats } from './dedup.js';
 import { accessName, type FindingFacts, findingFacts, PolicyMatcher } from './matcher.js';
 import type { Policy } from './types.js';
 
@@ -125,11 +125,7 @@ function carryCounts(old: Map<string, number>, names: readonly string[]): Map<st
   return next;
 }
 
-function dedupKey(
-  finding: Finding,
-  facts: FindingFacts,
-  annotations: readonly string[],
-): DedupKey {
+function dedupKey(finding: Finding, facts: FindingFacts, annotations: readonly string[]): DedupKey {
   const event = finding.event;
   const path = event.args.find((a) => a.name === 'pathname')?.value;
   return {
@@ -146,7 +142,9 @@ function dedupKey(
 function marked(finding: Finding, exceptions: readonly string[], repeats: number): Finding {
   const event = finding.event;
   // Replayed Tracee events have no mark: make one that says so (not identified by a kernel).
-  const mark: CaptureMark = { ...(event.procmemGuard ?? { procfsMem: false, flagsSource: 'tracee' }) };
+  const mark: CaptureMark = {
+    ...(event.procmemGuard ?? { procfsMem: false, flagsSource: 'tracee' }),
+  };
   if (exceptions.length > 0) mark.exceptions = [...exceptions];
   if (repeats > 0) mark.repeats = repeats;
   return { ...finding, event: { ...event, procmemGuard: mark } };

@@ -23,10 +23,10 @@ export {
   type ContainerScope,
   type DedupSettings,
   type ExceptionSpec,
+  POLICY_LIMITS,
   type Policy,
   type PolicyAction,
   PolicyError,
   type PolicyException,
   type PolicySpec,
-  POLICY_LIMITS,
 } from './types.js';

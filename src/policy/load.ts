@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { PolicyChecker } from './check.js';
-import { type Policy, PolicyError, type PolicySpec, POLICY_LIMITS } from './types.js';
+import { POLICY_LIMITS, type Policy, PolicyError, type PolicySpec } from './types.js';
 
 const made = new WeakSet<Policy>();
 
@@ -21,10 +21,17 @@ export function isPolicy(value: unknown): value is Policy {
 export function loadPolicy(file: string): Policy {
   let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. (Node
+    // opens every fd close-on-exec.)
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new PolicyError(file, undefined, undefined, undefined, `cannot read: ${(err as Error).message}`);
+    throw new PolicyError(
+      file,
+      undefined,
+      undefined,
+      undefined,
+      `cannot read: ${(err as Error).message}`,
+    );
   }
   let text: string;
   try {
@@ -48,7 +55,13 @@ export function loadPolicy(file: string): Policy {
     }
   } catch (err) {
     if (err instanceof PolicyError) throw err;
-    throw new PolicyError(file, undefined, undefined, undefined, `cannot read: ${(err as Error).message}`);
+    throw new PolicyError(
+      file,
+      undefined,
+      undefined,
+      undefined,
+      `cannot read: ${(err as Error).message}`,
+    );
   } finally {
     closeSync(fd);
   }
@@ -58,19 +71,31 @@ export function loadPolicy(file: string): Policy {
 /** Checks policy YAML; `source` names it in errors (a file name). */
 export function parsePolicy(text: string, source = '<policy>'): Policy {
   if (text.length > POLICY_LIMITS.fileBytes)
-    throw new PolicyError(source, undefined, undefined, undefined, `larger than ${POLICY_LIMITS.fileBytes} bytes`);
+    throw new PolicyError(
+      source,
+      undefined,
+      undefined,
+      undefined,
+      `larger than ${POLICY_LIMITS.fileBytes} bytes`,
+    );
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: true,
     schema: 'core',
-    maxAliasCount: POLICY_LIMITS.aliases,
   });
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
-    throw new PolicyError(source, pos.line, pos.col, undefined, first.message.split('\n')[0] as string);
+    // Without prettyErrors the error has only offsets: the line counter turns them into a position.
+    const pos = lines.linePos(first.pos[0]);
+    throw new PolicyError(
+      source,
+      pos.line,
+      pos.col,
+      undefined,
+      first.message.split('\n')[0] as string,
+    );
   }
   return seal(new PolicyChecker(source, doc, lines).policy(doc.contents));
 }
@@ -81,12 +106,24 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
  */
 export function policyFromObject(spec: PolicySpec | unknown, source = 'options.policy'): Policy {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
-    throw new PolicyError(source, undefined, undefined, undefined, 'expected an object with version: 1');
+    throw new PolicyError(
+      source,
+      undefined,
+      undefined,
+      undefined,
+      'expected an object with version: 1',
+    );
   let doc: Document;
   try {
     doc = new Document(spec, { keepUndefined: false });
   } catch (err) {
-    throw new PolicyError(source, undefined, undefined, undefined, `not a plain object: ${(err as Error).message}`);
+    throw new PolicyError(
+      source,
+      undefined,
+      undefined,
+      undefined,
+      `not a plain object: ${(err as Error).message}`,
+    );
   }
   return seal(new PolicyChecker(source, doc, undefined).policy(doc.contents as never));
 }

@@ -93,8 +93,8 @@ export class PolicyMatcher {
     policy.exceptions.forEach((exception, index) => {
       const compiled = { index, exception, tests: compile(exception) };
       const exes = exception.opener.exe;
-      if (exes !== null && exes.every((g) => g.literal !== undefined)) {
-        for (const g of exes) {
+      if (exes?.every((g) => g.literal !== undefined)) {
+        for (const g of exes as readonly ExeGlob[]) {
           const list = this.byExe.get(g.literal as string);
           if (list) list.push(compiled);
           else this.byExe.set(g.literal as string, [compiled]);
@@ -121,7 +121,8 @@ export class PolicyMatcher {
       if (!passes(next.tests, facts)) continue;
       if (next.exception.action === 'suppress')
         return { suppressedBy: next.exception, annotations: annotations ?? [] };
-      (annotations ??= []).push(next.exception.name);
+      annotations ??= [];
+      annotations.push(next.exception.name);
     }
     return annotations ? { suppressedBy: undefined, annotations } : NO_MATCH;
   }

@@ -52,15 +52,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const TOP_KEYS = [
-  'backend',
-  'format',
-  'events',
-  'metrics',
-  'flushTimeoutMs',
-  'outputs',
-  'policy',
-];
+const TOP_KEYS = ['backend', 'format', 'events', 'metrics', 'flushTimeoutMs', 'outputs', 'policy'];
 const OUTPUT_KEYS = [
   'spec',
   'format',
@@ -94,7 +86,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   };
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lineCounter.linePos(first.pos[0]);
     throw new ConfigError(`${file}:${pos.line}:${pos.col}: ${first.message.split('\n')[0]}`);
   }
   const root = doc.contents;

@@ -21,7 +21,9 @@ import { readMem, started, startWatch, type WatchProcess } from '../helpers/watc
 
 const root = new URL('../..', import.meta.url).pathname;
 const example = join(root, 'docs/policies/legitimate-openers.yaml');
-const ddExe = realpathSync(execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim());
+const ddExe = realpathSync(
+  execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim(),
+);
 
 interface Line {
   sigMetadata?: { ID: string };
@@ -123,7 +125,9 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
       expect(ddFinding?.procmemGuard?.target).toMatchObject({
         pid: target.pid,
         comm: 'sleep',
-        exe: realpathSync(execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim()),
+        exe: realpathSync(
+          execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim(),
+        ),
         uid: 0,
         relation: 'unrelated',
       });
@@ -160,14 +164,7 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
     const allowDd = `version: 1\nexceptions:\n  - name: allow-dd\n    opener: { exe: [${ddExe}] }\n    access: [read]\n    action: suppress\n`;
     const file = scratchFile('policy.yaml', allowDd);
     const port = await freePort();
-    const w = startWatch([
-      '--backend',
-      'ebpf',
-      '--policy',
-      file,
-      '--metrics',
-      `127.0.0.1:${port}`,
-    ]);
+    const w = startWatch(['--backend', 'ebpf', '--policy', file, '--metrics', `127.0.0.1:${port}`]);
     const target = spawnTarget();
     const suppressedDd = 'procmem_guard_suppressed_total{exception="allow-dd"}';
     try {
@@ -179,7 +176,9 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
 
       writeFileSync(file, allowDd.replace('action: suppress', 'action: forget'));
       w.child.kill('SIGHUP');
-      await waitFor('the refused reload', () => w.err().includes('SIGHUP: keeping the running policy'));
+      await waitFor('the refused reload', () =>
+        w.err().includes('SIGHUP: keeping the running policy'),
+      );
       expect(w.err()).toContain(
         `SIGHUP: keeping the running policy: ${file}:6:13: exceptions[0].action: expected suppress or annotate, got "forget"`,
       );
@@ -217,7 +216,8 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
       await barrier(w, target.pid);
       const path = `/proc/${target.pid}/mem`;
       const ddFindings = findings(w).filter(
-        (f) => f.processName === 'dd' && f.args.some((a) => a.name === 'pathname' && a.value === path),
+        (f) =>
+          f.processName === 'dd' && f.args.some((a) => a.name === 'pathname' && a.value === path),
       );
       expect(ddFindings).toHaveLength(1);
       expect(ddFindings[0]?.procmemGuard?.repeats).toBeUndefined();
@@ -225,7 +225,9 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
       expect((await w.exited).code).toBe(0);
       expect(w.err()).toMatch(/ lost 0[;,]/);
       expect(w.err()).toMatch(/dedup folded 49 \(carried 0, pending 49, evicted 0\)/);
-      expect(w.err()).toContain(`not carried by a later finding: 49 folded TRC-1023 read by ${ddExe} of `);
+      expect(w.err()).toContain(
+        `not carried by a later finding: 49 folded TRC-1023 read by ${ddExe} of `,
+      );
     } finally {
       w.child.kill('SIGKILL');
       target.kill();

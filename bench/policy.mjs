@@ -9,7 +9,8 @@
 // The 100 exceptions are shaped like real ones: 80 with literal opener executables (the
 // matcher indexes them by path) and 20 with globs, comm and uid (tested on every finding).
 // "no match" streams match none of them (every candidate is tested and fails); "10% match"
-// has one event in ten suppressed by one of them. Prints a table and writes
+// has one event in ten suppressed by one of them; "replay mix" is a Tracee stream where 2% of
+// the opens are mem files (the policy only runs on findings). Prints a table and writes
 // bench/results/policy.json.
 
 import { parseArgs } from 'node:util';
@@ -114,9 +115,26 @@ const both = parsePolicy(
   'bench-both.yaml',
 );
 
+/** An ordinary open (not a mem file): no signature fires, so the policy never runs. */
+function ordinaryOpen(i) {
+  const [comm, exe] = pick(OPENERS);
+  return createSecurityFileOpenEvent({
+    timestamp: 1_732_675_200_000_000_000n + BigInt(i) * 1_000_000n,
+    processId: 1000 + (i % 60000),
+    processName: comm,
+    executable: { path: exe },
+    pathname: pick(['/etc/passwd', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/proc/self/stat']),
+    flags: 0,
+  });
+}
+
 const streams = {
   'no match': Array.from({ length: eventCount }, (_, i) => memOpen(i, false)),
   '10% match': Array.from({ length: eventCount }, (_, i) => memOpen(i, i % 10 === 0)),
+  // A Tracee stream as replay sees it (bench/replay.mjs): 2% of the opens are mem files.
+  'replay mix (2% mem)': Array.from({ length: eventCount }, (_, i) =>
+    i % 50 === 0 ? memOpen(i, false) : ordinaryOpen(i),
+  ),
 };
 
 const variants = [

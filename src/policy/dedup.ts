@@ -40,10 +40,14 @@ export interface PendingRepeats extends DedupKey {
 
 interface Entry {
   key: DedupKey;
-  /** Event time (ns) the current window started at. */
-  start: bigint;
+  /** The current window, in event time (ns): repeats strictly between these fold. */
+  low: bigint;
+  high: bigint;
   pending: number;
 }
+
+/** What offer() answers for a key the table does not hold: call insert(). */
+export const NEW_KEY = -1;
 
 export class DedupTable {
   private readonly entries = new Map<string, Entry>();
@@ -58,38 +62,50 @@ export class DedupTable {
 
   /** A policy reload: keeps the keys and their counts, evicting beyond the new size. */
   resize(windowMs: number, maxKeys: number): void {
-    this.windowNs = BigInt(windowMs) * 1_000_000n;
+    const windowNs = BigInt(windowMs) * 1_000_000n;
+    if (windowNs !== this.windowNs) {
+      // Windows already open keep their start and take the new length.
+      for (const entry of this.entries.values()) {
+        const start = entry.low + this.windowNs;
+        entry.low = start - windowNs;
+        entry.high = start + windowNs;
+      }
+      this.windowNs = windowNs;
+    }
     this.maxKeys = maxKeys;
     while (this.entries.size > maxKeys) this.evictOldest();
   }
 
   /**
-   * A finding for `id` at event time `now`: undefined when it folds, else the number of folded
-   * findings it carries (0 for none).
+   * A finding for `id` at event time `now`: undefined when it folds, NEW_KEY when the table
+   * does not hold `id` (call insert), else the number of folded findings it carries (0 for
+   * none). Comparisons only: no bigint is made on the folding path.
    */
-  offer(id: string, key: DedupKey, now: bigint): number | undefined {
+  offer(id: string, now: bigint): number | undefined {
     const entry = this.entries.get(id);
-    if (entry !== undefined) {
-      const since = now - entry.start;
-      if (since < this.windowNs && since > -this.windowNs) {
-        entry.pending++;
-        this.counts.folded++;
-        this.counts.pending++;
-        return undefined;
-      }
-      const carried = entry.pending;
-      this.counts.carried += carried;
-      this.counts.pending -= carried;
-      entry.pending = 0;
-      entry.start = now;
-      // Re-insert: the Map's order is the order windows started, oldest first.
-      this.entries.delete(id);
-      this.entries.set(id, entry);
-      return carried;
+    if (entry === undefined) return NEW_KEY;
+    if (now > entry.low && now < entry.high) {
+      entry.pending++;
+      this.counts.folded++;
+      this.counts.pending++;
+      return undefined;
     }
+    const carried = entry.pending;
+    this.counts.carried += carried;
+    this.counts.pending -= carried;
+    entry.pending = 0;
+    entry.low = now - this.windowNs;
+    entry.high = now + this.windowNs;
+    // Re-insert: the Map's order is the order windows started, oldest first.
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    return carried;
+  }
+
+  /** Opens the first window of a key offer() answered NEW_KEY for. */
+  insert(id: string, key: DedupKey, now: bigint): void {
     if (this.entries.size >= this.maxKeys) this.evictOldest();
-    this.entries.set(id, { key, start: now, pending: 0 });
-    return 0;
+    this.entries.set(id, { key, low: now - this.windowNs, high: now + this.windowNs, pending: 0 });
   }
 
   /** Everything still pending goes to `evicted` and the table empties (dedup turned off). */

@@ -5,8 +5,14 @@
 
 import type { CaptureMark } from '../events/types.js';
 import type { Finding } from '../signatures/signature.js';
-import { type DedupKey, type DedupStats, DedupTable, type PendingRepeats } from './dedup.js';
-import { accessName, type FindingFacts, findingFacts, PolicyMatcher } from './matcher.js';
+import {
+  type DedupKey,
+  type DedupStats,
+  DedupTable,
+  NEW_KEY,
+  type PendingRepeats,
+} from './dedup.js';
+import { accessName, emptyFacts, findingFacts, PolicyMatcher } from './matcher.js';
 import type { Policy } from './types.js';
 
 export interface PolicyStats {
@@ -32,6 +38,8 @@ export class PolicyFilter {
   #annotated = 0;
   #suppressedBy = new Map<string, number>();
   #annotatedBy = new Map<string, number>();
+  /** Rewritten for every finding: matching allocates nothing. */
+  readonly #facts = emptyFacts();
 
   constructor(policy: Policy | null = null) {
     this.setPolicy(policy);
@@ -66,10 +74,9 @@ export class PolicyFilter {
   /** The finding to deliver (itself, or a copy with procmemGuard marks), or undefined. */
   apply(finding: Finding): Finding | undefined {
     if (this.#policy === null) return finding;
-    let facts: FindingFacts | undefined;
-    let annotations: readonly string[] = [];
+    const facts = findingFacts(finding, this.#facts);
+    let annotations: readonly string[] = NONE;
     if (this.#hasExceptions) {
-      facts = findingFacts(finding);
       const verdict = (this.#matcher as PolicyMatcher).match(facts);
       if (verdict.suppressedBy !== undefined) {
         this.#suppressed++;
@@ -84,11 +91,26 @@ export class PolicyFilter {
     }
     let repeats = 0;
     if (this.#windowMs !== null) {
-      const key = dedupKey(finding, facts ?? findingFacts(finding), annotations);
-      const id = `${key.signature}\0${key.opener}\0${key.target}\0${key.access}\0${key.exceptions}`;
-      const carried = (this.#dedup as DedupTable).offer(id, key, finding.event.timestamp);
+      const dedup = this.#dedup as DedupTable;
+      const event = finding.event;
+      // An opener or target the capture could not name never folds with another one.
+      const opener = event.executable.path || `pid:${event.hostProcessId || event.processId}`;
+      const target = event.procmemGuard?.target?.exe || `path:${pathnameOf(finding)}`;
+      const exceptions = annotations.length === 0 ? '' : annotations.join(',');
+      const id = `${facts.signature}\0${facts.access}\0${opener}\0${target}\0${exceptions}`;
+      const now = event.timestamp;
+      const carried = dedup.offer(id, now);
       if (carried === undefined) return undefined;
-      repeats = carried;
+      if (carried === NEW_KEY) {
+        const key: DedupKey = {
+          signature: facts.signature,
+          opener,
+          target,
+          access: accessName(facts.access),
+          exceptions,
+        };
+        dedup.insert(id, key, now);
+      } else repeats = carried;
     }
     if (annotations.length === 0 && repeats === 0) return finding;
     return marked(finding, annotations, repeats);
@@ -114,6 +136,8 @@ export class PolicyFilter {
   }
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 function bump(counts: Map<string, number>, name: string): void {
   counts.set(name, (counts.get(name) ?? 0) + 1);
 }
@@ -125,17 +149,10 @@ function carryCounts(old: Map<string, number>, names: readonly string[]): Map<st
   return next;
 }
 
-function dedupKey(finding: Finding, facts: FindingFacts, annotations: readonly string[]): DedupKey {
-  const event = finding.event;
-  const path = event.args.find((a) => a.name === 'pathname')?.value;
-  return {
-    signature: facts.signature,
-    // An opener or target the capture could not name never folds with another one.
-    opener: event.executable.path || `pid:${event.hostProcessId || event.processId}`,
-    target: event.procmemGuard?.target?.exe || `path:${typeof path === 'string' ? path : ''}`,
-    access: accessName(facts.access),
-    exceptions: annotations.join(','),
-  };
+/** The opened path, which keys an event whose target the capture could not name. */
+function pathnameOf(finding: Finding): string {
+  const path = finding.event.args.find((a) => a.name === 'pathname')?.value;
+  return typeof path === 'string' ? path : '';
 }
 
 /** A copy of the finding whose event carries the policy's marks; the original is untouched. */

@@ -32,22 +32,41 @@ export interface FindingFacts {
   targetExe: string | undefined;
 }
 
-export function findingFacts(finding: Finding): FindingFacts {
+/**
+ * The facts of `finding`, written into `into` when given (the filter reuses one object, so
+ * that matching allocates nothing), else into a new object.
+ */
+export function findingFacts(finding: Finding, into?: FindingFacts): FindingFacts {
   const event = finding.event;
   const mark = event.procmemGuard;
   // A cut path could match a glob the whole path would not (/opt/app/* against /opt/app/x...).
   const cut = mark?.notes?.includes('truncated') === true;
   const target = mark?.target;
+  const f = into ?? emptyFacts();
+  f.signature = finding.sigMetadata.ID;
+  f.access = accessOf(event);
+  f.openerExe = cut || event.executable.path === '' ? undefined : event.executable.path;
+  f.comm = event.processName;
+  f.uid = event.userId;
+  f.parentExe = cut || !mark?.parentExe ? undefined : mark.parentExe;
+  f.containerId = event.containerId || event.container.id || '';
+  f.target = target;
+  f.targetExe = cut || !target?.exe ? undefined : target.exe;
+  return f;
+}
+
+/** A facts object with every field present (one shape for the engine to reuse). */
+export function emptyFacts(): FindingFacts {
   return {
-    signature: finding.sigMetadata.ID,
-    access: accessOf(event),
-    openerExe: cut || event.executable.path === '' ? undefined : event.executable.path,
-    comm: event.processName,
-    uid: event.userId,
-    parentExe: cut || !mark?.parentExe ? undefined : mark.parentExe,
-    containerId: event.containerId || event.container.id || '',
-    target,
-    targetExe: cut || !target?.exe ? undefined : target.exe,
+    signature: '',
+    access: 0,
+    openerExe: undefined,
+    comm: '',
+    uid: 0,
+    parentExe: undefined,
+    containerId: '',
+    target: undefined,
+    targetExe: undefined,
   };
 }
 
@@ -68,12 +87,33 @@ export function accessName(bits: number): string {
   return bits === READ ? 'read' : bits === WRITE ? 'write' : 'read-write';
 }
 
-type Test = (facts: FindingFacts) => boolean;
-
+/**
+ * An exception as plain data, checked by one function (`passes`): null means no condition.
+ * One shape for all exceptions keeps the checks monomorphic, which closures per condition
+ * were not (a finding is tested against many exceptions).
+ */
 interface Compiled {
   index: number;
   exception: PolicyException;
-  tests: Test[];
+  signatures: Set<string> | null;
+  /** Access bits the exception allows. */
+  access: number;
+  uids: Set<number> | null;
+  comms: Set<string> | null;
+  /** '' for host, null for any, else the container id prefix. */
+  container: string | null;
+  relations: Set<string> | null;
+  targetUids: Set<number> | null;
+  targetComms: Set<string> | null;
+  exe: PathSet | null;
+  parentExe: PathSet | null;
+  targetExe: PathSet | null;
+}
+
+/** Globs split into a set of literal paths and the rest. */
+interface PathSet {
+  literals: Set<string>;
+  patterns: ExeGlob[];
 }
 
 /** Matches of one finding: the first suppress exception, and every annotate one before it. */
@@ -83,6 +123,7 @@ export interface PolicyVerdict {
   annotations: readonly string[];
 }
 
+const NOTHING: readonly Compiled[] = [];
 const NO_MATCH: PolicyVerdict = Object.freeze({ suppressedBy: undefined, annotations: [] });
 
 export class PolicyMatcher {
@@ -91,7 +132,7 @@ export class PolicyMatcher {
 
   constructor(readonly policy: Policy) {
     policy.exceptions.forEach((exception, index) => {
-      const compiled = { index, exception, tests: compile(exception) };
+      const compiled = compile(exception, index);
       const exes = exception.opener.exe;
       if (exes?.every((g) => g.literal !== undefined)) {
         for (const g of exes as readonly ExeGlob[]) {
@@ -109,7 +150,7 @@ export class PolicyMatcher {
     if (indexed === undefined && this.unindexed.length === 0) return NO_MATCH;
     let annotations: string[] | undefined;
     // Both lists are in file order; walk them merged so the first suppress is the file's first.
-    const a = indexed ?? [];
+    const a = indexed ?? NOTHING;
     const b = this.unindexed;
     let i = 0;
     let j = 0;
@@ -118,7 +159,7 @@ export class PolicyMatcher {
         j >= b.length || (i < a.length && (a[i] as Compiled).index < (b[j] as Compiled).index)
           ? (a[i++] as Compiled)
           : (b[j++] as Compiled);
-      if (!passes(next.tests, facts)) continue;
+      if (!passes(next, facts)) continue;
       if (next.exception.action === 'suppress')
         return { suppressedBy: next.exception, annotations: annotations ?? [] };
       annotations ??= [];
@@ -128,59 +169,61 @@ export class PolicyMatcher {
   }
 }
 
-function passes(tests: Test[], facts: FindingFacts): boolean {
-  for (let k = 0; k < tests.length; k++) if (!(tests[k] as Test)(facts)) return false;
+/** Every condition of `c` holds for `f`, cheapest checks first. */
+function passes(c: Compiled, f: FindingFacts): boolean {
+  if (c.signatures !== null && !c.signatures.has(f.signature)) return false;
+  if ((f.access & ~c.access) !== 0) return false;
+  if (c.uids !== null && !c.uids.has(f.uid)) return false;
+  if (c.comms !== null && !c.comms.has(f.comm)) return false;
+  if (c.container !== null) {
+    if (c.container === '' ? f.containerId !== '' : !f.containerId.startsWith(c.container))
+      return false;
+  }
+  const target = f.target;
+  if (c.relations !== null && (target?.relation === undefined || !c.relations.has(target.relation)))
+    return false;
+  if (c.targetUids !== null && (target?.uid === undefined || !c.targetUids.has(target.uid)))
+    return false;
+  if (c.targetComms !== null && (target?.comm === undefined || !c.targetComms.has(target.comm)))
+    return false;
+  if (c.exe !== null && !inPathSet(c.exe, f.openerExe)) return false;
+  if (c.parentExe !== null && !inPathSet(c.parentExe, f.parentExe)) return false;
+  if (c.targetExe !== null && !inPathSet(c.targetExe, f.targetExe)) return false;
   return true;
 }
 
-/** One test per condition, cheapest first. */
-function compile(e: PolicyException): Test[] {
-  const tests: Test[] = [];
-  if (e.signatures !== null) {
-    const ids = new Set(e.signatures);
-    tests.push((f) => ids.has(f.signature));
-  }
-  const allowed = e.access.reduce((bits, a) => bits | (a === 'read' ? READ : WRITE), 0);
-  if (allowed !== (READ | WRITE)) tests.push((f) => (f.access & ~allowed) === 0);
-  const o = e.opener;
-  if (o.uid !== null) {
-    const uids = new Set(o.uid);
-    tests.push((f) => uids.has(f.uid));
-  }
-  if (o.comm !== null) {
-    const comms = new Set(o.comm);
-    tests.push((f) => comms.has(f.comm));
-  }
-  const container = o.container;
-  if (container === 'host') tests.push((f) => f.containerId === '');
-  else if (container !== 'any') tests.push((f) => f.containerId.startsWith(container.idPrefix));
-  if (e.relation !== null) {
-    const relations = new Set(e.relation);
-    tests.push((f) => f.target?.relation !== undefined && relations.has(f.target.relation));
-  }
-  const t = e.target;
-  if (t.uid !== null) {
-    const uids = new Set(t.uid);
-    tests.push((f) => f.target?.uid !== undefined && uids.has(f.target.uid));
-  }
-  if (t.comm !== null) {
-    const comms = new Set(t.comm);
-    tests.push((f) => f.target?.comm !== undefined && comms.has(f.target.comm));
-  }
-  if (o.exe !== null) tests.push(pathTest(o.exe, (f) => f.openerExe));
-  if (o.parentExe !== null) tests.push(pathTest(o.parentExe, (f) => f.parentExe));
-  if (t.exe !== null) tests.push(pathTest(t.exe, (f) => f.targetExe));
-  return tests;
+function inPathSet(set: PathSet, path: string | undefined): boolean {
+  if (path === undefined) return false;
+  if (set.literals.has(path)) return true;
+  for (const g of set.patterns) if (g.test(path)) return true;
+  return false;
 }
 
-function pathTest(globs: readonly ExeGlob[], pick: (f: FindingFacts) => string | undefined): Test {
-  const literals = new Set(globs.flatMap((g) => (g.literal === undefined ? [] : [g.literal])));
-  const patterns = globs.filter((g) => g.literal === undefined);
-  return (f) => {
-    const path = pick(f);
-    if (path === undefined) return false;
-    if (literals.has(path)) return true;
-    for (const g of patterns) if (g.test(path)) return true;
-    return false;
+function compile(e: PolicyException, index: number): Compiled {
+  const o = e.opener;
+  const t = e.target;
+  const set = <T>(list: readonly T[] | null) => (list === null ? null : new Set(list));
+  return {
+    index,
+    exception: e,
+    signatures: set(e.signatures),
+    access: e.access.reduce((bits, a) => bits | (a === 'read' ? READ : WRITE), 0),
+    uids: set(o.uid),
+    comms: set(o.comm),
+    container: o.container === 'any' ? null : o.container === 'host' ? '' : o.container.idPrefix,
+    relations: set(e.relation),
+    targetUids: set(t.uid),
+    targetComms: set(t.comm),
+    exe: pathSet(o.exe),
+    parentExe: pathSet(o.parentExe),
+    targetExe: pathSet(t.exe),
+  };
+}
+
+function pathSet(globs: readonly ExeGlob[] | null): PathSet | null {
+  if (globs === null) return null;
+  return {
+    literals: new Set(globs.flatMap((g) => (g.literal === undefined ? [] : [g.literal]))),
+    patterns: globs.filter((g) => g.literal === undefined),
   };
 }

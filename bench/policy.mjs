@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { SignatureEngine } from '../dist/engine/index.js';
 import { createSecurityFileOpenEvent } from '../dist/events/index.js';
 import { parsePolicy } from '../dist/policy/index.js';
-import { machine, median, printTable, writeResult } from './lib.mjs';
+import { machine, median, printTable, seededRandom, writeResult } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -28,15 +28,7 @@ const { values } = parseArgs({
 const eventCount = Number(values.events);
 const rounds = Number(values.rounds);
 
-// Deterministic generator (xorshift32) so every run measures the same stream.
-let seed = 0x2545f491;
-function random() {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-}
-const pick = (items) => items[Math.floor(random() * items.length)];
+const { random, pick } = seededRandom(0x2545f491);
 
 const OPENERS = [
   ['dd', '/usr/bin/dd'],

@@ -171,44 +171,38 @@ function parseClass(source: string, open: number): [Token, number] {
   return [{ kind: 'class', negate, ranges }, i + 1];
 }
 
-/** Greedy matching with one back-up point: each step of either loop is O(1) per pair. */
 function matchSegments(pattern: Segment[], path: string[]): boolean {
-  let i = 0;
-  let j = 0;
-  let starJ = -1;
-  let starI = 0;
-  while (i < path.length) {
-    const p = pattern[j];
-    if (p !== undefined && p.kind !== 'globstar' && segmentMatches(p, path[i] as string)) {
-      i++;
-      j++;
-    } else if (p?.kind === 'globstar') {
-      starJ = j++;
-      starI = i;
-    } else if (starJ >= 0) {
-      j = starJ + 1;
-      i = ++starI;
-    } else return false;
-  }
-  while (pattern[j]?.kind === 'globstar') j++;
-  return j === pattern.length;
+  return wildcard(pattern, path, (p) => p.kind === 'globstar', segmentMatches);
 }
 
 function segmentMatches(segment: Segment, text: string): boolean {
   if (segment.kind === 'literal') return segment.text === text;
   if (segment.kind === 'globstar') return true;
-  const tokens = segment.tokens;
   const chars = Array.from(text, (c) => c.codePointAt(0) as number);
+  return wildcard(segment.tokens, chars, (t) => t.kind === 'star', tokenMatches);
+}
+
+/**
+ * Wildcard matching, used at both levels (segments of a path with **, characters of a
+ * segment with *): greedy, with one back-up point at the last star, so each step is O(1)
+ * and the whole is O(pattern x text), never exponential.
+ */
+function wildcard<P, T>(
+  pattern: readonly P[],
+  text: readonly T[],
+  isStar: (p: P) => boolean,
+  matchesOne: (p: P, t: T) => boolean,
+): boolean {
   let i = 0;
   let j = 0;
   let starJ = -1;
   let starI = 0;
-  while (i < chars.length) {
-    const t = tokens[j];
-    if (t !== undefined && t.kind !== 'star' && tokenMatches(t, chars[i] as number)) {
+  while (i < text.length) {
+    const p = pattern[j];
+    if (p !== undefined && !isStar(p) && matchesOne(p, text[i] as T)) {
       i++;
       j++;
-    } else if (t?.kind === 'star') {
+    } else if (p !== undefined && isStar(p)) {
       starJ = j++;
       starI = i;
     } else if (starJ >= 0) {
@@ -216,8 +210,8 @@ function segmentMatches(segment: Segment, text: string): boolean {
       i = ++starI;
     } else return false;
   }
-  while (tokens[j]?.kind === 'star') j++;
-  return j === tokens.length;
+  while (j < pattern.length && isStar(pattern[j] as P)) j++;
+  return j === pattern.length;
 }
 
 function tokenMatches(token: Token, code: number): boolean {

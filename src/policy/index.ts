@@ -1,5 +1,7 @@
+// The policy API the package exports (src/index.ts); the engine and the CLI use the modules
+// directly.
 export type { DedupKey, DedupStats, PendingRepeats } from './dedup.js';
-export { describeException, describePolicy, describePolicyCounts } from './describe.js';
+export { describePolicy } from './describe.js';
 export { formatDuration, parseDuration } from './duration.js';
 export {
   type ConditionField,
@@ -7,17 +9,9 @@ export {
   type Enforceability,
   kernelEnforceability,
 } from './enforceable.js';
-export { PolicyFilter, type PolicyStats } from './filter.js';
-export { compileGlob, type ExeGlob, GLOB_MAX_LENGTH, GlobError } from './glob.js';
-export {
-  isPolicy,
-  loadPolicy,
-  parsePolicy,
-  policyFromObject,
-  requireSignatures,
-  toPolicy,
-} from './load.js';
-export { type FindingFacts, findingFacts, PolicyMatcher, type PolicyVerdict } from './matcher.js';
+export type { PolicyStats } from './filter.js';
+export { compileGlob, type ExeGlob, GlobError } from './glob.js';
+export { isPolicy, loadPolicy, parsePolicy, policyFromObject } from './load.js';
 export {
   type Access,
   type ContainerScope,

@@ -25,19 +25,11 @@ export function loadPolicy(file: string): Policy {
     // opens every fd close-on-exec.)
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new PolicyError(
-      file,
-      undefined,
-      undefined,
-      undefined,
-      `cannot read: ${(err as Error).message}`,
-    );
+    throw fileError(file, `cannot read: ${(err as Error).message}`);
   }
   let text: string;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile())
-      throw new PolicyError(file, undefined, undefined, undefined, 'not a regular file');
+    if (!fstatSync(fd).isFile()) throw fileError(file, 'not a regular file');
     const limit = POLICY_LIMITS.fileBytes;
     const buffer = Buffer.alloc(limit + 1);
     let length = 0;
@@ -45,39 +37,31 @@ export function loadPolicy(file: string): Policy {
       const n = readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) break;
       length += n;
-      if (length > limit)
-        throw new PolicyError(file, undefined, undefined, undefined, `larger than ${limit} bytes`);
+      if (length > limit) throw fileError(file, `larger than ${limit} bytes`);
     }
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
     } catch {
-      throw new PolicyError(file, undefined, undefined, undefined, 'not UTF-8 text');
+      throw fileError(file, 'not UTF-8 text');
     }
   } catch (err) {
     if (err instanceof PolicyError) throw err;
-    throw new PolicyError(
-      file,
-      undefined,
-      undefined,
-      undefined,
-      `cannot read: ${(err as Error).message}`,
-    );
+    throw fileError(file, `cannot read: ${(err as Error).message}`);
   } finally {
     closeSync(fd);
   }
   return parsePolicy(text, file);
 }
 
+/** An error about a whole file or object (no line to point at). */
+function fileError(source: string, reason: string): PolicyError {
+  return new PolicyError(source, undefined, undefined, undefined, reason);
+}
+
 /** Checks policy YAML; `source` names it in errors (a file name). */
 export function parsePolicy(text: string, source = '<policy>'): Policy {
   if (text.length > POLICY_LIMITS.fileBytes)
-    throw new PolicyError(
-      source,
-      undefined,
-      undefined,
-      undefined,
-      `larger than ${POLICY_LIMITS.fileBytes} bytes`,
-    );
+    throw fileError(source, `larger than ${POLICY_LIMITS.fileBytes} bytes`);
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -106,24 +90,12 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
  */
 export function policyFromObject(spec: PolicySpec | unknown, source = 'options.policy'): Policy {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
-    throw new PolicyError(
-      source,
-      undefined,
-      undefined,
-      undefined,
-      'expected an object with version: 1',
-    );
+    throw fileError(source, 'expected an object with version: 1');
   let doc: Document;
   try {
     doc = new Document(spec, { keepUndefined: false });
   } catch (err) {
-    throw new PolicyError(
-      source,
-      undefined,
-      undefined,
-      undefined,
-      `not a plain object: ${(err as Error).message}`,
-    );
+    throw fileError(source, `not a plain object: ${(err as Error).message}`);
   }
   return seal(new PolicyChecker(source, doc, undefined).policy(doc.contents as never));
 }

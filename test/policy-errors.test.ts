@@ -322,6 +322,12 @@ describe('parsePolicy: every error names file, line, column and field', () => {
     expect(e.message).toBe(`p.yaml:${line}:${column}: ${field ? `${field}: ` : ''}${e.reason}`);
   });
 
+  it('escapes what it quotes: a hostile value cannot rewrite the terminal', () => {
+    const e = policyError(`${X}  - name: "a\u202e\u001b[2Jb"\n    action: annotate\n`);
+    expect(e.reason).toContain('"a\\u202e\\u001b[2Jb" is not a name');
+    expect(e.message.includes('\u001b') || e.message.includes('\u202e')).toBe(false);
+  });
+
   it('refuses a list longer than the limit, naming the limit', () => {
     const uids = Array.from({ length: POLICY_LIMITS.listEntries + 1 }, (_, i) => i).join(', ');
     const e = policyError(

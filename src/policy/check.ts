@@ -13,6 +13,7 @@ import {
   type Node,
   type YAMLMap,
 } from 'yaml';
+import { printable } from '../events/printable.js';
 import type { TargetRelation } from '../events/types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { compileGlob, type ExeGlob, GlobError } from './glob.js';
@@ -419,10 +420,13 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-/** Hostile input can be long: quote at most 80 characters of it, control characters escaped. */
+/**
+ * Hostile input can be long or rewrite a terminal: at most 80 characters of it, with JSON's
+ * escapes and then every control, format (bidi) and separator character escaped.
+ */
 function clip(text: string): string {
   const shown = text.length > 80 ? `${text.slice(0, 80)}...` : text;
-  return JSON.stringify(shown).slice(1, -1);
+  return printable(JSON.stringify(shown).slice(1, -1));
 }
 
 /** The allowed key closest to a misspelt one (edit distance at most 2), for "did you mean". */

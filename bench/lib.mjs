@@ -33,6 +33,21 @@ export function machine() {
   };
 }
 
+/**
+ * A deterministic generator (xorshift32) so that every run measures the same input:
+ * `random()` in [0, 1) and `pick(items)`.
+ */
+export function seededRandom(seed) {
+  let state = seed;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 0x100000000;
+  };
+  return { random, pick: (items) => items[Math.floor(random() * items.length)] };
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -29,6 +29,7 @@ import { SignatureEngine } from '../dist/engine/index.js';
 import { parseEventLine, parseEventLineGeneral } from '../dist/events/index.js';
 import { formatFindingJson } from '../dist/output/index.js';
 import { replay, splitLines } from '../dist/replay/index.js';
+import { seededRandom } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -40,15 +41,7 @@ const { values } = parseArgs({
 const eventCount = Number(values.events);
 const rounds = Number(values.rounds);
 
-// Deterministic generator (xorshift32) so every run measures the same file.
-let seed = 0x9e3779b9;
-function random() {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-}
-const pick = (items) => items[Math.floor(random() * items.length)];
+const { random, pick } = seededRandom(0x9e3779b9);
 
 const ORDINARY_PATHS = [
   '/etc/ld.so.cache',

@@ -6,6 +6,7 @@ import { benchDir, machine } from './lib.mjs';
 console.log('machine:', JSON.stringify(machine()));
 const scripts = [
   ['replay.mjs'],
+  ['policy.mjs'],
   ['outputs.mjs'],
   ['storm.mjs'],
   ['latency.mjs', { BENCH_BACKEND: 'ebpf' }],

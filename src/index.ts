@@ -19,6 +19,7 @@ export {
   serializeMetadata,
   toDetectionEvent,
 } from './output/index.js';
+export * from './policy/index.js';
 export {
   DEFAULT_MAX_LINE_BYTES,
   type LineHandler,

@@ -139,6 +139,8 @@ describe('npm pack', () => {
       'dist/index.d.ts',
       'dist/cli/main.js',
       'docs/install.md',
+      // The example policy, so that an installed package can point --policy at it.
+      'docs/policies/legitimate-openers.yaml',
       'native/binding.cc',
       'native/compat/glibc_floor.cc',
       'prebuilds/linux-x64/procmem-guard.glibc.node',
@@ -147,7 +149,7 @@ describe('npm pack', () => {
       expect(paths).toContain(required);
     }
     const allowed =
-      /^(package\.json|LICENSE|README\.md|binding\.gyp|scripts\/ebpf-build\.mjs|dist\/.+\.(js|d\.ts)|docs\/.+\.md|native\/.+\.(cc|h|c|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
+      /^(package\.json|LICENSE|README\.md|binding\.gyp|scripts\/ebpf-build\.mjs|dist\/.+\.(js|d\.ts)|docs\/.+\.md|docs\/policies\/[^/]+\.yaml|native\/.+\.(cc|h|c|map|md)|prebuilds\/linux-(x64|arm64)\/procmem-guard\.glibc\.node)$/;
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.map') && p.startsWith('dist/'))).toEqual([]);
     expect(paths.filter((p) => /\.test\.js$/.test(p))).toEqual([]);

@@ -40,6 +40,7 @@ describe('parseConfig', () => {
 
   it.each([
     ['backend: [', /^c\.yaml:1:\d+: /],
+    ['events: true\noutputs: [\n', /^c\.yaml:3:1: /],
     ['backend: bpf', /^c\.yaml:1:10: backend must be one of auto, ebpf, fanotify, audit$/],
     ['format: json\nbogus: 1', /^c\.yaml:2:1: unknown setting "bogus"/],
     ['outputs:\n  - stdout\n  - ftp://x', /^c\.yaml:3:5: unknown output "ftp:\/\/x"/],

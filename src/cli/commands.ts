@@ -3,7 +3,13 @@
 
 import type { Command } from './command.js';
 import { doctorCommand } from './doctor.js';
+import { policyCommand } from './policy.js';
 import { replayCommand } from './replay.js';
 import { watchCommand } from './watch.js';
 
-export const COMMANDS: readonly Command[] = [watchCommand, doctorCommand, replayCommand];
+export const COMMANDS: readonly Command[] = [
+  watchCommand,
+  doctorCommand,
+  replayCommand,
+  policyCommand,
+];

@@ -1,14 +1,18 @@
-// procmem-guard replay [FILE|-] [--format json|tracee|pretty] [--lenient]
+// procmem-guard replay [FILE|-] [--format json|tracee|pretty] [--lenient] [--policy FILE]
 
 import { fstatSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { describePolicyCounts } from '../policy/describe.js';
+import { type Policy, PolicyError } from '../policy/types.js';
 import { type ReplaySummary, replay } from '../replay/replay.js';
 import { type CliIo, type Command, findingFormatOption, UsageError } from './command.js';
 import { EXIT_FAILURE, EXIT_IO, EXIT_OK } from './exit-codes.js';
+import { loadCliPolicy } from './policy.js';
 
 const HELP = `Usage: procmem-guard replay [FILE|-] [--format json|tracee|pretty] [--lenient]
+                            [--policy FILE]
 
 Reads Tracee JSON lines (tracee --output json) from FILE, or from standard input when
 FILE is "-" or absent, runs the signatures (TRC-1023 proc_mem_access, TRC-1024
@@ -18,6 +22,9 @@ Options:
   -f, --format FORMAT  json (procmem-guard Finding JSON, the default), tracee (Tracee's
                        detection event JSON) or pretty (one aligned line for people)
       --lenient        exit 0 even if some lines were malformed
+      --policy FILE    exceptions and dedup, as for watch. Tracee events carry no target or
+                       parent information: exceptions with target, relation or parentExe
+                       conditions never match them; dedup windows use event timestamps
   -h, --help           show this help
 
 Malformed lines (not JSON, not an event, a field out of range, longer than 4 MiB or nested
@@ -43,6 +50,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     options: {
       format: { type: 'string', short: 'f', default: 'json' },
       lenient: { type: 'boolean', default: false },
+      policy: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,6 +62,15 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 1)
     throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
   const file = positionals[0] ?? '-';
+  let policy: Policy | undefined;
+  if (values.policy !== undefined) {
+    try {
+      policy = loadCliPolicy(values.policy);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
   const input = file === '-' ? checkedStdin(io.stdin) : await openInput(file);
   const output = new OutputSink(io.stdout);
   let summary: ReplaySummary;
@@ -64,6 +81,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
       drain: () => output.drain(),
       stopped: () => output.ended,
       onMalformed: (error) => io.stderr.write(`procmem-guard replay: ${error.message}\n`),
+      ...(policy === undefined ? {} : { policy }),
     });
   } catch (err) {
     // The input failed while being read (EIO, EISDIR from a directory on stdin, ...).
@@ -80,6 +98,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     `procmem-guard replay: ${summary.events} events read, ${summary.findings} findings, ` +
       `${summary.malformed} malformed lines` +
       `${summary.signatureErrors > 0 ? `, ${summary.signatureErrors} signature errors` : ''}` +
+      `${summary.policy ? `; ${describePolicyCounts(summary.policy)}` : ''}` +
       `${output.closed ? ' (output closed early)' : ''}\n`,
   );
   if (output.error !== undefined) {

@@ -1,10 +1,13 @@
 // procmem-guard watch [--format F] [--events] [--backend B] [--output SPEC]... [--metrics HOST:PORT]
-//                     [--config FILE]
+//                     [--policy FILE] [--config FILE]
 
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
 import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
+import { describePolicyCounts } from '../policy/describe.js';
+import { formatDuration } from '../policy/duration.js';
+import { type Policy, PolicyError } from '../policy/types.js';
 import {
   ConfigError,
   loadConfig,
@@ -23,9 +26,11 @@ import {
   UsageError,
 } from './command.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './exit-codes.js';
+import { loadCliPolicy } from './policy.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
-                           [--output SPEC]... [--metrics HOST:PORT] [--config FILE]
+                           [--output SPEC]... [--metrics HOST:PORT] [--policy FILE]
+                           [--config FILE]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
 however reached) and sends one finding per line to each output until SIGINT or SIGTERM, then
@@ -44,17 +49,23 @@ Options:
                          syslog:tcp://HOST:PORT (octet counted), webhook:URL (HTTP(S) POST of
                          JSON-lines batches, retried with backoff, bounded queue)
       --metrics HOST:PORT  serve Prometheus metrics on /metrics and health on /healthz
+      --policy FILE    exceptions (suppress or annotate expected openers) and dedup; check
+                       one with "procmem-guard policy check FILE". Without one, every
+                       finding is sent
   -c, --config FILE    YAML with any of: backend, format, events, outputs, metrics,
-                       flushTimeoutMs; command-line options override it
+                       flushTimeoutMs, policy; command-line options override it
   -h, --help           show this help
 
 An output never blocks capture: what it cannot deliver is queued (bounded), counted as
 delivered, failed, dropped or retried, and reported on standard error once per incident.
-SIGHUP re-opens file outputs and reloads --config; SIGTERM and SIGINT stop capture, give the
-outputs up to flushTimeoutMs (default 5000) to deliver, then exit. Lost events and capture
-warnings go to standard error.
+SIGHUP re-opens file outputs, reloads --config and re-reads the policy (an invalid one is
+reported and the running one kept); SIGTERM and SIGINT stop capture, give the outputs up to
+flushTimeoutMs (default 5000) to deliver, then exit. Lost events and capture warnings go to
+standard error; the summary counts suppressions by exception and dedup folds (with the
+folded counts no later finding carried).
 Exit status: 0 after a clean stop, also when the reader of standard output went away;
-1 if capture could not start or stopped on a capture error; 2 on a usage or config error;
+1 if capture could not start or stopped on a capture error; 2 on a usage, config or policy
+error (FILE:LINE:COLUMN);
 70 on an internal error (capture is stopped first); 74 if writing standard output failed.`;
 
 export const watchCommand: Command = {
@@ -76,6 +87,7 @@ interface Settings {
   metrics?: string;
   flushTimeoutMs: number;
   outputs: OutputConfig[];
+  policy?: string;
 }
 
 function settings(
@@ -85,6 +97,7 @@ function settings(
     backend?: string;
     output?: string[];
     metrics?: string;
+    policy?: string;
   },
   config: WatchConfig,
 ): Settings {
@@ -96,7 +109,19 @@ function settings(
     metrics: values.metrics ?? config.metrics,
     flushTimeoutMs: config.flushTimeoutMs ?? 5000,
     outputs: cliOutputs ?? config.outputs ?? [{ spec: 'stdout' }],
+    policy: values.policy ?? config.policy,
   };
+}
+
+/** The policy file read and checked for watch; a bad one is a usage error (exit 2). */
+function readPolicy(file: string | undefined): Policy | null {
+  if (file === undefined) return null;
+  try {
+    return loadCliPolicy(file);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 type Ending =
@@ -117,6 +142,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       backend: { type: 'string', short: 'b' },
       output: { type: 'string', short: 'o', multiple: true },
       metrics: { type: 'string' },
+      policy: { type: 'string' },
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -137,6 +163,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
   };
   let current = settings(values, readConfig());
   const backend = backendOption(current.backend);
+  const policy = readPolicy(current.policy);
+  let policyLoaded = policy !== null;
   let metricsAt: { host: string; port: number } | undefined;
   if (current.metrics !== undefined) {
     try {
@@ -184,7 +212,11 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     Promise.all(list.map((o) => o.output.close(deadline)));
 
   const abort = new AbortController();
-  const watcher = new ProcMemWatcher({ backend, signal: abort.signal });
+  const watcher = new ProcMemWatcher({
+    backend,
+    signal: abort.signal,
+    policy: policy ?? undefined,
+  });
   const send = (line: (f: FindingFormat) => string) => {
     for (const o of outputs) o.output.write(line(o.format));
   };
@@ -200,6 +232,21 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
 
   // Every way out goes through `ended`, so capture is always stopped before the exit.
   const onSignal = (signal: NodeJS.Signals) => end({ kind: 'signal', signal });
+  // The policy file is re-read on every SIGHUP (from the reloaded config's path, or the
+  // running one's if the config no longer parses); an invalid one leaves the running policy.
+  const reloadPolicy = (file: string | undefined) => {
+    try {
+      const next = readPolicy(file);
+      watcher.setPolicy(next);
+      if (next !== null) {
+        policyLoaded = true;
+        report(`SIGHUP: policy reloaded: ${describeLoaded(next)}`);
+      } else if (policyLoaded)
+        report('SIGHUP: no policy configured any more; every finding is sent');
+    } catch (err) {
+      report(`SIGHUP: keeping the running policy: ${(err as Error).message}`);
+    }
+  };
   const onHangup = () => {
     try {
       const next = settings(values, readConfig());
@@ -214,6 +261,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       report(`SIGHUP: keeping the running configuration: ${(err as Error).message}`);
       for (const o of outputs) o.output.reopen();
     }
+    reloadPolicy(current.policy);
   };
   const onUncaught = (error: unknown) => end({ kind: 'internal', error });
   process.on('SIGINT', onSignal);
@@ -243,7 +291,9 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     report(
       `watching with ${started.backend} (${started.backendReason}); outputs ${outputs
         .map((o) => o.output.spec)
-        .join(', ')}${server ? `; metrics on ${current.metrics}` : ''}; Ctrl-C stops`,
+        .join(', ')}${server ? `; metrics on ${current.metrics}` : ''}${
+        policy ? `; policy ${describeLoaded(policy)}` : ''
+      }; Ctrl-C stops`,
     );
 
     const ending = await ended;
@@ -263,8 +313,13 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     report(
       `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
         `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
-        `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}`,
+        `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}` +
+        `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}`,
     );
+    for (const p of watcher.pendingRepeats(PENDING_SHOWN))
+      report(
+        `not carried by a later finding: ${p.count} folded ${p.signature} ${p.access} by ${p.opener} of ${p.target}${p.exceptions ? ` (exceptions ${p.exceptions})` : ''}`,
+      );
     switch (ending.kind) {
       case 'signal':
       case 'stdout-closed':
@@ -292,6 +347,15 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
   }
+}
+
+/** Keys with pending dedup counts listed one per line in the exit summary, most first. */
+const PENDING_SHOWN = 20;
+
+function describeLoaded(policy: Policy): string {
+  return `${policy.source} (${policy.exceptions.length} exception(s), ${
+    policy.dedup ? `dedup window ${formatDuration(policy.dedup.windowMs)}` : 'no dedup'
+  })`;
 }
 
 function describe(e: Ending): string {

@@ -1,9 +1,14 @@
 // Routes events to the signatures that selected them and collects their findings. One
 // signature's exception is reported as a SignatureError and never stops the engine or the
-// other signatures.
+// other signatures. With a policy, findings pass its exceptions and dedup (src/policy) before
+// they are delivered.
 
 import { EventEmitter } from 'node:events';
 import type { TraceeEvent } from '../events/types.js';
+import type { PendingRepeats } from '../policy/dedup.js';
+import { PolicyFilter, type PolicyStats } from '../policy/filter.js';
+import { requireSignatures } from '../policy/load.js';
+import type { Policy } from '../policy/types.js';
 import { builtinSignatures } from '../signatures/index.js';
 import type {
   EventOrigin,
@@ -36,6 +41,8 @@ export interface SignatureEngineEvents {
 export interface SignatureEngineOptions {
   /** Signatures to start with; the built-in ones (TRC-1023, TRC-1024) when omitted. */
   signatures?: Signature[];
+  /** Exceptions and dedup applied to findings (loadPolicy, parsePolicy, policyFromObject). */
+  policy?: Policy | null;
 }
 
 interface Route {
@@ -62,10 +69,35 @@ export class SignatureEngine extends EventEmitter<SignatureEngineEvents> {
   private inSignature = false;
   /** Findings delivered and signature errors reported so far. */
   readonly stats = { events: 0, findings: 0, signatureErrors: 0 };
+  /** Made on the first policy; without one, findings go straight to the listeners. */
+  private filter: PolicyFilter | null = null;
 
   constructor(options: SignatureEngineOptions = {}) {
     super();
     for (const signature of options.signatures ?? builtinSignatures()) this.register(signature);
+    if (options.policy) this.setPolicy(options.policy);
+  }
+
+  /**
+   * Applies `policy` to the findings from now on (null: none). Counts by exception name and
+   * pending dedup counts carry over (PolicyFilter.setPolicy). Throws a PolicyError, keeping
+   * the policy in use, when it names a signature that is not registered.
+   */
+  setPolicy(policy: Policy | null): void {
+    if (policy !== null) requireSignatures(policy, this.signatureIds);
+    if (policy === null && this.filter === null) return;
+    this.filter ??= new PolicyFilter();
+    this.filter.setPolicy(policy);
+  }
+
+  /** Suppressions, annotations and dedup counts (all zero when no policy was ever set). */
+  policyStats(): PolicyStats {
+    return (this.filter ?? new PolicyFilter()).stats();
+  }
+
+  /** Dedup keys whose folded findings wait for a later finding to carry them. */
+  pendingRepeats(limit?: number): PendingRepeats[] {
+    return this.filter?.pendingRepeats(limit) ?? [];
   }
 
   /** Adds a signature. Throws if its id is taken or its metadata/init fails. */
@@ -97,7 +129,7 @@ export class SignatureEngine extends EventEmitter<SignatureEngineEvents> {
     return [...this.registered.keys()];
   }
 
-  /** Runs the event through every signature that selected it; returns the finding count. */
+  /** Runs the event through every signature that selected it; returns the findings delivered. */
   dispatch(event: TraceeEvent): number {
     this.stats.events++;
     const routes = this.byName.get(event.eventName);
@@ -163,23 +195,26 @@ export class SignatureEngine extends EventEmitter<SignatureEngineEvents> {
 
   /** A signature reported a finding: hold it while the signature runs, else deliver now. */
   private accept(finding: Finding): void {
-    if (this.inSignature) {
-      this.pending.push(finding);
-    } else {
-      this.stats.findings++;
-      this.emit('finding', finding);
-    }
+    if (this.inSignature) this.pending.push(finding);
+    else this.deliver(finding);
   }
 
   private flush(): number {
     const findings = this.pending;
     if (findings.length === 0) return 0;
     this.pending = [];
-    for (const finding of findings) {
-      this.stats.findings++;
-      this.emit('finding', finding);
-    }
-    return findings.length;
+    let delivered = 0;
+    for (const finding of findings) delivered += this.deliver(finding);
+    return delivered;
+  }
+
+  /** Through the policy, if any, to the listeners; 1 if delivered, 0 if suppressed or folded. */
+  private deliver(finding: Finding): number {
+    const out = this.filter === null ? finding : this.filter.apply(finding);
+    if (out === undefined) return 0;
+    this.stats.findings++;
+    this.emit('finding', out);
+    return 1;
   }
 
   private reportError(error: SignatureError): void {

@@ -259,19 +259,22 @@ function captureMark(value: unknown, exact: ExactDigits | undefined): CaptureMar
     mark.targetTid = int(value.targetTid, 'procmemGuard.targetTid', true);
   if (value.backend !== undefined)
     mark.backend = string(value.backend, 'procmemGuard.backend', true);
-  if (value.notes !== undefined) {
-    if (!Array.isArray(value.notes) || !value.notes.every((n) => typeof n === 'string')) {
-      throw new EventFieldError(
-        'procmemGuard.notes',
-        `expected an array of strings, got ${describe(value.notes)}`,
-      );
-    }
-    mark.notes = value.notes as string[];
-  }
+  if (value.notes !== undefined) mark.notes = strings(value.notes, 'notes');
+  if (value.exceptions !== undefined) mark.exceptions = strings(value.exceptions, 'exceptions');
+  if (value.repeats !== undefined) mark.repeats = int(value.repeats, 'procmemGuard.repeats', true);
   if (value.target !== undefined) mark.target = targetInfo(value.target, exact);
   if (value.parentExe !== undefined)
     mark.parentExe = string(value.parentExe, 'procmemGuard.parentExe', true);
   return mark;
+}
+
+function strings(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string'))
+    throw new EventFieldError(
+      `procmemGuard.${field}`,
+      `expected an array of strings, got ${describe(value)}`,
+    );
+  return value as string[];
 }
 
 const U32_MAX = 2 ** 32 - 1;

@@ -90,6 +90,10 @@ export interface CaptureMark {
   target?: TargetInfo;
   /** The opener's parent's executable, read at capture time (live events only). */
   parentExe?: string;
+  /** Names of the policy exceptions with action "annotate" that matched this finding. */
+  exceptions?: string[];
+  /** Dedup: findings folded into this one since the last one emitted for its key. */
+  repeats?: number;
 }
 
 /** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */

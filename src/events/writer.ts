@@ -99,7 +99,16 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.backend === undefined ? '' : `,"backend":${JSON.stringify(mark.backend)}`}` +
     `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}` +
     `${mark.target === undefined ? '' : `,"target":${serializeTarget(mark.target)}`}` +
-    `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}}`
+    `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}` +
+    `${policyMarks(mark)}}`
+  );
+}
+
+/** What a policy adds to a finding's mark: annotate exceptions that matched, dedup repeats. */
+function policyMarks(mark: CaptureMark): string {
+  return (
+    `${mark.exceptions === undefined ? '' : `,"exceptions":${JSON.stringify(mark.exceptions)}`}` +
+    `${mark.repeats === undefined ? '' : `,"repeats":${mark.repeats}`}`
   );
 }
 

@@ -22,8 +22,19 @@ export function formatFindingPretty(finding: Finding): string {
     `${sigMetadata.ID} ${sigMetadata.EventName}`.padEnd(33),
     `pid ${event.hostProcessId || event.processId}`.padEnd(11),
     actors(event),
-    target(event),
+    target(event) + policyNotes(event),
   ].join('  ');
+}
+
+/** What a policy added: `  repeats 49  exceptions bcc-usdt`. */
+function policyNotes(event: TraceeEvent): string {
+  const mark = event.procmemGuard;
+  if (mark === undefined) return '';
+  let out = '';
+  if (mark.repeats !== undefined) out += `  repeats ${mark.repeats}`;
+  if (mark.exceptions !== undefined)
+    out += `  exceptions ${mark.exceptions.map((n) => terminalText(n)).join(',')}`;
+  return out;
 }
 
 /** One aligned line per captured event (watch --events --format pretty). */

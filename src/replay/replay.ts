@@ -5,6 +5,8 @@ import type { Readable } from 'node:stream';
 import { SignatureEngine } from '../engine/engine.js';
 import { EventParseError, parseEventLine } from '../events/reader.js';
 import { type FindingFormat, findingFormatter } from '../output/index.js';
+import type { PolicyStats } from '../policy/filter.js';
+import type { Policy } from '../policy/types.js';
 import type { Finding } from '../signatures/signature.js';
 import { splitLines } from './lines.js';
 
@@ -18,6 +20,8 @@ export interface ReplaySummary {
   blank: number;
   /** Exceptions thrown by signatures (reported through the engine's 'error'). */
   signatureErrors: number;
+  /** The engine's policy counts (suppressed, annotated, dedup); absent when it has no policy. */
+  policy?: PolicyStats;
 }
 
 export interface ReplayOptions {
@@ -28,6 +32,11 @@ export interface ReplayOptions {
   onMalformed: (error: EventParseError) => void;
   /** Signatures to run; a new engine with the built-in signatures when omitted. */
   engine?: SignatureEngine;
+  /**
+   * Exceptions and dedup, set on the engine. Replayed Tracee events carry no target or parent
+   * information: exceptions with target, relation or parentExe conditions never match them.
+   */
+  policy?: Policy;
   maxLineBytes?: number;
   /** Awaited after each input chunk once its output was written (backpressure). */
   drain?: () => Promise<void> | void;
@@ -42,6 +51,7 @@ export async function replay(
   options: ReplayOptions,
 ): Promise<ReplaySummary> {
   const engine = options.engine ?? new SignatureEngine();
+  if (options.policy !== undefined) engine.setPolicy(options.policy);
   const format = findingFormatter(options.format);
   const summary: ReplaySummary = {
     events: 0,
@@ -102,5 +112,7 @@ export async function replay(
     engine.off('finding', onFinding);
   }
   summary.signatureErrors = engine.stats.signatureErrors - errorsBefore;
+  const policy = engine.policyStats();
+  if (policy.policy !== null) summary.policy = policy;
   return summary;
 }

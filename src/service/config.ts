@@ -6,6 +6,7 @@
 //   events: false
 //   metrics: 127.0.0.1:9464
 //   flushTimeoutMs: 5000     # how long SIGTERM waits for outputs
+//   policy: policy.yaml      # exceptions and dedup; relative to this file's directory
 //   outputs:
 //     - stdout
 //     - file:/var/log/procmem-guard/findings.jsonl
@@ -18,6 +19,7 @@
 //       socket: /dev/log
 
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { FINDING_FORMATS, type FindingFormat } from '../output/index.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../watcher/watcher.js';
@@ -42,13 +44,15 @@ export interface WatchConfig {
   metrics?: string;
   flushTimeoutMs?: number;
   outputs?: OutputConfig[];
+  /** A policy file, resolved against the config file's directory. */
+  policy?: string;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const TOP_KEYS = ['backend', 'format', 'events', 'metrics', 'flushTimeoutMs', 'outputs'];
+const TOP_KEYS = ['backend', 'format', 'events', 'metrics', 'flushTimeoutMs', 'outputs', 'policy'];
 const OUTPUT_KEYS = [
   'spec',
   'format',
@@ -82,7 +86,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   };
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lineCounter.linePos(first.pos[0]);
     throw new ConfigError(`${file}:${pos.line}:${pos.col}: ${first.message.split('\n')[0]}`);
   }
   const root = doc.contents;
@@ -126,6 +130,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       case 'flushTimeoutMs':
         config.flushTimeoutMs = positive(scalar(), value, key, at);
         break;
+      case 'policy': {
+        const v = scalar();
+        if (typeof v !== 'string' || v === '') throw at(value, 'policy must be a file path');
+        config.policy = resolve(dirname(file), v);
+        break;
+      }
       case 'outputs': {
         if (!isSeq(value)) throw at(value ?? keyNode, 'outputs must be a list');
         config.outputs = value.items.map((item) => outputConfig(item as Node, env, at));

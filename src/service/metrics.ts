@@ -64,6 +64,46 @@ export function createRegistry(
   total('procmem_guard_signature_errors_total', 'Signatures that threw', [], () => [
     [{}, stats().signatureErrors],
   ]);
+  total(
+    'procmem_guard_suppressed_total',
+    'Findings a policy exception suppressed, by exception name',
+    ['exception'],
+    () =>
+      Object.entries(stats().policy.suppressedByException).map(([exception, v]) => [
+        { exception },
+        v,
+      ]),
+  );
+  total(
+    'procmem_guard_annotated_total',
+    'Findings a policy exception annotated, by exception name',
+    ['exception'],
+    () =>
+      Object.entries(stats().policy.annotatedByException).map(([exception, v]) => [
+        { exception },
+        v,
+      ]),
+  );
+  for (const [metric, key, help] of [
+    ['procmem_guard_dedup_folded_total', 'folded', 'Findings folded into a dedup count'],
+    [
+      'procmem_guard_dedup_carried_total',
+      'carried',
+      'Folded findings counted in a later finding (repeats)',
+    ],
+    [
+      'procmem_guard_dedup_evicted_total',
+      'evicted',
+      'Folded findings whose key left the dedup table uncarried',
+    ],
+  ] as const)
+    total(metric, help, [], () => [[{}, stats().policy.dedup[key]]]);
+  gauge(
+    'procmem_guard_dedup_pending',
+    'Folded findings waiting for a later finding of their key',
+    [],
+    () => [[{}, stats().policy.dedup.pending]],
+  );
   total('procmem_guard_lost_total', 'Lost events by source and cause', ['source', 'cause'], () => {
     const s = stats();
     return Object.entries(s.lost)

@@ -8,6 +8,10 @@ import { recordToEvent } from '../capture/to-event.js';
 import { SignatureEngine } from '../engine/engine.js';
 import type { SecurityFileOpenEvent } from '../events/types.js';
 import { loadNative, type NativeCapture } from '../native.js';
+import type { PendingRepeats } from '../policy/dedup.js';
+import type { PolicyStats } from '../policy/filter.js';
+import { toPolicy } from '../policy/load.js';
+import type { Policy, PolicySpec } from '../policy/types.js';
 import { builtinSignatures } from '../signatures/index.js';
 import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
@@ -47,6 +51,12 @@ export interface ProcMemWatcherOptions {
   ringCapacity?: number;
   /** Aborting stops the watcher. */
   signal?: AbortSignal;
+  /**
+   * Exceptions and dedup for findings: a policy file's path (read at construction), a Policy
+   * (loadPolicy, parsePolicy) or a plain object in the file's shape. An invalid one throws a
+   * PolicyError from the constructor. Replace it later with setPolicy().
+   */
+  policy?: string | Policy | PolicySpec;
 }
 
 export interface WatcherStats {
@@ -72,6 +82,8 @@ export interface WatcherStats {
   lost: LossCounters & { total: number };
   /** Raw native counters of the backend and the process table. */
   native: Record<string, number>;
+  /** Suppressions and annotations by exception name, and dedup counts (docs/api.md). */
+  policy: PolicyStats;
 }
 
 export interface ProcMemWatcherEvents {
@@ -136,6 +148,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
         ...(options.builtinSignatures === false ? [] : builtinSignatures()),
         ...(options.signatures ?? []),
       ],
+      policy: options.policy === undefined ? null : toPolicy(options.policy),
     });
     this.#engine.on('finding', (f) => {
       this.#findings++;
@@ -151,6 +164,19 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
 
   get running(): boolean {
     return this.#capture !== null;
+  }
+
+  /**
+   * Replaces the policy (null: none) for findings from now on; a path is read now. Throws a
+   * PolicyError and keeps the policy in use when the new one is invalid.
+   */
+  setPolicy(policy: string | Policy | PolicySpec | null): void {
+    this.#engine.setPolicy(policy === null ? null : toPolicy(policy, 'policy'));
+  }
+
+  /** Dedup keys whose folded findings no later finding has carried yet, most first. */
+  pendingRepeats(limit = 20): PendingRepeats[] {
+    return this.#engine.pendingRepeats(limit);
   }
 
   /** Starts capture. Resolves once an open made from now on will be reported. */
@@ -249,6 +275,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       lastDrainAt: this.#lastDrainAt,
       lost: { ...this.#lost },
       native,
+      policy: this.#engine.policyStats(),
     };
   }
 

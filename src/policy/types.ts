@@ -1,0 +1,120 @@
+// The policy model: what a policy file says (PolicySpec, the YAML shape), what it becomes once
+// checked (Policy), its limits and its error. README "Policy files" documents the language.
+
+import type { TargetRelation } from '../events/types.js';
+import type { ExeGlob } from './glob.js';
+
+export type Access = 'read' | 'write';
+export type PolicyAction = 'suppress' | 'annotate';
+export const ACCESS_VALUES: readonly Access[] = ['read', 'write'];
+export const ACTIONS: readonly PolicyAction[] = ['suppress', 'annotate'];
+export const RELATIONS: readonly TargetRelation[] = ['self', 'ancestor', 'descendant', 'unrelated'];
+
+/** One exception as written in the file (every list: any entry matches; [] = any). */
+export interface ExceptionSpec {
+  name: string;
+  signatures?: string[];
+  access?: Access[];
+  opener?: {
+    exe?: string[];
+    comm?: string[];
+    uid?: number[];
+    parentExe?: string[];
+    /** host, any (the default), or a container id prefix (12 to 64 lowercase hex digits). */
+    container?: string;
+  };
+  target?: { exe?: string[]; comm?: string[]; uid?: number[] };
+  relation?: TargetRelation[];
+  action: PolicyAction;
+}
+
+/** A policy file's shape, also accepted as a plain object (`options.policy`). */
+export interface PolicySpec {
+  version: 1;
+  dedup?: { window: string; maxKeys?: number };
+  exceptions?: ExceptionSpec[];
+}
+
+/** Where an opener may run: on the host, anywhere, or in containers whose id starts so. */
+export type ContainerScope = 'any' | 'host' | { idPrefix: string };
+
+/** A checked exception. A null condition is not set (matches anything). */
+export interface PolicyException {
+  readonly name: string;
+  /** Signature ids it applies to; null: every signature. */
+  readonly signatures: readonly string[] | null;
+  /** What the open may grant (read, write or both); an O_RDWR open needs both listed. */
+  readonly access: readonly Access[];
+  readonly opener: {
+    readonly exe: readonly ExeGlob[] | null;
+    readonly comm: readonly string[] | null;
+    readonly uid: readonly number[] | null;
+    readonly parentExe: readonly ExeGlob[] | null;
+    readonly container: ContainerScope;
+  };
+  readonly target: {
+    readonly exe: readonly ExeGlob[] | null;
+    readonly comm: readonly string[] | null;
+    readonly uid: readonly number[] | null;
+  };
+  readonly relation: readonly TargetRelation[] | null;
+  readonly action: PolicyAction;
+  /** Where the exception starts in its file (1-based), when it came from one. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export interface DedupSettings {
+  /** Repeats inside this many milliseconds of the last emitted finding fold into a count. */
+  readonly windowMs: number;
+  /** Keys the dedup table holds at most; the oldest is evicted (its count kept) beyond. */
+  readonly maxKeys: number;
+}
+
+/** A checked, frozen policy: from loadPolicy, parsePolicy or policyFromObject. */
+export interface Policy {
+  /** The file it was read from, or the name given for an object ('options.policy'). */
+  readonly source: string;
+  readonly version: 1;
+  readonly dedup: DedupSettings | null;
+  readonly exceptions: readonly PolicyException[];
+}
+
+/** Size caps; larger input is refused with a PolicyError (README "Policy files"). */
+export const POLICY_LIMITS = {
+  /** Bytes in a policy file. */
+  fileBytes: 1024 * 1024,
+  exceptions: 1000,
+  /** Entries in any one list (exe, comm, uid, signatures, ...). */
+  listEntries: 256,
+  nameLength: 128,
+  /** Longest signature id. */
+  signatureLength: 64,
+  /** comm is TASK_COMM_LEN - 1 bytes: the kernel cuts longer names. */
+  commBytes: 15,
+  /** Aliases (*name) resolved while reading one file. */
+  aliases: 100,
+  maxWindowMs: 24 * 3_600_000,
+  defaultMaxKeys: 4096,
+  maxKeys: 1_000_000,
+} as const;
+
+/**
+ * A policy that cannot be used: where (file, 1-based line and column when known, the field
+ * path such as `exceptions[2].opener.exe[0]`) and why. The message reads
+ * `FILE:LINE:COLUMN: FIELD: REASON`.
+ */
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+  constructor(
+    readonly source: string,
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    readonly field: string | undefined,
+    readonly reason: string,
+  ) {
+    super(
+      `${source}${line === undefined ? '' : `:${line}:${column ?? 1}`}: ${field ? `${field}: ` : ''}${reason}`,
+    );
+  }
+}

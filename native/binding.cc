@@ -28,12 +28,6 @@
 #include "capture_object.h"
 #include "probe_report.h"
 
-// --- BEGIN test-only export (proc engineer): native/proc/test_export.cc ---
-namespace pmg {
-Napi::Object processTableForTest(Napi::Env env);
-}
-// --- END test-only export ---
-
 // auditStatus(): { enabled, failure, pid, backlogLimit, lost, backlog } (AUDIT_GET)
 // auditListRules(): [{ key, flags, action, fieldCount }] (AUDIT_LIST_RULES)
 // Defined in native/audit/audit_napi.cc.
@@ -59,7 +53,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
-  exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
   pmg::registerAuditExports(env, exports);  // auditStatus, auditListRules (audit)
   return exports;
 }

@@ -151,12 +151,12 @@ export function run(
 }
 
 /**
- * What a capture owns in this process, for leak checks: fds by kind (fanotify groups, eventfds,
- * netlink sockets: the only kinds a capture opens) and the ids of its named threads. Counting
- * all fds or all threads would also count what other tests' children and libuv open and close
- * meanwhile.
+ * What a capture owns in this process (or in process `pid`), for leak checks: fds by kind
+ * (fanotify groups, eventfds, netlink sockets: the only kinds a capture opens) and the ids of
+ * its named threads. Counting all fds or all threads would also count what other tests'
+ * children and libuv open and close meanwhile.
  */
-export function captureResources(): {
+export function captureResources(pid: number | 'self' = 'self'): {
   fanotify: number;
   eventfd: number;
   netlink: number;
@@ -166,17 +166,17 @@ export function captureResources(): {
   threads: string[];
 } {
   const netlinkInodes = new Set(
-    readFileSync('/proc/self/net/netlink', 'utf8')
+    readFileSync(`/proc/${pid}/net/netlink`, 'utf8')
       .split('\n')
       .slice(1)
       .map((l) => l.trim().split(/\s+/)[9])
       .filter(Boolean),
   );
   const out = { fanotify: 0, eventfd: 0, netlink: 0, bpf: 0, epoll: 0, threads: [] as string[] };
-  for (const fd of readdirSync('/proc/self/fd')) {
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target = '';
     try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
     } catch {
       continue; // closed meanwhile (the directory fd of readdir itself)
     }
@@ -186,16 +186,16 @@ export function captureResources(): {
     else if (netlinkInodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) out.netlink++;
     if (target.startsWith('anon_inode:bpf')) {
       try {
-        if (/^(prog_id|map_id|link_id):/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')))
+        if (/^(prog_id|map_id|link_id):/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')))
           out.bpf++;
       } catch {
         // closed meanwhile
       }
     }
   }
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       if (comm.startsWith('pmg-')) out.threads.push(`${tid}:${comm}`);
     } catch {
       // exited meanwhile

@@ -5,12 +5,13 @@
 // Usage: node bench/process-table.mjs [runs]
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
-import { loadNative } from '../dist/native.js';
 import { buildC } from './lib.mjs';
 
-const T = loadNative().processTableForTest;
+// The test-only addon (binding.gyp target procmem_guard_test; npm run build:native builds it).
+const T = createRequire(import.meta.url)('../build/Release/procmem_guard_test.node');
 const runs = Number(process.argv[2] ?? 2000);
 const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;

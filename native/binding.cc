@@ -26,12 +26,6 @@
 #include "capture_object.h"
 #include "probe_report.h"
 
-// --- BEGIN test-only export (proc engineer): native/proc/test_export.cc ---
-namespace pmg {
-Napi::Object processTableForTest(Napi::Env env);
-}
-// --- END test-only export ---
-
 // recordLayout(): offsets and sizes of CaptureRecord and the ring header, for the check of the
 // TypeScript decoder (native/record_layout.cc).
 namespace pmg {
@@ -63,7 +57,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("createCapture", Napi::Function::New(env, CreateCapture));
-  exports.Set("processTableForTest", pmg::processTableForTest(env));  // test-only (proc)
   pmg::registerAuditExports(env, exports);  // auditStatus, auditListRules (audit)
   pmg::registerRecordLayout(env, exports);
   return exports;

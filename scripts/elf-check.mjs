@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks prebuilt addons against the portability floor (docs/install.md): an ELF shared object
 // for the architecture its directory names, no glibc symbol version newer than GLIBC_2.28, no
-// dependency on libstdc++ or libgcc_s, only the N-API entry points exported, stripped.
+// dependency on libstdc++ or libgcc_s, only the N-API entry points exported, stripped, and no
+// test-only native code (test/native/addon/ is its own addon, never linked into this one).
 // Usage: node scripts/elf-check.mjs FILE...   (FILE under prebuilds/linux-<arch>/)
 // Prints one JSON report per file (an array) and exits 1 if any file has a problem.
 // Needs readelf (binutils), which reads any architecture's ELF files.
@@ -19,7 +20,29 @@ const ALLOWED_NEEDED = new Set([
   'ld-linux-x86-64.so.2',
   'ld-linux-aarch64.so.1',
 ]);
-const EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
+export const EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
+/**
+ * Strings that only the test-only addon (test/native/addon/) contains: its module and class
+ * names, and the name the process table handle had when it was an export of this addon.
+ */
+export const TEST_ONLY_MARKERS = ['procmem_guard_test', 'ProcessTableHandle', 'processTableForTest'];
+
+/**
+ * The names of the dynamic symbols `file` defines, as `nm -D --defined-only` lists them; `nm`
+ * is the binutils nm for the file's machine (aarch64-linux-gnu-nm for arm64 on x86-64).
+ */
+export function dynamicExports(file, nm = 'nm') {
+  return execFileSync(nm, ['-D', '--defined-only', file], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).at(-1));
+}
+
+/** The test-only markers found anywhere in `file`'s bytes (strings survive stripping). */
+export function testOnlyMarkers(file) {
+  const bytes = readFileSync(file);
+  return TEST_ONLY_MARKERS.filter((m) => bytes.includes(m));
+}
 
 const versionKey = (v) => v.split('.').map(Number);
 export function compareVersions(a, b) {
@@ -63,6 +86,7 @@ export function checkAddon(file) {
   const extra = exported.filter((s) => !EXPORTS.includes(s));
   if (extra.length > 0)
     problems.push(`exports ${extra.length} symbol(s) beyond N-API: ${extra[0]}`);
+  for (const marker of testOnlyMarkers(file)) problems.push(`contains test-only code (${marker})`);
   const stripped = !/\s\.symtab\s/.test(readelf(['-S'], file));
   if (!stripped) problems.push('not stripped');
   return { file, machine, maxGlibc: maxGlibc && `GLIBC_${maxGlibc}`, needed, stripped, problems };

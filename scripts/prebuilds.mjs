@@ -8,11 +8,11 @@
 // linux-x64 includes the eBPF backend; the arm64 cross build goes without it (no arm64 static
 // libbpf/libelf here: scripts/ebpf-build.mjs says so and the backend reports it at run time).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { arch as hostArch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkAddon } from './elf-check.mjs';
-import { buildEnv, nodeGyp, root } from './native-env.mjs';
+import { buildEnv, nodeGyp, root, stageSources } from './native-env.mjs';
 
 const TARGETS = [
   { arch: 'x64', triple: 'x86_64-linux-gnu', apt: 'g++-x86-64-linux-gnu' },
@@ -22,9 +22,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 
 const stage = mkdtempSync(join(tmpdir(), 'pmg-prebuilds-'));
 try {
-  for (const f of ['binding.gyp', 'package.json', 'native', 'scripts/ebpf-build.mjs'])
-    cpSync(join(root, f), join(stage, f), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
+  stageSources(stage);
   for (const t of TARGETS) {
     const prefix = t.arch === hostArch() ? '' : `${t.triple}-`;
     const tools = { CC: `${prefix}gcc`, CXX: `${prefix}g++`, strip: `${prefix}strip` };
@@ -47,8 +45,12 @@ try {
       {
         cwd: stage,
         stdio: ['ignore', 2, 2], // stdout stays clean for `npm pack --json`
+        // Never the test-only addon (prebuildify would take the first .node it finds) nor a
+        // sanitizer build, whatever the caller's environment says.
         env: buildEnv({
           PMG_PORTABLE: '1',
+          PMG_TEST_ADDON: '',
+          PMG_ASAN: '',
           CC: tools.CC,
           CXX: tools.CXX,
           PREBUILD_NODE_GYP: nodeGyp.at(-1),

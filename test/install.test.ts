@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module shared with scripts/prebuilds.mjs
+import * as elf from '../scripts/elf-check.mjs';
 import { EXIT_FAILURE } from '../src/cli/exit-codes.js';
 import { isRoot, liveName } from './helpers/live.js';
 
@@ -199,6 +201,22 @@ describe('install from the tarball without a toolchain', () => {
       expect(r.needed.some((lib) => /libstdc\+\+|libgcc_s/.test(lib))).toBe(false);
     }
     expect(res.status).toBe(0);
+  });
+
+  it('every shipped prebuild exports only N-API symbols (nm -D --defined-only) and no test-only code', () => {
+    for (const [arch, nm] of [
+      ['x64', 'nm'],
+      ['arm64', 'aarch64-linux-gnu-nm'],
+    ] as const) {
+      const file = join(withScripts.pkg, 'prebuilds', `linux-${arch}`, 'procmem-guard.glibc.node');
+      const names: string[] = elf.dynamicExports(file, nm);
+      expect(names, arch).toContain('napi_register_module_v1');
+      expect(
+        names.filter((n) => !elf.EXPORTS.includes(n)),
+        arch,
+      ).toEqual([]);
+      expect(elf.testOnlyMarkers(file), arch).toEqual([]);
+    }
   });
 
   it.runIf(isRoot)(

@@ -84,6 +84,8 @@ describe('outputs', () => {
   it('the capture-thread-stopped warnings are fatal', () => {
     expect(isFatalCaptureWarning('fanotify capture thread stopped: read: EIO')).toBe(true);
     expect(isFatalCaptureWarning('audit backend: poll: Bad file descriptor')).toBe(true);
+    expect(isFatalCaptureWarning('eBPF backend: poll: Invalid argument')).toBe(true);
+    expect(isFatalCaptureWarning('eBPF backend: ring buffer: Bad message')).toBe(false);
     expect(isFatalCaptureWarning('a fanotify event could not be opened')).toBe(false);
   });
 });

@@ -75,9 +75,12 @@ export const watchCommand: Command = {
   run: runWatch,
 };
 
-/** Warnings after which the native capture thread no longer runs: watch stops and exits 1. */
+/**
+ * Warnings after which the native capture thread no longer runs (each backend's thread ends
+ * on a failed poll; fanotify's on any error it throws): watch stops and exits 1.
+ */
 export function isFatalCaptureWarning(message: string): boolean {
-  return /capture thread stopped|audit backend: poll:/.test(message);
+  return /capture thread stopped|audit backend: poll:|eBPF backend: poll:/.test(message);
 }
 
 interface Settings {

@@ -207,9 +207,12 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
         backend,
         ringCapacity: this.#options.ringCapacity ?? 4096,
         onWake: () => this.#drain(),
-        // One prefix: the backend's name (the CLI adds the program's).
+        // One prefix: the backend's name (the CLI adds the program's); the eBPF backend's own
+        // messages say "eBPF backend: ...".
         onWarn: (msg: string) =>
-          this.#emitError(new Error(msg.startsWith(backend) ? msg : `${backend}: ${msg}`)),
+          this.#emitError(
+            new Error(msg.toLowerCase().startsWith(backend) ? msg : `${backend}: ${msg}`),
+          ),
       });
       try {
         capture.start();

@@ -181,6 +181,35 @@ export function spawnTarget(owner?: { uid: number; gid: number }): ChildProcess 
   return child as ChildProcess & { pid: number };
 }
 
+/**
+ * spawnSync's result without blocking this worker: a synchronous call of a minute or more (a
+ * build, a long child) makes vitest's worker-to-runner calls time out ("Timeout calling
+ * onTaskUpdate", 60 s). Kills the child with SIGKILL after `timeout` ms (status null then).
+ */
+export function spawnToEnd(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = opts.timeout ? setTimeout(() => child.kill('SIGKILL'), opts.timeout) : undefined;
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 /** Runs a command to completion; returns its pid and stdout. */
 export function run(
   cmd: string,
@@ -213,12 +242,12 @@ export function run(
 }
 
 /**
- * What a capture owns in this process, for leak checks: fds by kind (fanotify groups, eventfds,
- * netlink sockets: the only kinds a capture opens) and the ids of its named threads. Counting
- * all fds or all threads would also count what other tests' children and libuv open and close
- * meanwhile.
+ * What a capture owns in this process (or in process `pid`), for leak checks: fds by kind
+ * (fanotify groups, eventfds, netlink sockets: the only kinds a capture opens) and the ids of
+ * its named threads. Counting all fds or all threads would also count what other tests'
+ * children and libuv open and close meanwhile.
  */
-export function captureResources(): {
+export function captureResources(pid: number | 'self' = 'self'): {
   fanotify: number;
   eventfd: number;
   netlink: number;
@@ -228,17 +257,17 @@ export function captureResources(): {
   threads: string[];
 } {
   const netlinkInodes = new Set(
-    readFileSync('/proc/self/net/netlink', 'utf8')
+    readFileSync(`/proc/${pid}/net/netlink`, 'utf8')
       .split('\n')
       .slice(1)
       .map((l) => l.trim().split(/\s+/)[9])
       .filter(Boolean),
   );
   const out = { fanotify: 0, eventfd: 0, netlink: 0, bpf: 0, epoll: 0, threads: [] as string[] };
-  for (const fd of readdirSync('/proc/self/fd')) {
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target = '';
     try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
     } catch {
       continue; // closed meanwhile (the directory fd of readdir itself)
     }
@@ -248,16 +277,16 @@ export function captureResources(): {
     else if (netlinkInodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) out.netlink++;
     if (target.startsWith('anon_inode:bpf')) {
       try {
-        if (/^(prog_id|map_id|link_id):/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')))
+        if (/^(prog_id|map_id|link_id):/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')))
           out.bpf++;
       } catch {
         // closed meanwhile
       }
     }
   }
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       if (comm.startsWith('pmg-')) out.threads.push(`${tid}:${comm}`);
     } catch {
       // exited meanwhile

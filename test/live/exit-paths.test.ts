@@ -1,13 +1,20 @@
 // Every way `watch` can end leaves the host as it found it (issue 12): no procmem-guard audit
 // rules, audit enabled and backlog limit as before, no audit state file, the process gone, and
-// the documented exit code. Run for both backends (audit's with the host-state opt-in).
+// the documented exit code. Signals, stdout and JavaScript faults run for fanotify and audit
+// (audit's with the host-state opt-in); a fatal error in the addon for every backend, through
+// watch and through the API.
+import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT_INTERNAL, EXIT_IO, EXIT_OK } from '../../src/cli/exit-codes.js';
+import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from '../../src/cli/exit-codes.js';
+import { track } from '../helpers/children.js';
 import {
+  captureResources,
   changesHostState,
+  itBackends,
   liveName,
+  run,
   runsHere,
   sleep,
   spawnTarget,
@@ -130,4 +137,88 @@ describe('watch leaves the host as it found it', () => {
       },
     );
   }
+});
+
+// A fatal error in the addon, caused for real from outside the process: the soft RLIMIT_NOFILE
+// of the running watcher is lowered to 1 (prlimit(2), what any process with CAP_SYS_RESOURCE,
+// or the same uid, may do to another). The kernel then refuses the capture thread's next
+// poll()/ppoll() of its two or three fds with EINVAL (poll(2): nfds exceeds RLIMIT_NOFILE), and
+// every backend's thread ends on that ("fanotify capture thread stopped: poll: ...", "audit
+// backend: poll: ...", "eBPF backend: poll: ..."). No hook in procmem-guard. Stopping must then
+// work without opening anything new: the audit backend undoes its kernel state through the
+// socket and state directory fd it already holds.
+const starveFds = (pid: number) => run('prlimit', [`--pid=${pid}`, '--nofile=1:']);
+const fatalWatcher = fileURLToPath(new URL('../fixtures/fatal-watcher.mjs', import.meta.url));
+
+/** fanotify's thread sleeps in ppoll until an event: mem reads wake it, until `done()`. */
+async function wakeUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) {
+    await readOnce();
+    await sleep(100);
+  }
+}
+
+describe('a fatal error in the addon (the capture thread stops)', () => {
+  const backends = ['ebpf', 'fanotify', 'audit'] as const;
+
+  itBackends(
+    backends,
+    '%s: watch stops capture, prints its summary, exits 1, host as found',
+    async (backend) => {
+      const before = hostState();
+      const w = startWatch(['--backend', backend]);
+      try {
+        await started(w);
+        await starveFds(w.child.pid as number);
+        await wakeUntil(() => w.child.exitCode !== null);
+        const { code } = await w.exited;
+        // The thread's own message, with one prefix (issue 12, row 13).
+        expect(w.err()).toMatch(
+          /^procmem-guard: (fanotify capture thread stopped|audit backend|eBPF backend): poll: Invalid argument$/m,
+        );
+        expect(w.err()).toMatch(
+          new RegExp(`stopped on a capture error: backend ${backend}, kernel events \\d+`),
+        );
+        expect(code).toBe(EXIT_FAILURE);
+        expect(gone(w.child.pid as number)).toBe(true);
+        expect(hostState()).toEqual(before);
+      } finally {
+        w.child.kill('SIGKILL');
+      }
+    },
+  );
+
+  itBackends(
+    backends,
+    '%s: ProcMemWatcher.stop() after it leaves no capture fd or thread',
+    async (backend) => {
+      const before = hostState();
+      const child = track(spawn(process.execPath, [fatalWatcher, backend], { stdio: 'pipe' }));
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      child.stderr.on('data', (d) => {
+        out += d;
+      });
+      try {
+        await waitFor('the child', () => out.includes('ready'), 20_000);
+        const idle = captureResources(child.pid);
+        child.stdin.write('go\n');
+        await waitFor(
+          'capture to start',
+          () => out.includes('started') || child.exitCode !== null,
+          20_000,
+        );
+        expect(captureResources(child.pid).threads.length).toBeGreaterThan(idle.threads.length);
+        await starveFds(child.pid as number);
+        await wakeUntil(() => out.includes('stopped'));
+        expect(out).toMatch(/stopped .*poll: Invalid argument/);
+        expect(captureResources(child.pid)).toEqual(idle);
+        expect(hostState()).toEqual(before);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 });

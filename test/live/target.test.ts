@@ -4,14 +4,14 @@
 import { mkdtempSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SecurityFileOpenEvent } from '../../src/events/types.js';
 import { formatFindingPretty } from '../../src/output/pretty.js';
 import type { BackendName } from '../../src/watcher/watcher.js';
 import {
   type Collected,
   cHelper,
-  isRoot,
+  describeBackends,
   run,
   spawnTarget,
   startWatcher,
@@ -34,7 +34,7 @@ function untilSleeping(pid: string): string {
   return `i=0; until [ "$(cat /proc/${pid}/comm 2>/dev/null)" = sleep ] || [ $i -ge 500 ]; do sleep 0.01; i=$((i+1)); done`;
 }
 
-describe.skipIf(!isRoot).each(backends)('target enrichment (%s)', (backend) => {
+describeBackends(backends, 'target enrichment (%s)', (backend) => {
   let w: Collected;
   let openMem: string;
   beforeAll(async () => {

@@ -1,12 +1,12 @@
 // The native ProcessTable against the real kernel (CI runs as root): proc connector, TASKSTATS
-// and /proc reads. Uses the test-only `processTableForTest` export of the addon.
+// and /proc reads. Drives the table through the test-only addon (test/native/addon/).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative, nativeAddonPath } from '../../src/native.js';
 import { cHelper, liveName, runsHere, waitFor } from '../helpers/live.js';
+import { loadTestAddon, testAddonPath } from '../helpers/test-addon.js';
 
 interface Info {
   hostPid: number;
@@ -45,8 +45,7 @@ interface ProcessTableForTest {
   containerIdFromCgroup(path: string): string;
 }
 
-const native = loadNative() as unknown as { processTableForTest: ProcessTableForTest };
-const T = native.processTableForTest;
+const T = loadTestAddon() as ProcessTableForTest;
 const kOpenerExited = 1 << 3;
 const kAttributionMissing = 1 << 4;
 
@@ -482,7 +481,7 @@ describe.skipIf(!runsHere())(liveName('ProcessTable (live kernel)'), () => {
   });
 
   it('fails with an actionable error in a network namespace the proc connector ignores', () => {
-    const script = `const T = require(${JSON.stringify(nativeAddonPath())}).processTableForTest;
+    const script = `const T = require(${JSON.stringify(testAddonPath)});
       try { new T.Handle().start(); console.log('started'); }
       catch (e) { console.log(e.code + ': ' + e.message); }`;
     const out = execFileSync('unshare', ['--net', process.execPath, '-e', script], {

@@ -1,11 +1,13 @@
-// TEST-ONLY N-API glue for test/native/process-table.test.ts: a ProcessTable handle and the
-// container id parser. Not part of the public API; registered from binding.cc.
+// The test-only addon (binding.gyp target procmem_guard_test, built with PMG_TEST_ADDON=1 by
+// npm run build:native, never packed): a ProcessTable as a JavaScript handle and the container
+// id parser, for test/native/process-table.test.ts and bench/process-table.mjs. Exports
+// { Handle, containerIdFromCgroup }; test/helpers/test-addon.ts loads it.
 #include <napi.h>
 
 #include <memory>
 
-#include "../backend.h"
-#include "process_table.h"
+#include "../../../native/backend.h"
+#include "../../../native/proc/process_table.h"
 
 namespace pmg {
 namespace {
@@ -132,12 +134,16 @@ Napi::Value ContainerId(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+}  // namespace pmg
 
-Napi::Object processTableForTest(Napi::Env env) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("Handle", Handle::define(env));
-  o.Set("containerIdFromCgroup", Napi::Function::New(env, ContainerId));
-  return o;
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Handle", pmg::Handle::define(env));
+  exports.Set("containerIdFromCgroup", Napi::Function::New(env, pmg::ContainerId));
+  return exports;
 }
 
-}  // namespace pmg
+}  // namespace
+
+NODE_API_MODULE(procmem_guard_test, Init)

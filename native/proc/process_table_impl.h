@@ -66,7 +66,7 @@ class ProcessTableImpl final : public ProcessTable {
   Found find(int32_t pid, int32_t tid, ProcessInfo* out);
   bool copyLocked(int32_t pid, int32_t tid, ProcessInfo* out);
   bool pending() const;
-  void syncWithThread();
+  bool syncWithThread();
 
   void run();
   template <typename Fn>

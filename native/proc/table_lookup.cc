@@ -22,9 +22,9 @@ bool ProcessTableImpl::pending() const {
 }
 
 // Waits until the thread has completed two passes from now: the second one starts after this
-// call, so it applies every event queued before it.
-void ProcessTableImpl::syncWithThread() {
-  if (!running_) return;
+// call, so it applies every event queued before it. False if it did not within the timeout.
+bool ProcessTableImpl::syncWithThread() {
+  if (!running_) return false;
   ++syncs_;
   std::unique_lock<std::mutex> g(gen_mu_);
   const uint64_t target = gen_ + 2;
@@ -35,7 +35,9 @@ void ProcessTableImpl::syncWithThread() {
   if (!gen_cv_.wait_for(g, std::chrono::milliseconds(opts_.sync_timeout_ms),
                         [&] { return gen_ >= target; })) {
     ++sync_timeouts_;
+    return false;
   }
+  return true;
 }
 
 bool ProcessTableImpl::copyLocked(int32_t pid, int32_t tid, ProcessInfo* out) {
@@ -53,7 +55,7 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
   ++lookups_;
   // Events about this task may still sit in the socket (a fork or exec the thread has not
   // applied yet): catch up first, so a hit is never older than the open being attributed.
-  if (pending()) syncWithThread();
+  const bool caught_up = !pending() || syncWithThread();
   bool hit;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -63,15 +65,18 @@ ProcessTableImpl::Found ProcessTableImpl::find(int32_t pid, int32_t tid, Process
       return Found::kGone;
     }
   }
-  if (hit && !opts_.refresh_live) return Found::kTable;
+  if (hit && !opts_.refresh_live && caught_up) return Found::kTable;
   // A live task: re-read what no event reports (setns/unshare without exec, a move to another
-  // cgroup). A miss: read everything.
+  // cgroup). A miss, or a hit the thread could not bring up to date in time (a loaded host:
+  // its exec may still be queued, and the entry still names the program before it): read
+  // everything.
+  const bool full = !hit || !caught_up;
   ProcessInfo info = hit ? *out : ProcessInfo{};
   ++proc_reads_;
-  procfs::ReadResult r = hit ? procfs::readVolatile(pid, tid, &info)
-                             : procfs::readTask(pid, tid, procfs::Fields::kAll, &info);
+  procfs::ReadResult r = full ? procfs::readTask(pid, tid, procfs::Fields::kAll, &info)
+                              : procfs::readVolatile(pid, tid, &info);
   if (r == procfs::ReadResult::kOk) {
-    if (!hit) resolveNsPpid(&info);
+    if (full) resolveNsPpid(&info);
     std::lock_guard<std::mutex> g(mu_);
     auto it = tasks_.find(tid);
     if (hit) {

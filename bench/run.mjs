@@ -12,6 +12,7 @@ const scripts = [
   ['latency.mjs', { BENCH_BACKEND: 'ebpf' }],
   ['latency.mjs', { BENCH_BACKEND: 'fanotify' }],
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],
+  ['enrich.mjs'],
 ];
 let failed = 0;
 for (const [script, env] of scripts) {

@@ -30,13 +30,11 @@ TargetRelation relation(ProcessTable& table, const CaptureRecord& rec, const Pro
   if (target == nullptr || !linkKnown(rec.target_pid, target->host_ppid) ||
       !linkKnown(rec.host_pid, rec.host_ppid))
     return TargetRelation::kUnknown;
+  // The opener's process start as the table has it: the record's is its thread's, and the
+  // eBPF backend's counts from a different clock (task start_time, monotonic) than /proc's.
   ParentLink opener_link{rec.host_ppid, 0};
-  if (rec.host_tid == rec.host_pid) {
-    opener_link.start_ns = rec.thread_start_ns;
-  } else {
-    ProcessInfo leader;  // a thread's start is not its process's
-    if (table.peek(rec.host_pid, &leader)) opener_link.start_ns = leader.thread_start_ns;
-  }
+  ProcessInfo leader;
+  if (table.peek(rec.host_pid, &leader)) opener_link.start_ns = leader.thread_start_ns;
   ParentLink target_link{target->host_ppid, target->thread_start_ns};
   ParentOf parent_of = [&table](int32_t pid, ParentLink* out) {
     ProcessInfo info;

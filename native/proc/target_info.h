@@ -19,8 +19,8 @@ namespace pmg {
 
 // Fills target_uid, target_start_ns, target_relation, target_known, target_comm,
 // target_container_id, target_exe and parent_exe of `rec`, whose opener fields (host_pid,
-// host_tid, host_ppid, thread_start_ns, record_flags) and target_pid are already set. Sets
-// kPathTruncated if a string was cut. Never throws.
+// host_ppid) and target_pid are already set. Sets kPathTruncated if a string was cut. Never
+// throws.
 void enrichTarget(ProcessTable& table, CaptureRecord* rec);
 
 }  // namespace pmg

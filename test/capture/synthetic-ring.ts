@@ -51,30 +51,20 @@ export function encodeRecord(buf: ArrayBuffer, offset: number, r: SyntheticRecor
     if (value === undefined) continue;
     const f = RECORD_LAYOUT[name as RecordMember];
     if (!f) throw new Error(`no record field ${name}`);
-    switch (f.type) {
-      case 'u8':
-        v.setUint8(f.offset, value as number);
-        break;
-      case 'u16':
-        v.setUint16(f.offset, value as number, true);
-        break;
-      case 'u32':
-        v.setUint32(f.offset, value as number, true);
-        break;
-      case 'i32':
-        v.setInt32(f.offset, value as number, true);
-        break;
-      case 'u64':
-        v.setBigUint64(f.offset, value as bigint, true);
-        break;
-      case 'str':
-        putString(bytes, f.offset, f.size, value as string);
-        break;
-      case 'bytes':
-        throw new Error(`record field ${name} is not encodable`);
-    }
+    if (f.type === 'str') putString(bytes, f.offset, f.size, value as string);
+    else if (f.type === 'u64') v.setBigUint64(f.offset, value as bigint, true);
+    else if (f.type === 'bytes') throw new Error(`record field ${name} is not encodable`);
+    else SET_NUMBER[f.type](v, f.offset, value as number);
   }
 }
+
+/** Little-endian setters of the numeric member types. */
+const SET_NUMBER = {
+  u8: (v: DataView, at: number, x: number) => v.setUint8(at, x),
+  u16: (v: DataView, at: number, x: number) => v.setUint16(at, x, true),
+  u32: (v: DataView, at: number, x: number) => v.setUint32(at, x, true),
+  i32: (v: DataView, at: number, x: number) => v.setInt32(at, x, true),
+};
 
 /** Producer side, as ring.cc does it: returns false when full. */
 export function push(buf: ArrayBuffer, r: SyntheticRecord): boolean {

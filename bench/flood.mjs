@@ -7,34 +7,21 @@
 import { spawn } from 'node:child_process';
 import { ProcMemWatcher } from '../dist/index.js';
 import { buildC, machine, median, printTable, writeResult } from './lib.mjs';
+import { startUserFlood } from './user-flood.mjs';
 
 const TARGETS = Number(process.env.BENCH_FLOOD_TARGETS ?? 300);
 const OPENERS = Number(process.env.BENCH_FLOOD_OPENERS ?? 80);
 const ROUNDS = Number(process.env.BENCH_FLOOD_ROUNDS ?? 3);
 const FLOOD_TO_READ_MS = 500;
 const backend = process.env.BENCH_BACKEND ?? 'fanotify';
-const flood = buildC(
-  'flood_open',
-  new URL('../test/helpers/flood_open.c', import.meta.url).pathname,
-);
 const opener = buildC('mem_opener');
-const NOBODY = { uid: 65534, gid: 65534 };
-
-const exited = (child) => new Promise((r) => child.on('exit', r));
 
 async function round(watcher, findings) {
   const log = (m) => process.env.BENCH_DEBUG && console.error(m);
-  const sleeps = Array.from({ length: TARGETS }, () =>
-    spawn('sleep', ['60'], { stdio: 'ignore', ...NOBODY }),
-  );
-  const pids = sleeps.map((s) => String(s.pid));
   const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
   const lostBefore = watcher.stats().lost.total;
-  log('targets up');
-  const started = performance.now();
-  const flooders = Array.from({ length: OPENERS }, () =>
-    exited(spawn(flood, pids, { stdio: 'ignore', ...NOBODY })),
-  );
+  const flood = startUserFlood({ targets: TARGETS, openers: OPENERS });
+  log('flood started');
   await new Promise((r) => setTimeout(r, FLOOD_TO_READ_MS));
   log('reading');
   // mem_opener reads CLOCK_MONOTONIC right before its open and prints it.
@@ -52,10 +39,10 @@ async function round(watcher, findings) {
     else await new Promise((r) => setTimeout(r, 5));
   }
   log(`latency ${latencyMs}`);
-  await Promise.all(flooders);
+  await flood.done;
   log('flood done');
-  const floodMs = performance.now() - started;
-  for (const s of sleeps) s.kill();
+  const floodMs = performance.now() - flood.startedAt;
+  flood.end();
   victim.kill();
   const s = watcher.stats();
   return {

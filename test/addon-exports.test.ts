@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const production = join(root, 'build', 'Release', 'procmem_guard.node');
 /** The addon's JavaScript API (src/native.ts NativeAddon, native/binding.cc). */
-const API = ['auditListRules', 'auditStatus', 'createCapture', 'probe'];
+const API = ['auditListRules', 'auditStatus', 'createCapture', 'probe', 'recordLayout'];
 
 const nmLines = (args: string[], file: string) =>
   execFileSync('nm', [...args, file], { encoding: 'utf8' })

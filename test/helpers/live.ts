@@ -192,22 +192,27 @@ export function spawnToEnd(
   opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    const { child, out } = spawnCollected(cmd, args, opts.env);
     const timer = opts.timeout ? setTimeout(() => child.kill('SIGKILL'), opts.timeout) : undefined;
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, stdout, stderr });
+      resolve({ status, ...out });
     });
   });
+}
+
+/** A tracked child whose stdout and stderr are collected as they come. */
+function spawnCollected(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => {
+    out.stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    out.stderr += d;
+  });
+  return { child, out };
 }
 
 /** Runs a command to completion; returns its pid and stdout. */
@@ -217,15 +222,7 @@ export function run(
   env?: NodeJS.ProcessEnv,
 ): Promise<{ pid: number; stdout: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    const { child, out } = spawnCollected(cmd, args, env);
     child.on('error', reject);
     // 'exit' can come before the last of the output has been read (seen under load: a helper's
     // "res=3" missing): settle once stdout has ended too, or 2 s after the exit if a background
@@ -233,8 +230,8 @@ export function run(
     const stdoutEnded = new Promise<void>((r) => child.stdout.on('close', r));
     child.on('exit', (code) => {
       const settle = () => {
-        if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
-        else resolve({ pid: child.pid as number, stdout, code });
+        if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out.stderr}`));
+        else resolve({ pid: child.pid as number, stdout: out.stdout, code });
       };
       Promise.race([stdoutEnded, sleep(2000)]).then(settle);
     });

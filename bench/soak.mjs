@@ -14,9 +14,9 @@
 // then watch's and the cycling process's RSS, fds and threads are sampled and one row of the
 // series printed. At the end watch gets SIGTERM and must exit 0 with its summary; on audit no
 // rule of ours may be left. Growth: after the first --warmup samples, fds and threads must stay
-// within the first half's maximum (+2), RSS must not be above everything before it in every
-// sample of the last third (a steady leak), and watch's RSS must stay under --max-rss-mb (96,
-// issue 12's bound under the flood). Root only; on a shared host run it under
+// within the first half's maximum (+2), the median RSS of the last third must stay within 4 MB
+// or 10 % of the first third's (judged from 30 samples on; see growth()), and watch's RSS must
+// stay under --max-rss-mb (96, issue 12's bound under the flood). Root only; on a shared host run it under
 // `flock /tmp/pmg-kernel.lock`. Prints the series and writes bench/results/soak-<backend>.json.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadNative } from '../dist/native.js';
-import { benchDir, buildC, rssKb, writeResult } from './lib.mjs';
+import { benchDir, buildC, median, rssKb, writeResult } from './lib.mjs';
 import { startUserFlood } from './user-flood.mjs';
 
 const OPTIONS = {
@@ -63,6 +63,8 @@ const maxRssMb = num('max-rss-mb');
 const backend = values.backend;
 const cycleBackend = backend === 'audit' ? 'fanotify' : backend;
 const READ_WAIT_MS = 10_000;
+const RSS_MIN_SAMPLES = 30; // 5 minutes of 10 s intervals after warm-up: see growth()
+let rssUnjudged = false;
 
 const storm = buildC('open_storm');
 const openMem = buildC('open_mem', new URL('../test/helpers/open_mem.c', import.meta.url).pathname);
@@ -272,7 +274,14 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** What in `samples` (after warm-up) looks like growth without bound. */
+/**
+ * What in `samples` (after warm-up) looks like growth without bound: fds or threads above the
+ * first half's maximum (+2), or an RSS whose median over the last third is above the first
+ * third's by more than 4 MB or 10 % (a leak of 0.3 MB a minute shows in a 30-minute run; a
+ * flood's passing peak does not). RSS is judged from RSS_MIN_SAMPLES samples on: watch's RSS
+ * rises and falls with V8's major collections over about three minutes under the floods
+ * (63 to 79 MB and back in an 8-minute run), which a shorter series cannot tell from growth.
+ */
 function growth(samples, who) {
   const s = samples.slice(warmup);
   if (s.length < 3) return [];
@@ -286,12 +295,18 @@ function growth(samples, who) {
     const last = Math.max(...s.slice(half).map((x) => x[key]));
     if (last > first + slack) out.push(`${who} ${key} grew from at most ${first} to ${last}`);
   }
+  if (s.length < RSS_MIN_SAMPLES) {
+    console.log(`${who}: RSS growth not judged, ${s.length} samples (${RSS_MIN_SAMPLES} needed)`);
+    rssUnjudged = true;
+    return out;
+  }
   const third = Math.max(1, Math.floor(s.length / 3));
-  const earlier = Math.max(...s.slice(0, s.length - third).map((x) => x.rssMb));
-  const lastThird = s.slice(s.length - third).map((x) => x.rssMb);
-  if (lastThird.every((x) => x > earlier))
+  const first = median(s.slice(0, third).map((x) => x.rssMb));
+  const last = median(s.slice(-third).map((x) => x.rssMb));
+  const tolerance = Math.max(4, first * 0.1);
+  if (last > first + tolerance)
     out.push(
-      `${who} RSS rose above its earlier peak (${earlier.toFixed(1)} MB) in every sample of the last third (${lastThird.map((x) => x.toFixed(1)).join(', ')})`,
+      `${who} RSS grew: median ${first.toFixed(1)} MB over the first third, ${last.toFixed(1)} MB over the last (tolerance ${tolerance.toFixed(1)} MB)`,
     );
   return out;
 }
@@ -302,6 +317,7 @@ if (problems.length) {
   process.exitCode = 1;
 } else {
   console.log(
-    `soak passed: ${series.length} intervals, every read reported, RSS/fds/threads bounded`,
+    `soak passed: ${series.length} intervals, every read reported, fds and threads bounded, ` +
+      (rssUnjudged ? `RSS under ${maxRssMb} MB (too short to judge its trend)` : 'RSS bounded'),
   );
 }

@@ -28,6 +28,9 @@ execFileSync(
     join(benchDir, 'cxx', 'target_enrich.cc'),
     ...native(
       'proc/process_table.cc',
+      'proc/table_feed.cc',
+      'proc/table_lookup.cc',
+      'proc/table_store.cc',
       'proc/procfs.cc',
       'proc/netlink.cc',
       'proc/container_id.cc',

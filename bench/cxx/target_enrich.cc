@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "capture_error.h"
 #include "proc/process_table.h"
 #include "proc/target_info.h"
 
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
   try {
     table->start();
   } catch (const CaptureError& e) {
-    std::fprintf(stderr, "%s: %s\n", e.code.c_str(), e.message.c_str());
+    std::fprintf(stderr, "%s: %s\n", errorCodeName(e.code), e.message.c_str());
     kill(child, SIGKILL);
     return 1;
   }

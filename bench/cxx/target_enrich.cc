@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backend.h"
 #include "proc/process_table.h"
 #include "proc/target_info.h"
 

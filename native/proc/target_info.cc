@@ -25,16 +25,13 @@ bool processInfo(ProcessTable& table, int32_t pid, ProcessInfo* out) {
 // A parent link is known when the parent is: 0 is the root only for init.
 bool linkKnown(int32_t pid, int32_t ppid) { return ppid > 0 || pid == 1; }
 
-TargetRelation relation(ProcessTable& table, const CaptureRecord& rec, const ProcessInfo* target) {
+TargetRelation relation(ProcessTable& table, const CaptureRecord& rec, uint64_t opener_start,
+                        const ProcessInfo* target) {
   if (rec.host_pid > 0 && rec.host_pid == rec.target_pid) return TargetRelation::kSelf;
   if (target == nullptr || !linkKnown(rec.target_pid, target->host_ppid) ||
       !linkKnown(rec.host_pid, rec.host_ppid))
     return TargetRelation::kUnknown;
-  // The opener's process start as the table has it: the record's is its thread's, and the
-  // eBPF backend's counts from a different clock (task start_time, monotonic) than /proc's.
-  ParentLink opener_link{rec.host_ppid, 0};
-  ProcessInfo leader;
-  if (table.peek(rec.host_pid, &leader)) opener_link.start_ns = leader.thread_start_ns;
+  ParentLink opener_link{rec.host_ppid, opener_start};
   ParentLink target_link{target->host_ppid, target->thread_start_ns};
   ParentOf parent_of = [&table](int32_t pid, ParentLink* out) {
     ProcessInfo info;
@@ -77,11 +74,17 @@ void enrichTarget(ProcessTable& table, CaptureRecord* rec) {
     }
     rec->target_known = known;
   }
+  // The opener's process start as the table has it: the record's is its thread's, and the
+  // eBPF backend's counts from a different clock (task start_time, monotonic) than /proc's.
+  ProcessInfo opener;
+  uint64_t opener_start = table.peek(rec->host_pid, &opener) ? opener.thread_start_ns : 0;
   ProcessInfo parent;
-  if (processInfo(table, rec->host_ppid, &parent))
+  // A "parent" that started after the opener is a newer process that reused the pid.
+  if (processInfo(table, rec->host_ppid, &parent) &&
+      (opener_start == 0 || parent.thread_start_ns <= opener_start + kStartSlackNs))
     cut |= !copyFixed(rec->parent_exe, exeOf(parent));
   rec->target_relation =
-      static_cast<uint8_t>(relation(table, *rec, have_target ? &target : nullptr));
+      static_cast<uint8_t>(relation(table, *rec, opener_start, have_target ? &target : nullptr));
   if (cut) rec->record_flags |= kPathTruncated;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,7 +58,14 @@ void ProcfsMarker::run() {
   while (!stopping_) {
     struct pollfd fds[2] = {{stop_fd_.get(), POLLIN, 0}, {exec_fd_.get(), POLLIN, 0}};
     int ready = poll(fds, exec_fd_.valid() ? 2 : 1, static_cast<int>(kRescanNs / 1000000));
-    if (ready < 0 && errno != EINTR) return;
+    if (ready < 0 && errno != EINTR) {
+      // ENOMEM under memory pressure: quitting would leave new procfs instances unmarked with
+      // nobody told, and retrying at once would spin. Say so once, and retry after a pause.
+      warn_(errno, std::string("procfs marker: poll failed, retrying: ") + std::strerror(errno));
+      const timespec pause = {0, 100 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
     if (fds[0].revents) return;
     if (ready == 0) rescan();
     if (exec_fd_.valid() && fds[1].revents) drainExecEvents();

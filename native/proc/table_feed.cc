@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,7 +57,12 @@ void ProcessTableImpl::run() {
     const int timeout_ms =
         next_sweep > before ? static_cast<int>((next_sweep - before) / 1000000ull) + 1 : 0;
     int r = poll(fds, ts_fd_.valid() ? 3 : 2, timeout_ms);
-    if (r < 0 && errno != EINTR) ++recv_errors_;
+    if (r < 0 && errno != EINTR) {
+      // ENOMEM under memory pressure: counted, and a short pause so the loop cannot spin.
+      ++recv_errors_;
+      const timespec pause = {0, 10 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
     if (fds[0].revents & POLLIN) {
       uint64_t v;
       if (read(wake_fd_.get(), &v, sizeof(v)) < 0 && errno != EAGAIN) ++recv_errors_;

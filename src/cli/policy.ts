@@ -26,13 +26,23 @@ export const policyCommand: Command = {
 };
 
 /** Reads a policy file for the CLI: the built-in signatures are the ones that run. */
-export function loadCliPolicy(file: string): Policy {
+function loadCliPolicy(file: string): Policy {
   const policy = loadPolicy(file);
   requireSignatures(
     policy,
     builtinSignatures().map((s) => s.getMetadata().ID),
   );
   return policy;
+}
+
+/** The value of --policy (watch, replay), read and checked: a bad file is a usage error. */
+export function policyOption(file: string): Policy {
+  try {
+    return loadCliPolicy(file);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function runPolicy(args: string[], io: CliIo): Promise<number> {

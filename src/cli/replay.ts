@@ -5,11 +5,10 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { describePolicyCounts } from '../policy/describe.js';
-import { type Policy, PolicyError } from '../policy/types.js';
 import { type ReplaySummary, replay } from '../replay/replay.js';
 import { type CliIo, type Command, findingFormatOption, UsageError } from './command.js';
 import { EXIT_FAILURE, EXIT_IO, EXIT_OK } from './exit-codes.js';
-import { loadCliPolicy } from './policy.js';
+import { policyOption } from './policy.js';
 
 const HELP = `Usage: procmem-guard replay [FILE|-] [--format json|tracee|pretty] [--lenient]
                             [--policy FILE]
@@ -62,15 +61,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 1)
     throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
   const file = positionals[0] ?? '-';
-  let policy: Policy | undefined;
-  if (values.policy !== undefined) {
-    try {
-      policy = loadCliPolicy(values.policy);
-    } catch (err) {
-      if (err instanceof PolicyError) throw new UsageError(err.message);
-      throw err;
-    }
-  }
+  const policy = values.policy === undefined ? undefined : policyOption(values.policy);
   const input = file === '-' ? checkedStdin(io.stdin) : await openInput(file);
   const output = new OutputSink(io.stdout);
   let summary: ReplaySummary;

@@ -7,7 +7,7 @@ import { serializeEvent } from '../events/writer.js';
 import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
 import { describePolicyCounts } from '../policy/describe.js';
 import { formatDuration } from '../policy/duration.js';
-import { type Policy, PolicyError } from '../policy/types.js';
+import type { Policy } from '../policy/types.js';
 import {
   ConfigError,
   loadConfig,
@@ -26,7 +26,7 @@ import {
   UsageError,
 } from './command.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './exit-codes.js';
-import { loadCliPolicy } from './policy.js';
+import { policyOption } from './policy.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
                            [--output SPEC]... [--metrics HOST:PORT] [--policy FILE]
@@ -116,15 +116,9 @@ function settings(
   };
 }
 
-/** The policy file read and checked for watch; a bad one is a usage error (exit 2). */
+/** The policy file read and checked for watch (null: none); a bad one is a usage error. */
 function readPolicy(file: string | undefined): Policy | null {
-  if (file === undefined) return null;
-  try {
-    return loadCliPolicy(file);
-  } catch (err) {
-    if (err instanceof PolicyError) throw new UsageError(err.message);
-    throw err;
-  }
+  return file === undefined ? null : policyOption(file);
 }
 
 type Ending =

@@ -33,6 +33,7 @@ import {
   type TargetRelation,
   type TraceeContainer,
   type TraceeEvent,
+  U32_MAX,
 } from './types.js';
 
 export { EventFieldError };
@@ -276,8 +277,6 @@ function strings(value: unknown, field: string): string[] {
     );
   return value as string[];
 }
-
-const U32_MAX = 2 ** 32 - 1;
 
 /** procmemGuard.target; unknown keys are ignored, as in the rest of the mark. */
 function targetInfo(value: unknown, exact: ExactDigits | undefined): TargetInfo {

@@ -43,6 +43,7 @@ import {
   type TargetRelation,
   TRACEE_EXTRA_FIELDS,
   type TraceeContainer,
+  U32_MAX,
   U64_MAX,
 } from './types.js';
 
@@ -339,8 +340,6 @@ function captureMark(
   if (parentExe !== undefined) mark.parentExe = text(parentExe);
   return mark;
 }
-
-const U32_MAX = 2 ** 32 - 1;
 
 /** procmemGuard.target, its fields in the order the general path sets them. */
 function targetInfo(

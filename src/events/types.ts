@@ -128,6 +128,8 @@ export const TRACEE_EXTRA_FIELDS = [
 export const U64_MAX = 2n ** 64n - 1n;
 /** The largest pid_t (a signed 32-bit int; pids are never negative). */
 export const PID_MAX = 2 ** 31 - 1;
+/** The largest 32-bit unsigned value: a uid_t. */
+export const U32_MAX = 2 ** 32 - 1;
 /** Context fields shared by every Tracee event. */
 export interface TraceeEventContext {
   timestamp: bigint;

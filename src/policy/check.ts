@@ -14,7 +14,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { printable } from '../events/printable.js';
-import type { TargetRelation } from '../events/types.js';
+import { TARGET_RELATIONS, type TargetRelation, U32_MAX } from '../events/types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { compileGlob, type ExeGlob, GlobError } from './glob.js';
 import {
@@ -28,7 +28,7 @@ import {
   type PolicyAction,
   PolicyError,
   type PolicyException,
-  RELATIONS,
+  type ProcessConditions,
 } from './types.js';
 
 const TOP_KEYS = ['version', 'dedup', 'exceptions'];
@@ -39,7 +39,7 @@ const TARGET_KEYS = ['exe', 'comm', 'uid'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SIGNATURE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CONTAINER_PREFIX = /^[0-9a-f]{12,64}$/;
-const UID_MAX = 2 ** 32 - 2; // (uid_t)-1 means "no uid"
+const UID_MAX = U32_MAX - 1; // (uid_t)-1 means "no uid"
 
 type Entry = { key: Node; value: Node | null };
 
@@ -54,11 +54,14 @@ export class PolicyChecker {
 
   /** An error at `node` (or at the start of the file when the node has no position). */
   fail(node: Node | null | undefined, field: string | undefined, reason: string): never {
-    const offset = node?.range?.[0];
-    if (offset === undefined || this.lines === undefined)
-      throw new PolicyError(this.source, this.lines ? 1 : undefined, 1, field, reason);
-    const { line, col } = this.lines.linePos(offset);
-    throw new PolicyError(this.source, line, col, field, reason);
+    const { line, column } = this.position(node);
+    throw new PolicyError(
+      this.source,
+      line ?? (this.lines ? 1 : undefined),
+      column ?? 1,
+      field,
+      reason,
+    );
   }
 
   policy(root: Node | null): Policy {
@@ -124,11 +127,11 @@ export class PolicyChecker {
       const exception = this.exception(item, `exceptions[${i}]`);
       const earlier = seen.get(exception.name);
       if (earlier !== undefined) {
-        const at = earlier.range && this.lines ? this.lines.linePos(earlier.range[0]) : undefined;
+        const { line } = this.position(earlier);
         this.fail(
           item,
           `exceptions[${i}].name`,
-          `duplicate name "${exception.name}"${at ? ` (first at line ${at.line})` : ''}: names must be unique, they label counts and findings`,
+          `duplicate name "${exception.name}"${line ? ` (first at line ${line})` : ''}: names must be unique, they label counts and findings`,
         );
       }
       seen.set(exception.name, item);
@@ -147,21 +150,9 @@ export class PolicyChecker {
     const access = this.enumList(map.get('access'), `${field}.access`, ACCESS_VALUES) ?? [
       ...ACCESS_VALUES,
     ];
-    const opener = this.entries(
-      map.get('opener')?.value ?? null,
-      `${field}.opener`,
-      OPENER_KEYS,
-      'a mapping with exe, comm, uid, parentExe, container',
-      true,
-    );
-    const target = this.entries(
-      map.get('target')?.value ?? null,
-      `${field}.target`,
-      TARGET_KEYS,
-      'a mapping with exe, comm, uid',
-      true,
-    );
-    const relation = this.enumList(map.get('relation'), `${field}.relation`, RELATIONS);
+    const opener = this.processEntries(map.get('opener'), `${field}.opener`, OPENER_KEYS);
+    const target = this.processEntries(map.get('target'), `${field}.target`, TARGET_KEYS);
+    const relation = this.enumList(map.get('relation'), `${field}.relation`, TARGET_RELATIONS);
     const actionEntry = map.get('action');
     if (actionEntry === undefined)
       this.fail(node, `${field}.action`, 'missing: write "action: suppress" or "action: annotate"');
@@ -177,17 +168,11 @@ export class PolicyChecker {
       signatures,
       access: access as Access[],
       opener: {
-        exe: this.globs(opener.get('exe'), `${field}.opener.exe`),
-        comm: this.comms(opener.get('comm'), `${field}.opener.comm`),
-        uid: this.uids(opener.get('uid'), `${field}.opener.uid`),
+        ...this.process(opener, `${field}.opener`),
         parentExe: this.globs(opener.get('parentExe'), `${field}.opener.parentExe`),
         container: this.container(opener.get('container'), `${field}.opener.container`),
       },
-      target: {
-        exe: this.globs(target.get('exe'), `${field}.target.exe`),
-        comm: this.comms(target.get('comm'), `${field}.target.comm`),
-        uid: this.uids(target.get('uid'), `${field}.target.uid`),
-      },
+      target: this.process(target, `${field}.target`),
       relation: relation as TargetRelation[] | null,
       action: action as PolicyAction,
       ...this.position(node),
@@ -201,11 +186,36 @@ export class PolicyChecker {
     return exception;
   }
 
-  private position(node: Node): { line?: number; column?: number } {
-    const offset = node.range?.[0];
+  /** Where `node` starts in the file; empty when it has no position or there is no file. */
+  private position(node: Node | null | undefined): { line?: number; column?: number } {
+    const offset = node?.range?.[0];
     if (offset === undefined || this.lines === undefined) return {};
     const { line, col } = this.lines.linePos(offset);
     return { line, column: col };
+  }
+
+  /** The opener's or target's mapping (absent or null: no conditions), its keys checked. */
+  private processEntries(
+    entry: Entry | undefined,
+    field: string,
+    keys: readonly string[],
+  ): Map<string, Entry> {
+    return this.entries(
+      entry?.value ?? null,
+      field,
+      keys,
+      `a mapping with ${keys.join(', ')}`,
+      true,
+    );
+  }
+
+  /** The conditions the opener and the target share. */
+  private process(map: Map<string, Entry>, field: string): ProcessConditions {
+    return {
+      exe: this.globs(map.get('exe'), `${field}.exe`),
+      comm: this.comms(map.get('comm'), `${field}.comm`),
+      uid: this.uids(map.get('uid'), `${field}.uid`),
+    };
   }
 
   private name(entry: Entry | undefined, parent: Node, field: string): string {

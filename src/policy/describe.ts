@@ -30,7 +30,7 @@ export function describePolicy(policy: Policy): string {
   return lines.join('\n');
 }
 
-export function describeException(e: PolicyException, n: number): string[] {
+function describeException(e: PolicyException, n: number): string[] {
   const at = e.line === undefined ? '' : ` (line ${e.line})`;
   const head = `${n}. ${e.name}${at}: ${e.action === 'suppress' ? 'suppresses' : 'annotates'} ${
     e.signatures ? `${e.signatures.join(', ')} findings` : 'findings of every signature'

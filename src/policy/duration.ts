@@ -3,7 +3,13 @@
 // or milliseconds? the reader cannot tell).
 
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const UNIT_MS = [3_600_000, 60_000, 1000, 1];
+/** The units, largest first: DURATION's groups are in this order. */
+const UNITS = [
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+] as const;
 
 /** Parses a duration into milliseconds; throws an Error that says what is accepted. */
 export function parseDuration(text: string): number {
@@ -13,11 +19,11 @@ export function parseDuration(text: string): number {
       `"${text}" is not a duration: write a whole number with a unit, e.g. 60s, 1500ms, 5m, 1h30m`,
     );
   let ms = 0;
-  for (let k = 0; k < UNIT_MS.length; k++) {
+  for (const [k, [, size]] of UNITS.entries()) {
     const digits = m[k + 1];
     if (digits === undefined) continue;
     if (digits.length > 9) throw new Error(`"${text}" is out of range`);
-    ms += Number(digits) * (UNIT_MS[k] as number);
+    ms += Number(digits) * size;
   }
   return ms;
 }
@@ -27,12 +33,7 @@ export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   let rest = ms;
   let out = '';
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
-  ] as const) {
+  for (const [unit, size] of UNITS) {
     const n = Math.floor(rest / size);
     if (n > 0) out += `${n}${unit}`;
     rest -= n * size;

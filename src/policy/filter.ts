@@ -30,9 +30,9 @@ export interface PolicyStats {
 
 export class PolicyFilter {
   #policy: Policy | null = null;
+  /** Null when the policy has no exceptions. */
   #matcher: PolicyMatcher | null = null;
-  #hasExceptions = false;
-  #windowMs: number | null = null;
+  /** Made on the first policy with dedup; kept (empty) after, for its counts. */
   #dedup: DedupTable | null = null;
   #suppressed = 0;
   #annotated = 0;
@@ -56,10 +56,8 @@ export class PolicyFilter {
    */
   setPolicy(policy: Policy | null): void {
     this.#policy = policy;
-    this.#matcher = policy ? new PolicyMatcher(policy) : null;
-    this.#hasExceptions = (policy?.exceptions.length ?? 0) > 0;
+    this.#matcher = policy && policy.exceptions.length > 0 ? new PolicyMatcher(policy) : null;
     const dedup = policy?.dedup ?? null;
-    this.#windowMs = dedup?.windowMs ?? null;
     if (dedup === null) this.#dedup?.clear();
     else if (this.#dedup === null) this.#dedup = new DedupTable(dedup.windowMs, dedup.maxKeys);
     else this.#dedup.resize(dedup.windowMs, dedup.maxKeys);
@@ -73,11 +71,12 @@ export class PolicyFilter {
 
   /** The finding to deliver (itself, or a copy with procmemGuard marks), or undefined. */
   apply(finding: Finding): Finding | undefined {
-    if (this.#policy === null) return finding;
+    const policy = this.#policy;
+    if (policy === null) return finding;
     const facts = findingFacts(finding, this.#facts);
     let annotations: readonly string[] = NONE;
-    if (this.#hasExceptions) {
-      const verdict = (this.#matcher as PolicyMatcher).match(facts);
+    if (this.#matcher !== null) {
+      const verdict = this.#matcher.match(facts);
       if (verdict.suppressedBy !== undefined) {
         this.#suppressed++;
         bump(this.#suppressedBy, verdict.suppressedBy.name);
@@ -90,7 +89,7 @@ export class PolicyFilter {
       }
     }
     let repeats = 0;
-    if (this.#windowMs !== null) {
+    if (policy.dedup !== null) {
       const dedup = this.#dedup as DedupTable;
       const event = finding.event;
       // An opener or target the capture could not name never folds with another one.
@@ -125,7 +124,7 @@ export class PolicyFilter {
       annotated: this.#annotated,
       annotatedByException: Object.fromEntries(this.#annotatedBy),
       dedup: this.#dedup
-        ? this.#dedup.stats(this.#windowMs)
+        ? this.#dedup.stats(p?.dedup?.windowMs ?? null)
         : { windowMs: null, folded: 0, carried: 0, pending: 0, evicted: 0, keys: 0 },
     };
   }

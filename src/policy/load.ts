@@ -2,8 +2,9 @@
 // the same shape (policyFromObject). All three check the same way (check.ts) and return a
 // frozen Policy, or throw a PolicyError; nothing is half-built.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Document } from 'yaml';
+import { deepFrozen } from '../signatures/procfs-mem.js';
+import { parseYaml, readTextFile } from '../yaml-file.js';
 import { PolicyChecker } from './check.js';
 import { POLICY_LIMITS, type Policy, PolicyError, type PolicySpec } from './types.js';
 
@@ -19,37 +20,7 @@ export function isPolicy(value: unknown): value is Policy {
  * larger than POLICY_LIMITS.fileBytes, or not UTF-8.
  */
 export function loadPolicy(file: string): Policy {
-  let fd: number;
-  try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. (Node
-    // opens every fd close-on-exec.)
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    throw fileError(file, `cannot read: ${(err as Error).message}`);
-  }
-  let text: string;
-  try {
-    if (!fstatSync(fd).isFile()) throw fileError(file, 'not a regular file');
-    const limit = POLICY_LIMITS.fileBytes;
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > limit) throw fileError(file, `larger than ${limit} bytes`);
-    }
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
-    } catch {
-      throw fileError(file, 'not UTF-8 text');
-    }
-  } catch (err) {
-    if (err instanceof PolicyError) throw err;
-    throw fileError(file, `cannot read: ${(err as Error).message}`);
-  } finally {
-    closeSync(fd);
-  }
+  const text = readTextFile(file, POLICY_LIMITS.fileBytes, (reason) => fileError(file, reason));
   return parsePolicy(text, file);
 }
 
@@ -62,25 +33,10 @@ function fileError(source: string, reason: string): PolicyError {
 export function parsePolicy(text: string, source = '<policy>'): Policy {
   if (text.length > POLICY_LIMITS.fileBytes)
     throw fileError(source, `larger than ${POLICY_LIMITS.fileBytes} bytes`);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    schema: 'core',
-  });
-  const first = doc.errors[0];
-  if (first) {
-    // Without prettyErrors the error has only offsets: the line counter turns them into a position.
-    const pos = lines.linePos(first.pos[0]);
-    throw new PolicyError(
-      source,
-      pos.line,
-      pos.col,
-      undefined,
-      first.message.split('\n')[0] as string,
-    );
-  }
+  const { doc, lines } = parseYaml(
+    text,
+    (line, column, message) => new PolicyError(source, line, column, undefined, message),
+  );
   return seal(new PolicyChecker(source, doc, lines).policy(doc.contents));
 }
 
@@ -112,16 +68,9 @@ export function toPolicy(value: string | Policy | PolicySpec, source = 'options.
 }
 
 function seal(policy: Policy): Policy {
-  deepFreeze(policy);
+  deepFrozen(policy);
   made.add(policy);
   return policy;
-}
-
-function deepFreeze(value: object): void {
-  for (const item of Object.values(value)) {
-    if (typeof item === 'object' && item !== null && !Object.isFrozen(item)) deepFreeze(item);
-  }
-  Object.freeze(value);
 }
 
 /**

@@ -71,7 +71,7 @@ export function emptyFacts(): FindingFacts {
 }
 
 /** Access bits from the open flags: O_RDONLY read, O_WRONLY write, O_RDWR both. */
-export function accessOf(event: TraceeEvent): number {
+function accessOf(event: TraceeEvent): number {
   if (!isSecurityFileOpen(event)) return READ | WRITE;
   let flags: number;
   try {

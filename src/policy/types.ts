@@ -8,22 +8,25 @@ export type Access = 'read' | 'write';
 export type PolicyAction = 'suppress' | 'annotate';
 export const ACCESS_VALUES: readonly Access[] = ['read', 'write'];
 export const ACTIONS: readonly PolicyAction[] = ['suppress', 'annotate'];
-export const RELATIONS: readonly TargetRelation[] = ['self', 'ancestor', 'descendant', 'unrelated'];
+
+/** The conditions on a process that the opener and the target both have, as written. */
+export interface ProcessSpec {
+  exe?: string[];
+  comm?: string[];
+  uid?: number[];
+}
 
 /** One exception as written in the file (every list: any entry matches; [] = any). */
 export interface ExceptionSpec {
   name: string;
   signatures?: string[];
   access?: Access[];
-  opener?: {
-    exe?: string[];
-    comm?: string[];
-    uid?: number[];
+  opener?: ProcessSpec & {
     parentExe?: string[];
     /** host, any (the default), or a container id prefix (12 to 64 lowercase hex digits). */
     container?: string;
   };
-  target?: { exe?: string[]; comm?: string[]; uid?: number[] };
+  target?: ProcessSpec;
   relation?: TargetRelation[];
   action: PolicyAction;
 }
@@ -38,6 +41,13 @@ export interface PolicySpec {
 /** Where an opener may run: on the host, anywhere, or in containers whose id starts so. */
 export type ContainerScope = 'any' | 'host' | { idPrefix: string };
 
+/** Checked conditions on a process, shared by the opener and the target (null: not set). */
+export interface ProcessConditions {
+  readonly exe: readonly ExeGlob[] | null;
+  readonly comm: readonly string[] | null;
+  readonly uid: readonly number[] | null;
+}
+
 /** A checked exception. A null condition is not set (matches anything). */
 export interface PolicyException {
   readonly name: string;
@@ -45,18 +55,11 @@ export interface PolicyException {
   readonly signatures: readonly string[] | null;
   /** What the open may grant (read, write or both); an O_RDWR open needs both listed. */
   readonly access: readonly Access[];
-  readonly opener: {
-    readonly exe: readonly ExeGlob[] | null;
-    readonly comm: readonly string[] | null;
-    readonly uid: readonly number[] | null;
+  readonly opener: ProcessConditions & {
     readonly parentExe: readonly ExeGlob[] | null;
     readonly container: ContainerScope;
   };
-  readonly target: {
-    readonly exe: readonly ExeGlob[] | null;
-    readonly comm: readonly string[] | null;
-    readonly uid: readonly number[] | null;
-  };
+  readonly target: ProcessConditions;
   readonly relation: readonly TargetRelation[] | null;
   readonly action: PolicyAction;
   /** Where the exception starts in its file (1-based), when it came from one. */

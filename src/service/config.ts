@@ -18,11 +18,11 @@
 //     - spec: syslog
 //       socket: /dev/log
 
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { FINDING_FORMATS, type FindingFormat } from '../output/index.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../watcher/watcher.js';
+import { parseYaml, readTextFile } from '../yaml-file.js';
 import { checkOutputSpec } from './outputs.js';
 
 export interface OutputConfig {
@@ -66,29 +66,27 @@ const OUTPUT_KEYS = [
   'timeoutMs',
 ];
 const NUMBER_KEYS = new Set(['queueLimit', 'batchSize', 'retryBaseMs', 'retryMaxMs', 'timeoutMs']);
+/** The largest config file read (a config is a few hundred bytes). */
+const CONFIG_MAX_BYTES = 1024 * 1024;
 
+/** Reads and checks a config file: a regular UTF-8 file of at most CONFIG_MAX_BYTES. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): WatchConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`);
-  }
+  const text = readTextFile(
+    file,
+    CONFIG_MAX_BYTES,
+    (reason) => new ConfigError(`${file}: ${reason}`),
+  );
   return parseConfig(text, file, env);
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = {}): WatchConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const positioned = (line: number, col: number, message: string) =>
+    new ConfigError(`${file}:${line}:${col}: ${message}`);
+  const { doc, lines } = parseYaml(text, positioned);
   const at = (node: Node | null | undefined, message: string): ConfigError => {
-    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
-    return new ConfigError(`${file}:${pos.line}:${pos.col}: ${message}`);
+    const pos = node?.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
+    return positioned(pos.line, pos.col, message);
   };
-  const first = doc.errors[0];
-  if (first) {
-    const pos = lineCounter.linePos(first.pos[0]);
-    throw new ConfigError(`${file}:${pos.line}:${pos.col}: ${first.message.split('\n')[0]}`);
-  }
   const root = doc.contents;
   if (root === null) return {};
   if (!isMap(root))

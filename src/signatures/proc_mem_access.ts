@@ -2,11 +2,11 @@
 // OS Credential Dumping: Proc Filesystem). Metadata as in Tracee's proc_mem_access.go.
 
 import { isReadAccess } from '../events/open-flags.js';
-import { frozenMetadata } from './procfs-mem.js';
+import { deepFrozen } from './procfs-mem.js';
 import { ProcfsMemSignature } from './procfs-mem-signature.js';
 import type { SignatureMetadata } from './signature.js';
 
-export const PROC_MEM_ACCESS_METADATA: SignatureMetadata = frozenMetadata({
+export const PROC_MEM_ACCESS_METADATA: SignatureMetadata = deepFrozen({
   ID: 'TRC-1023',
   Version: '1',
   Name: 'Process memory access detected',

@@ -2,11 +2,11 @@
 // Process Injection: Proc Memory). Metadata as in Tracee's proc_mem_code_injection.go.
 
 import { isWriteAccess } from '../events/open-flags.js';
-import { frozenMetadata } from './procfs-mem.js';
+import { deepFrozen } from './procfs-mem.js';
 import { ProcfsMemSignature } from './procfs-mem-signature.js';
 import type { SignatureMetadata } from './signature.js';
 
-export const PROC_MEM_CODE_INJECTION_METADATA: SignatureMetadata = frozenMetadata({
+export const PROC_MEM_CODE_INJECTION_METADATA: SignatureMetadata = deepFrozen({
   ID: 'TRC-1024',
   Version: '1',
   Name: 'Code injection detected through /proc/<pid>/mem file',

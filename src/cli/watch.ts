@@ -16,6 +16,7 @@ import {
   type WatchConfig,
 } from '../service/config.js';
 import { serveMetrics } from '../service/metrics.js';
+import { OutputTally } from '../service/output-tally.js';
 import { createOutput, type Output } from '../service/outputs.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
 import {
@@ -205,8 +206,19 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     return made;
   };
   outputs = buildOutputs(current);
+  // Outputs a SIGHUP replaced, still draining; their counts stay in the totals (output-tally.ts).
+  const draining = new Set<Output>();
+  const tally = new OutputTally();
   const closeOutputs = (list: typeof outputs, deadline: number) =>
-    Promise.all(list.map((o) => o.output.close(deadline)));
+    Promise.all(
+      list.map(async ({ output }) => {
+        draining.add(output);
+        await output.close(deadline);
+        draining.delete(output);
+        tally.closed(output);
+      }),
+    );
+  const outputTotals = () => tally.totals([...outputs.map((o) => o.output), ...draining]);
 
   const abort = new AbortController();
   const watcher = new ProcMemWatcher({
@@ -276,9 +288,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     }
     if (metricsAt) {
       try {
-        server = await serveMetrics(metricsAt.host, metricsAt.port, watcher, () =>
-          outputs.map((o) => o.output),
-        );
+        server = await serveMetrics(metricsAt.host, metricsAt.port, watcher, outputTotals);
       } catch (err) {
         report(`watch: --metrics ${current.metrics}: ${(err as Error).message}`);
         return EXIT_FAILURE;
@@ -296,14 +306,16 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     const ending = await ended;
     abort.abort();
     await watcher.stop();
-    await closeOutputs(outputs, Date.now() + current.flushTimeoutMs);
+    const last = outputs;
+    outputs = []; // closed below: from here on their counts are in the tally only
+    await closeOutputs(last, Date.now() + current.flushTimeoutMs);
     const s = watcher.stats();
     const losses = Object.entries(s.lost)
       .filter(([k, v]) => k !== 'total' && v > 0)
       .map(([k, v]) => `${k} ${v}`);
-    const delivery = outputs
+    const delivery = outputTotals()
       .map(
-        ({ output: { spec, counters: c } }) =>
+        ({ spec, counters: c }) =>
           `${spec} delivered ${c.delivered} failed ${c.failed} dropped ${c.dropped} retried ${c.retried}`,
       )
       .join('; ');

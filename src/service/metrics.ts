@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ProcMemWatcher } from '../watcher/watcher.js';
-import type { Output } from './outputs.js';
+import type { OutputTotal } from './output-tally.js';
 
 /** The drain loop counts as stuck when records wait in the ring and none was read this long. */
 export const DRAIN_STALL_MS = 5000;
@@ -18,7 +18,7 @@ export function healthy(watcher: ProcMemWatcher, now = Date.now()): boolean {
 
 export function createRegistry(
   watcher: ProcMemWatcher,
-  outputs: () => readonly Output[],
+  outputs: () => readonly OutputTotal[],
 ): Registry {
   const registry = new Registry();
   type Values = () => [Record<string, string>, number][];
@@ -159,7 +159,7 @@ export async function serveMetrics(
   host: string,
   port: number,
   watcher: ProcMemWatcher,
-  outputs: () => readonly Output[],
+  outputs: () => readonly OutputTotal[],
 ): Promise<Server> {
   const registry = createRegistry(watcher, outputs);
   const server = createServer((req, res) => {

@@ -156,17 +156,35 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
     }
   });
 
-  it('file: is re-opened on SIGHUP (logrotate): the next finding lands in the new file', async () => {
+  it('file: is re-opened on SIGHUP (logrotate): the next finding lands in the new file; delivery counts go on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
     const file = join(dir, 'findings.jsonl');
-    const w = startWatch(['--backend', 'fanotify', '--output', `file:${file}`]);
+    const probe = createHttpServer();
+    const metricsPort = await listen(probe);
+    await new Promise((r) => probe.close(r));
+    const w = startWatch([
+      '--backend',
+      'fanotify',
+      '--output',
+      `file:${file}`,
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
     const target = spawnTarget();
+    // The file output's delivered_total as scraped now.
+    const delivered = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const m = text.match(/^procmem_guard_output_delivered_total\{output="file:[^"]+"\} (\d+)$/m);
+      return m ? Number(m[1]) : -1;
+    };
     try {
       await started(w);
       const first = await readMem(target.pid);
       await waitFor('the first finding', () =>
         readFileSync(file, 'utf8').includes(`"hostProcessId":${first}`),
       );
+      const before = await delivered();
+      expect(before).toBeGreaterThanOrEqual(1);
       renameSync(file, `${file}.1`);
       w.child.kill('SIGHUP');
       await waitFor('the reload', () => w.err().includes('files re-opened'));
@@ -176,8 +194,19 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
         () => existsSync(file) && readFileSync(file, 'utf8').includes(`"hostProcessId":${second}`),
       );
       expect(readFileSync(`${file}.1`, 'utf8')).not.toContain(`"hostProcessId":${second}`);
+      // The reload replaced the output; its counter carries on (a Prometheus counter that went
+      // back to 0 would read as a restart).
+      // back to 0 would read as a restart). Other tests' reads may add findings meanwhile: the
+      // scrape counts at least every line already in both files.
+      const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).length;
+      const inFiles = lines(`${file}.1`) + lines(file);
+      expect(inFiles).toBeGreaterThan(before);
+      expect(await delivered()).toBeGreaterThanOrEqual(inFiles);
       w.child.kill('SIGTERM');
       expect((await w.exited).code).toBe(EXIT_OK);
+      // Everything is written by the exit: the summary counts both files' lines.
+      const total = lines(`${file}.1`) + lines(file);
+      expect(w.err()).toContain(`file:${file} delivered ${total} failed 0`);
     } finally {
       w.child.kill('SIGKILL');
       target.kill();

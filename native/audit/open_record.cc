@@ -38,24 +38,12 @@ std::string baseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// The name of the file the opener got, found by device and inode: the name as passed may lead
-// to a mem file through a symlink, which the name alone does not show. The fd the open
-// returned (io_uring reports no fd: any fd of the opener on that inode) must still be that
-// file; its link then gives the name the kernel resolved.
-bool openedFileName(const AuditEvent& ev, const PathItem& p, bool uring, std::string* out) {
-  const std::string fds = "/proc/" + std::to_string(ev.pid) + "/fd/";
-  auto same = [&](int, const struct stat& st) {
-    return static_cast<uint64_t>(st.st_dev) == p.dev && static_cast<uint64_t>(st.st_ino) == p.inode;
-  };
-  int fd = -1;
-  struct stat st;
-  if (uring)
-    fd = findOpenerFd(ev.pid, same);
-  else if (ev.exit >= 0 && ev.exit <= INT32_MAX &&
-           stat((fds + std::to_string(ev.exit)).c_str(), &st) == 0 &&
-           same(static_cast<int>(ev.exit), st))
-    fd = static_cast<int>(ev.exit);
-  return fd >= 0 && readLink(fds + std::to_string(fd), out);
+// The opener's fd on the file it opened (by device and inode), or -1: the fd the open returned
+// if it is still that file; io_uring reports no fd, so any fd of the opener on that inode.
+int openedFd(const AuditEvent& ev, const PathItem& p, bool uring) {
+  if (uring) return findFdOnFile(ev.pid, p.dev, p.inode);
+  const int fd = ev.exit >= 0 && ev.exit <= INT32_MAX ? static_cast<int>(ev.exit) : -1;
+  return fdIsFile(ev.pid, fd, p.dev, p.inode) ? fd : -1;
 }
 
 }  // namespace
@@ -69,15 +57,15 @@ void AuditBackend::emit(const AuditEvent& ev) {
     return;
   }
   if (ev.key != kAuditRuleKey) foreign_key_++;
+  const bool uring = sc->arch == kArchUring;
   // Name as passed -> absolute path as the opener sees it.
   std::string base;
   if (p->name.front() != '/') {
     int32_t dirfd = static_cast<int32_t>(ev.args[0]);
     // io_uring: the directory fd of the SQE is not in the record; assume the CWD.
-    if (sc->call == Call::kOpen || sc->arch == kArchUring || dirfd == kAtFdcwd) {
+    if (sc->call == Call::kOpen || uring || dirfd == kAtFdcwd) {
       base = ev.cwd;
-    } else if (!readLink("/proc/" + std::to_string(ev.pid) + "/fd/" + std::to_string(dirfd),
-                         &base)) {
+    } else if (!readLink(fdLinkPath(ev.pid, dirfd), &base)) {
       base.clear();
     }
   }
@@ -89,9 +77,11 @@ void AuditBackend::emit(const AuditEvent& ev) {
   bool known_procfs = rule_devs_.count(p->dev) > 0;
   bool unnamed = false;  // a mem file by its mode, whose name could not be learnt
   if (known_procfs && !parsed && baseName(p->name) != "mem") {
-    // docs/audit-backend.md, "Names that are not mem paths": identify the file itself.
+    // docs/audit-backend.md, "Names that are not mem paths": the name may reach a mem file
+    // through a symlink. Identify the file itself: its fd link gives the name the kernel resolved.
     std::string opened;
-    if (openedFileName(ev, *p, sc->arch == kArchUring, &opened) &&
+    const int fd = openedFd(ev, *p, uring);
+    if (fd >= 0 && readLink(fdLinkPath(ev.pid, fd), &opened) &&
         parseMemPath(opened, SelfNames::kReject, &m)) {
       resolved = opened;
       parsed = true;
@@ -119,6 +109,8 @@ void AuditBackend::emit(const AuditEvent& ev) {
   rec.backend = static_cast<uint8_t>(BackendId::kAudit);
   rec.timestamp_ns = realtimeNs();
   rec.monotonic_ns = monotonicNs();
+  // The uid is the SYSCALL record's: a folded open costs no process-table look-up.
+  if (!flood_.admitOrFold(ev.uid, rec.monotonic_ns, *sink_)) return;  // a flood by this uid
   table_->attribute(ev.pid, ev.pid, &rec);
   // The SYSCALL record is exact at the moment of the open: it wins over the table.
   rec.host_pid = ev.pid;
@@ -126,7 +118,6 @@ void AuditBackend::emit(const AuditEvent& ev) {
   rec.host_ppid = ev.ppid;
   rec.uid = ev.uid;
   rec.gid = ev.gid;
-  if (!flood_.admitOrFold(ev.uid, rec.monotonic_ns, *sink_)) return;  // a flood by this uid
   uint32_t flags = rec.record_flags & ~static_cast<uint32_t>(kAttributionMissing);
   if (!ev.comm.empty() && !copyFixed(rec.comm, ev.comm)) flags |= kPathTruncated;
   if (!ev.exe.empty() && !copyFixed(rec.exe, ev.exe)) flags |= kPathTruncated;
@@ -163,9 +154,9 @@ void AuditBackend::emit(const AuditEvent& ev) {
   if (rec.target_pid > 0 && kill(rec.target_pid, 0) != 0 && errno == ESRCH) flags |= kTargetExited;
 
   // openat2's a2 points to struct open_how in the opener's memory, and an io_uring record has
-  // no arguments at all: their flags come from fdinfo of the returned fd.
-  Call how = sc->arch == kArchUring ? Call::kOpenat2 : sc->call;
-  int32_t fd = 0;
+  // no arguments at all: their flags come from fdinfo of the opener's fd on the file (looked
+  // for again, not reused from the name look-up: by now the fd may be another file's).
+  Call how = uring ? Call::kOpenat2 : sc->call;
   switch (how) {
     case Call::kOpen:
       rec.open_flags = static_cast<int32_t>(ev.args[1]);
@@ -179,10 +170,7 @@ void AuditBackend::emit(const AuditEvent& ev) {
       break;
     case Call::kOpenat2:
     case Call::kMount:  // not reached: mount events are never assembled
-      // io_uring reports the op's result, 0, not the fd it installed: any fd on the file.
-      if (sc->arch == kArchUring ? readOpenerFlags(ev.pid, p->dev, p->inode, &rec.open_flags, &fd)
-                                 : readFdFlagsIfFile(ev.pid, static_cast<int>(ev.exit), p->dev,
-                                                     p->inode, &rec.open_flags)) {
+      if (int fd = openedFd(ev, *p, uring); fd >= 0 && readFdFlags(ev.pid, fd, &rec.open_flags)) {
         rec.flags_source = static_cast<uint8_t>(FlagsSource::kFdinfo);
         flags_fdinfo_++;
       } else {

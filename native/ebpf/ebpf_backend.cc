@@ -40,6 +40,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include "../proc/target_info.h"
 #include "../record.h"
 #include "../util/clock.h"
+#include "../util/fd_flags.h"
 #include "../util/fixed_string.h"
 #include "../util/flood_guard.h"
 #include "../util/proc_files.h"
@@ -91,13 +92,11 @@ std::string takeLog() {
 
 // The path of fd `fd` of `pid` as that process sees it, if it still refers to dev/ino.
 bool pathOfFd(int32_t pid, uint32_t fd, uint64_t dev, uint64_t ino, std::string* out) {
-  char link[64];
-  std::snprintf(link, sizeof(link), "/proc/%d/fd/%u", pid, fd);
-  struct stat st;
-  if (stat(link, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
-  if (!readLink(link, out)) return false;
-  // stat again: the fd may have been closed and reused between the two look-ups.
-  return stat(link, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+  if (fd > INT32_MAX) return false;
+  const int n = static_cast<int>(fd);
+  // stat again after readlink: the fd may have been closed and reused between the two.
+  return fdIsFile(pid, n, dev, ino) && readLink(fdLinkPath(pid, n), out) &&
+         fdIsFile(pid, n, dev, ino);
 }
 
 class EbpfBackend : public Backend {

@@ -154,11 +154,10 @@ bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
   bool deleted = false;
   ProcfsInstance inst;
   struct stat held;
-  std::string fd_dir = "/proc/" + std::to_string(tid) + "/fd/";
   int fd = findOpenerFd(tid, [&](int n, const struct stat& st) {
     if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600) return false;
     held = st;
-    if (!marker_->lookup(st.st_dev, &inst) || !readLink(fd_dir + std::to_string(n), &path) ||
+    if (!marker_->lookup(st.st_dev, &inst) || !readLink(fdLinkPath(tid, n), &path) ||
         !parseEventPath(path, &mem, &deleted))
       return false;
     // Only a file of a target that is gone: its path no longer reaches the same inode (a

@@ -192,6 +192,11 @@ std::string exePathOf(uint64_t kernel_dev, uint64_t ino) {
   return it->second.second;
 }
 
+std::string exeOf(const ProcessInfo& info) {
+  if (!info.exe.empty() || info.exe_ino == 0) return info.exe;
+  return exePathOf(info.exe_dev, info.exe_ino);
+}
+
 long readSmallAt(int dirfd, const char* name, char* buf, size_t cap) {
   if (cap == 0) return -1;
   UniqueFd fd(openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));

@@ -68,6 +68,9 @@ bool forEachPid(const char* dir_path, Fn fn) {
 // ac_exe_dev of TASKSTATS). Lets a task that exec'd and exited before its /proc entry could
 // be read still get its exe, when the same binary ran before. Thread-safe, bounded.
 std::string exePathOf(uint64_t kernel_dev, uint64_t ino);
+// The executable of a table entry: its exe, else (an entry that exited before its /proc entry
+// was read has only the device and inode of its TASKSTATS exit record) exePathOf them.
+std::string exeOf(const ProcessInfo& info);
 // Adds `path` for the file `st` describes to that cache: the fanotify backend calls it for
 // every exec it sees (FAN_OPEN_EXEC), so a task that exec'd a binary nobody ran before and
 // exited at once still gets its exe from its TASKSTATS exit record.

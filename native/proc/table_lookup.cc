@@ -164,12 +164,10 @@ void ProcessTableImpl::attribute(int32_t host_pid, int32_t host_tid, CaptureReco
   rec->pid_ns = info.pid_ns;
   rec->cgroup_id = info.cgroup_id;
   rec->thread_start_ns = info.thread_start_ns;
+  bool fits = copyFixed(rec->comm, info.comm);
   // The exec's path may have reached the exe cache (fanotify FAN_OPEN_EXEC, read by the
   // calling thread before this event) after the exit record was applied.
-  if (info.exe.empty() && info.exe_ino != 0)
-    info.exe = procfs::exePathOf(info.exe_dev, info.exe_ino);
-  bool fits = copyFixed(rec->comm, info.comm);
-  fits &= copyFixed(rec->exe, info.exe);
+  fits &= copyFixed(rec->exe, procfs::exeOf(info));
   fits &= copyFixed(rec->container_id, info.container_id);
   if (!fits) rec->record_flags |= kPathTruncated;
   if (f == Found::kGone || info.exited) rec->record_flags |= kOpenerExited;

@@ -9,13 +9,6 @@
 namespace pmg {
 namespace {
 
-// The executable of a table entry; one that exited before its /proc entry was read may have
-// only the (device, inode) of its TASKSTATS exit record, which the exe cache may resolve.
-std::string exeOf(const ProcessInfo& info) {
-  if (!info.exe.empty() || info.exe_ino == 0) return info.exe;
-  return procfs::exePathOf(info.exe_dev, info.exe_ino);
-}
-
 // A process (its thread-group leader) as the table holds it; a process it does not hold is
 // read from /proc once (and kept by the table).
 bool processInfo(ProcessTable& table, int32_t pid, ProcessInfo* out) {
@@ -58,7 +51,7 @@ void enrichTarget(ProcessTable& table, CaptureRecord* rec) {
       known |= kTargetComm;
       cut |= !copyFixed(rec->target_comm, target.comm);
     }
-    std::string exe = exeOf(target);
+    std::string exe = procfs::exeOf(target);
     if (!exe.empty()) {
       known |= kTargetExe;
       cut |= !copyFixed(rec->target_exe, exe);
@@ -82,7 +75,7 @@ void enrichTarget(ProcessTable& table, CaptureRecord* rec) {
   // A "parent" that started after the opener is a newer process that reused the pid.
   if (processInfo(table, rec->host_ppid, &parent) &&
       (opener_start == 0 || parent.thread_start_ns <= opener_start + kStartSlackNs))
-    cut |= !copyFixed(rec->parent_exe, exeOf(parent));
+    cut |= !copyFixed(rec->parent_exe, procfs::exeOf(parent));
   rec->target_relation =
       static_cast<uint8_t>(relation(table, *rec, opener_start, have_target ? &target : nullptr));
   if (cut) rec->record_flags |= kPathTruncated;

@@ -11,6 +11,16 @@
 
 namespace pmg {
 
+std::string fdLinkPath(int32_t pid, int fd) {
+  return "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+}
+
+bool fdIsFile(int32_t pid, int fd, uint64_t dev, uint64_t ino) {
+  struct stat st;
+  return fd >= 0 && stat(fdLinkPath(pid, fd).c_str(), &st) == 0 && st.st_dev == dev &&
+         st.st_ino == ino;
+}
+
 int findOpenerFd(int32_t pid, const std::function<bool(int fd, const struct stat&)>& match) {
   DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
   if (!dir) return errno == ENOENT || errno == ESRCH ? -2 : -1;
@@ -28,6 +38,11 @@ int findOpenerFd(int32_t pid, const std::function<bool(int fd, const struct stat
   return found;
 }
 
+int findFdOnFile(int32_t pid, uint64_t dev, uint64_t ino) {
+  return findOpenerFd(
+      pid, [dev, ino](int, const struct stat& st) { return st.st_dev == dev && st.st_ino == ino; });
+}
+
 bool readFdFlags(int32_t pid, int fd, int32_t* flags) {
   std::string info, value;
   if (!readSmallFile("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd), &info) ||
@@ -40,18 +55,9 @@ bool readFdFlags(int32_t pid, int fd, int32_t* flags) {
   return true;
 }
 
-bool readFdFlagsIfFile(int32_t pid, int fd, uint64_t dev, uint64_t ino, int32_t* flags) {
-  if (fd < 0) return false;
-  struct stat st;
-  std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  if (stat(link.c_str(), &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
-  return readFdFlags(pid, fd, flags);
-}
-
 bool readOpenerFlags(int32_t pid, uint64_t dev, uint64_t ino, int32_t* flags, int32_t* fd,
                      bool* gone) {
-  int found = findOpenerFd(
-      pid, [dev, ino](int, const struct stat& st) { return st.st_dev == dev && st.st_ino == ino; });
+  int found = findFdOnFile(pid, dev, ino);
   if (gone) *gone = found == -2;
   if (found < 0 || !readFdFlags(pid, found, flags)) return false;
   *fd = found;

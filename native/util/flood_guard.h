@@ -4,8 +4,9 @@
 // made during the flood would be lost with the flood. Each uid has a token bucket (kBurst opens
 // at once, kPerSecond sustained); opens over it are folded: counted (LossCause::kFolded, stats)
 // but not reported one by one, and their flags are not looked up (the capture thread's work for
-// them stops at attribution). Other uids' opens are untouched. Pure logic: unit-tested without
-// a kernel (test/native/cpp/flood_guard_test.cc).
+// them stops before attribution where the event carries the uid, eBPF and audit, and at it in
+// fanotify). Other uids' opens are untouched. Pure logic: unit-tested without a kernel
+// (test/native/cpp/flood_guard_test.cc).
 #pragma once
 
 #include <atomic>

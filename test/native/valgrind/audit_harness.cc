@@ -42,7 +42,7 @@ int main() {
     try {
       b->start(s, t);
     } catch (const CaptureError& e) {
-      printf("start failed: %s: %s\n", e.code.c_str(), e.message.c_str());
+      printf("start failed: %s: %s\n", errorCodeName(e.code), e.message.c_str());
       return 2;
     }
     if (system("sleep 5 & dd if=/proc/$!/mem of=/dev/null count=0 2>/dev/null; dd "

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchDir, binDir, machine, median, printTable, writeResult } from './lib.mjs';
+import { benchDir, binDir, median, printTable, writeResult } from './lib.mjs';
 
 const CALLS = Number(process.env.BENCH_ENRICH_CALLS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ENRICH_ROUNDS ?? 5);
@@ -64,4 +64,4 @@ const rows = Object.keys(runs[0]).map((name) => ({
   'mean us': median(runs.map((r) => r[name].mean)).toFixed(1),
 }));
 printTable(`Target enrichment per record (${CALLS} calls x ${ROUNDS} rounds, medians)`, rows);
-writeResult('enrich', { machine: machine(), calls: CALLS, rounds: ROUNDS, runs });
+writeResult('enrich', { calls: CALLS, rounds: ROUNDS, runs });

@@ -8,7 +8,7 @@
 // before its fd is installed, nearly every time.
 import { spawn } from 'node:child_process';
 import { ProcMemWatcher } from '../dist/index.js';
-import { buildC, machine, printTable, writeResult } from './lib.mjs';
+import { buildC, printTable, writeResult } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_FLAGS_ROUNDS ?? 100);
 const BURNERS = Number(process.env.BENCH_FLAGS_BURNERS ?? 2);
@@ -88,7 +88,6 @@ try {
 printTable(`flags accuracy (${backend}, ${ROUNDS} per row, ${BURNERS} burners)`, rows);
 console.log('native flag counters:', JSON.stringify(nativeFlags));
 writeResult(`flags-${backend}`, {
-  machine: machine(),
   rounds: ROUNDS,
   burners: BURNERS,
   rows,

@@ -6,7 +6,7 @@
 // (BENCH_BACKEND, BENCH_FLOOD_TARGETS, BENCH_FLOOD_OPENERS, BENCH_FLOOD_ROUNDS).
 import { spawn } from 'node:child_process';
 import { ProcMemWatcher } from '../dist/index.js';
-import { buildC, machine, median, printTable, writeResult } from './lib.mjs';
+import { buildC, median, printTable, writeResult } from './lib.mjs';
 import { startUserFlood } from './user-flood.mjs';
 
 const TARGETS = Number(process.env.BENCH_FLOOD_TARGETS ?? 300);
@@ -85,4 +85,4 @@ console.log(
       ),
     )}`,
 );
-writeResult(`flood-${backend}`, { machine: machine(), rows, maxRssMb: maxRss / 2 ** 20, native });
+writeResult(`flood-${backend}`, { rows, maxRssMb: maxRss / 2 ** 20, native });

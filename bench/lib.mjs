@@ -75,6 +75,7 @@ export function printTable(title, rows) {
   for (const r of rows) console.log(line(cols.map((c) => r[c])));
 }
 
+/** Writes bench/results/<name>.json: the machine, the date and `data`. */
 export function writeResult(name, data) {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${name}.json`);

@@ -4,7 +4,7 @@
 // loaded, with dedup, and with both; each a ratio against the no-policy engine measured in the
 // same round. Imports the built package (run `npm run build` first).
 //
-//   node bench/policy.mjs [--events N] [--rounds R] [--out FILE]
+//   node bench/policy.mjs [--events N] [--rounds R]
 //
 // The 100 exceptions are shaped like real ones: 80 with literal opener executables (the
 // matcher indexes them by path) and 20 with globs, comm and uid (tested on every finding).

@@ -112,12 +112,13 @@ watch.stderr.on('data', (d) => {
 });
 const count = (re) => (stderr.match(re) ?? []).length;
 
-async function until(what, test, ms) {
+/** Polls `test` every 20 ms; fails after `ms`, or at once if `child` (default: watch) exited. */
+async function until(what, test, ms, child = watch) {
   const end = Date.now() + ms;
   while (!test()) {
-    if (Date.now() > end || watch.exitCode !== null)
+    if (Date.now() > end || child.exitCode !== null)
       throw new Error(
-        `${what}: not within ${ms} ms${watch.exitCode !== null ? ' (watch exited)' : ''}`,
+        `${what}: not within ${ms} ms${child.exitCode !== null ? ` (${child === watch ? 'watch' : 'its process'} exited)` : ''}`,
       );
     await sleep(20);
   }
@@ -204,12 +205,12 @@ try {
     // 5. start/stop cycles elsewhere
     const before = (cyclerOut.match(/^done /gm) ?? []).length;
     cycler.stdin.write(`${cycles}\n`);
-    const cyclerEnd = Date.now() + 60_000;
-    while ((cyclerOut.match(/^done /gm) ?? []).length === before) {
-      if (Date.now() > cyclerEnd || cycler.exitCode !== null)
-        throw new Error(`start/stop cycles on ${cycleBackend} did not finish`);
-      await sleep(20);
-    }
+    await until(
+      `${cycles} start/stop cycles on ${cycleBackend}`,
+      () => (cyclerOut.match(/^done /gm) ?? []).length > before,
+      60_000,
+      cycler,
+    );
     // sample
     const w = sample(watch.pid);
     const c = sample(cycler.pid);

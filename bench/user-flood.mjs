@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { buildC } from './lib.mjs';
 
-export const NOBODY = { uid: 65534, gid: 65534 };
+const NOBODY = { uid: 65534, gid: 65534 };
 let floodOpen = '';
 
 /**

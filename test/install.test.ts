@@ -3,7 +3,7 @@
 // npm but has no compiler, make or python3. The install must not compile anything, and live
 // capture must work from the prebuild, with and without install scripts. Runs doctor's live
 // self-test as root (kernel state: run it under flock /tmp/pmg-kernel.lock when sharing a host).
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -19,15 +19,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module shared with scripts/prebuilds.mjs
 import * as elf from '../scripts/elf-check.mjs';
 import { EXIT_FAILURE } from '../src/cli/exit-codes.js';
-import { isRoot, liveName } from './helpers/live.js';
+import { isRoot, liveName, spawnToEnd } from './helpers/live.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 // Size budget. Today: 0.86 MiB packed, 2.15 MiB unpacked, of which the two stripped
 // prebuilds (static libstdc++ included) are about 0.85 MiB each. The budget leaves room to
@@ -57,27 +55,27 @@ function userEnv(): NodeJS.ProcessEnv {
   return { HOME: process.env.HOME, PATH: binDir, LANG: 'C.UTF-8' };
 }
 
-function run(cmd: string, args: string[], cwd: string) {
+/**
+ * Runs `cmd` in the user's environment without blocking this worker (npm install and npx take
+ * a minute on a loaded machine: test/helpers/live.ts spawnToEnd); killed after 120 s (status
+ * null). A command that cannot be started rejects.
+ */
+async function run(cmd: string, args: string[], cwd: string) {
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(cmd, args, { cwd, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+  const res = await spawnToEnd(cmd, args, { cwd, env: userEnv(), timeout: 120_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return {
-    status: res.status,
-    out: `${res.stdout ?? ''}${res.stderr ?? ''}`,
-    ms,
-    error: res.error,
-  };
+  return { status: res.status, out: `${res.stdout}${res.stderr}`, ms };
 }
 
 /** An empty project with the tarball installed; returns the project directory. */
-function installInto(name: string, extra: string[]) {
+async function installInto(name: string, extra: string[]) {
   const dir = join(work, name);
   mkdirSync(dir);
   writeFileSync(
     join(dir, 'package.json'),
     '{"name":"consumer","version":"1.0.0","private":true}\n',
   );
-  const res = run(
+  const res = await run(
     'npm',
     [
       'install',
@@ -91,7 +89,6 @@ function installInto(name: string, extra: string[]) {
     dir,
   );
   console.log(`npm install ${[...extra, 'tarball'].join(' ')}: ${res.ms.toFixed(0)} ms`);
-  expect(res.error).toBeUndefined();
   expect(res.status, res.out).toBe(0);
   expect(res.out).not.toMatch(/gyp (info|ERR)|node-gyp rebuild|CXX\(target\)/);
   const pkg = join(dir, 'node_modules', 'procmem-guard');
@@ -104,13 +101,10 @@ beforeAll(async () => {
   // npm pack builds both prebuilds (a minute or more on a loaded 2-core machine): it must not
   // block this worker's event loop, or vitest's worker-to-runner calls time out after 60 s
   // ("Timeout calling onTaskUpdate", seen with two CPU burners beside the suite).
-  const res = await execFileAsync('npm', ['pack', '--json', '--pack-destination', work], {
+  const res = await spawnToEnd('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 * MiB,
-  }).catch((e: { stderr?: string; message: string }) => {
-    throw new Error(`npm pack failed:\n${(e.stderr ?? e.message).slice(-4000)}`);
   });
+  if (res.status !== 0) throw new Error(`npm pack failed:\n${res.stderr.slice(-4000)}`);
   pack = (JSON.parse(res.stdout) as PackResult[])[0] as PackResult;
   tarball = join(work, pack.filename);
   console.log(`tarball ${pack.filename}: ${pack.size} bytes, unpacked ${pack.unpackedSize}`);
@@ -164,7 +158,7 @@ describe('npm pack', () => {
 });
 
 describe('install from the tarball without a toolchain', () => {
-  let withScripts: ReturnType<typeof installInto>;
+  let withScripts: Awaited<ReturnType<typeof installInto>>;
 
   it('the PATH has node and npm but no compiler, make or python', () => {
     expect(readdirSync(binDir).sort()).toEqual([...PATH_TOOLS].sort());
@@ -176,8 +170,8 @@ describe('install from the tarball without a toolchain', () => {
     }
   });
 
-  it('npm install runs the install script, which finds the prebuild and compiles nothing', () => {
-    withScripts = installInto('with-scripts', []);
+  it('npm install runs the install script, which finds the prebuild and compiles nothing', async () => {
+    withScripts = await installInto('with-scripts', []);
     expect(withScripts.out).toMatch(/> node-gyp-build/);
   }, 120_000);
 
@@ -221,8 +215,8 @@ describe('install from the tarball without a toolchain', () => {
 
   it.runIf(isRoot)(
     liveName('npx procmem-guard doctor passes (live self-test on the prebuild)'),
-    () => {
-      const res = run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
+    async () => {
+      const res = await run('npx', ['procmem-guard', 'doctor'], withScripts.dir);
       expect(res.status, res.out).toBe(0);
       expect(res.out).toContain(
         `native addon         ${join(withScripts.pkg, 'prebuilds', `linux-${process.arch}`, 'procmem-guard.glibc.node')}`,
@@ -255,36 +249,36 @@ describe('install from the tarball without a toolchain', () => {
     expect(makefile).not.toMatch(/-Werror|static-libstdc\+\+|PMG_PORTABLE|glibc_floor\.h/);
   });
 
-  it('with --ignore-scripts the prebuild is found at load time', () => {
-    const noScripts = installInto('ignore-scripts', ['--ignore-scripts']);
+  it('with --ignore-scripts the prebuild is found at load time', async () => {
+    const noScripts = await installInto('ignore-scripts', ['--ignore-scripts']);
     expect(noScripts.out).not.toMatch(/> node-gyp-build/);
     const script = `import('procmem-guard').then((m) => console.log(m.nativeAddonPath()))`;
-    const res = run('node', ['-e', script], noScripts.dir);
+    const res = await run('node', ['-e', script], noScripts.dir);
     expect(res.status, res.out).toBe(0);
     expect(res.out.trim()).toBe(
       join(noScripts.pkg, 'prebuilds', `linux-${process.arch}`, 'procmem-guard.glibc.node'),
     );
     if (isRoot) {
-      const doctor = run('npx', ['procmem-guard', 'doctor'], noScripts.dir);
+      const doctor = await run('npx', ['procmem-guard', 'doctor'], noScripts.dir);
       expect(doctor.status, doctor.out).toBe(0);
       expect(doctor.out).toMatch(/self-test\s+PASS: TRC-1023/);
     }
 
     // No binary at all: replay and the engine still work; live capture names the fix.
     renameSync(join(noScripts.pkg, 'prebuilds'), join(noScripts.pkg, 'prebuilds.off'));
-    const replay = run(
+    const replay = await run(
       'npx',
       ['procmem-guard', 'replay', join(root, 'test', 'fixtures', 'tracee-sample.jsonl')],
       noScripts.dir,
     );
     expect(replay.status, replay.out).toBe(0);
     expect(replay.out).toMatch(/9 events read, 6 findings/);
-    const watch = run('npx', ['procmem-guard', 'watch'], noScripts.dir);
+    const watch = await run('npx', ['procmem-guard', 'watch'], noScripts.dir);
     expect(watch.status).toBe(EXIT_FAILURE);
     expect(watch.out).toMatch(/no prebuild for linux-/);
     expect(watch.out).toMatch(/npm rebuild procmem-guard/);
     expect(watch.out).toMatch(/python3 make g\+\+/);
-    const lib = run(
+    const lib = await run(
       'node',
       [
         '-e',

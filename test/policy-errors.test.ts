@@ -3,16 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, requireSignatures } from '../src/policy/load.js';
 import { POLICY_LIMITS, PolicyError } from '../src/policy/types.js';
+import { thrown } from './policy-helpers.js';
 
-function policyError(text: string): PolicyError {
-  try {
-    parsePolicy(text, 'p.yaml');
-  } catch (err) {
-    if (err instanceof PolicyError) return err;
-    throw err;
-  }
-  throw new Error('expected a PolicyError');
-}
+const policyError = (text: string) => thrown(() => parsePolicy(text, 'p.yaml'), PolicyError);
 
 // Each row: the text, line, column, field, and the reason's pattern.
 const X = 'version: 1\nexceptions:\n'; // exceptions start on line 3

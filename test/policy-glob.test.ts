@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileGlob, GLOB_MAX_LENGTH, GlobError } from '../src/policy/glob.js';
+import { thrown } from './policy-helpers.js';
 
 describe('compileGlob: matching', () => {
   it.each([
@@ -88,15 +89,9 @@ describe('compileGlob: refused globs say what and where', () => {
     ['/usr/a\0b', 6, /NUL/],
     [`/${'a'.repeat(GLOB_MAX_LENGTH)}`, GLOB_MAX_LENGTH, /longer than 1024/],
   ])('%j at offset %d', (glob, offset, message) => {
-    let error: unknown;
-    try {
-      compileGlob(glob);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(GlobError);
-    expect((error as GlobError).message).toMatch(message);
-    expect((error as GlobError).offset).toBe(offset);
+    const error = thrown(() => compileGlob(glob), GlobError);
+    expect(error.message).toMatch(message);
+    expect(error.offset).toBe(offset);
   });
 });
 

@@ -1,5 +1,6 @@
 // Constructed live events for the policy tests: a mem open with the capture mark, target
-// information as the enrich contract (docs/api.md) describes it, and a parser shortcut.
+// information as the enrich contract (docs/api.md) describes it, a parser shortcut, and the
+// error a call throws.
 import { createSecurityFileOpenEvent } from '../src/events/build.js';
 import type { SecurityFileOpenEvent, TargetInfo } from '../src/events/types.js';
 import { parsePolicy } from '../src/policy/load.js';
@@ -66,4 +67,18 @@ export function onePolicy(exception: string, dedup = ''): Policy {
       .join('\n    ')}\n`,
     'test.yaml',
   );
+}
+
+/** The error `fn` throws, which must be an `ErrorClass` (anything else fails the test). */
+export function thrown<E extends Error>(
+  fn: () => unknown,
+  ErrorClass: new (...a: never[]) => E,
+): E {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ErrorClass) return err;
+    throw err;
+  }
+  throw new Error(`expected a ${ErrorClass.name}`);
 }

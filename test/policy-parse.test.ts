@@ -14,6 +14,7 @@ import {
   requireSignatures,
 } from '../src/policy/load.js';
 import { POLICY_LIMITS, PolicyError } from '../src/policy/types.js';
+import { thrown } from './policy-helpers.js';
 
 const ISSUE_EXAMPLE = `version: 1
 dedup: { window: 60s }          # optional
@@ -155,15 +156,9 @@ describe('loadPolicy: files', () => {
     ],
   ])('refuses %s', (_what, make, message) => {
     const path = make();
-    let error: unknown;
-    try {
-      loadPolicy(path);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(PolicyError);
-    expect((error as PolicyError).message).toMatch(message);
-    expect((error as PolicyError).source).toBe(path);
+    const error = thrown(() => loadPolicy(path), PolicyError);
+    expect(error.message).toMatch(message);
+    expect(error.source).toBe(path);
   });
 
   it('a policy file in the repository stays readable text (docs/policies)', () => {

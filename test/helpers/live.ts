@@ -1,11 +1,15 @@
 // Helpers for the live tests: real processes, real /proc opens, a real watcher.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
+  renameSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,14 +88,13 @@ export function itBackends<B extends string>(
 }
 
 /**
- * Compiles a C helper once per test process into a temporary directory and returns its path.
- * The source is `source` (default `name`) .c in test/helpers, test/native/fixtures or bench/c;
- * compiling one source under several names gives processes with different comms.
+ * Compiles a C helper into a temporary directory and returns its path. The source is `source`
+ * (default `name`) .c in test/helpers, test/native/fixtures or bench/c; compiling one source
+ * under several names gives processes with different comms. The directory is named by a hash
+ * of the source and flags, so the test files that use one helper (open_mem: five) compile it
+ * once per run; the binary is renamed into place, so a worker never runs a half-written one.
  */
 export function cHelper(name: string, opts: { source?: string; flags?: string[] } = {}): string {
-  const dir = join(tmpdir(), 'procmem-guard-test-bin');
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, name);
   const file = `${opts.source ?? name}.c`;
   const src = [
     join(here, file),
@@ -99,9 +102,45 @@ export function cHelper(name: string, opts: { source?: string; flags?: string[] 
     join(root, 'bench', 'c', file),
   ].find(existsSync);
   if (!src) throw new Error(`no C source ${file} for helper ${name}`);
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...(opts.flags ?? []), '-o', out, src]);
+  const flags = ['-O2', '-Wall', '-Wextra', ...(opts.flags ?? [])];
+  const key = createHash('sha256')
+    .update(readFileSync(src))
+    .update(JSON.stringify(flags))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(tmpdir(), 'procmem-guard-test-bin', key);
+  for (const d of [dirname(dir), dir]) ownDirectory(d);
+  const out = join(dir, name);
+  if (existsSync(out)) return out;
+  const tmp = `${out}.${process.pid}.tmp`;
+  execFileSync('cc', [...flags, '-o', tmp, src]);
+  renameSync(tmp, out);
   return out;
 }
+
+/**
+ * Makes `path` a directory (0755) or checks the one there: a directory, not a link, ours, and
+ * writable by no one else. What is in it is then ours too: /tmp is shared, and the tests run
+ * what cHelper leaves there as root.
+ */
+function ownDirectory(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = lstatSync(path);
+  if (!st.isDirectory() || st.uid !== process.geteuid?.() || st.mode & 0o022)
+    throw new Error(`${path} is not a directory of ours that only we may write: remove it`);
+}
+
+/** Whether `cmd` is on PATH. */
+export const hasCommand = (cmd: string): boolean =>
+  spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** The real path of `cmd` as PATH finds it (what /proc/<pid>/exe shows of a process running it). */
+export const commandPath = (cmd: string): string =>
+  realpathSync(execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim());
 
 export interface Collected {
   watcher: ProcMemWatcher;
@@ -122,11 +161,18 @@ export async function startWatcher(backend: BackendName): Promise<Collected> {
   return c;
 }
 
-/** Polls until `pick` returns something, or fails after `ms` with `what` in the message. */
-export async function waitFor<T>(what: string, pick: () => T | undefined, ms = 5000): Promise<T> {
+/**
+ * Polls until `pick` returns (or resolves to) something, or fails after `ms` with `what` in
+ * the message.
+ */
+export async function waitFor<T>(
+  what: string,
+  pick: () => T | undefined | Promise<T | undefined>,
+  ms = 5000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = pick();
+    const v = await pick();
     if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -174,6 +220,9 @@ export async function captureBarrier(
   await waitFor('no record waiting for its flags', () => !c.watcher.stats().native.flags_waiting);
 }
 
+/** The unprivileged user tests run processes as (uid and gid for spawn options). */
+export const NOBODY = { uid: 65534, gid: 65534 };
+
 /** A long-lived target process whose memory the tests open (as `owner`'s uid and gid if given). */
 export function spawnTarget(owner?: { uid: number; gid: number }): ChildProcess & { pid: number } {
   const child = spawn('sleep', ['120'], { stdio: 'ignore', ...owner });
@@ -189,10 +238,10 @@ export function spawnTarget(owner?: { uid: number; gid: number }): ChildProcess 
 export function spawnToEnd(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const { child, out } = spawnCollected(cmd, args, opts.env);
+    const { child, out } = spawnCollected(cmd, args, opts.env, opts.cwd);
     const timer = opts.timeout ? setTimeout(() => child.kill('SIGKILL'), opts.timeout) : undefined;
     child.on('error', reject);
     child.on('close', (status) => {
@@ -203,8 +252,8 @@ export function spawnToEnd(
 }
 
 /** A tracked child whose stdout and stderr are collected as they come. */
-function spawnCollected(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
-  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
+function spawnCollected(cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string) {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd }));
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => {
     out.stdout += d;

@@ -2,6 +2,7 @@
 // host state it must leave behind (audit rules, audit settings, the audit state file).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../src/native.js';
 import { track } from './children.js';
@@ -91,4 +92,14 @@ export function gone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** A local TCP port free now, for watch --metrics (chosen here so the test knows it). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await new Promise<number>((r) =>
+    probe.listen(0, '127.0.0.1', () => r((probe.address() as { port: number }).port)),
+  );
+  await new Promise((r) => probe.close(r));
+  return port;
 }

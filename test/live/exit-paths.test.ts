@@ -44,6 +44,17 @@ async function readOnce(): Promise<void> {
   }
 }
 
+/**
+ * Mem reads, one every 100 ms (at most 50), until `done()`: what makes watch write a finding
+ * (to a closed stdout) or wake fanotify's thread, which sleeps in ppoll until an event.
+ */
+async function wakeUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) {
+    await readOnce();
+    await sleep(100);
+  }
+}
+
 interface Case {
   name: string;
   stdout?: () => number;
@@ -82,10 +93,7 @@ const CASES: Case[] = [
       w.child.stdout?.destroy();
       // Our end of the pipe closes asynchronously: a first finding may still fit the pipe, so
       // read again until a write meets the closed pipe (bounded).
-      for (let i = 0; i < 50 && w.child.exitCode === null; i++) {
-        await readOnce();
-        await sleep(100);
-      }
+      await wakeUntil(() => w.child.exitCode !== null);
     },
     code: EXIT_OK,
     stderr: /stopped on a closed standard output/,
@@ -149,14 +157,6 @@ describe('watch leaves the host as it found it', () => {
 // socket and state directory fd it already holds.
 const starveFds = (pid: number) => run('prlimit', [`--pid=${pid}`, '--nofile=1:']);
 const fatalWatcher = fileURLToPath(new URL('../fixtures/fatal-watcher.mjs', import.meta.url));
-
-/** fanotify's thread sleeps in ppoll until an event: mem reads wake it, until `done()`. */
-async function wakeUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 50 && !done(); i++) {
-    await readOnce();
-    await sleep(100);
-  }
-}
 
 describe('a fatal error in the addon (the capture thread stops)', () => {
   const backends = ['ebpf', 'fanotify', 'audit'] as const;

@@ -11,13 +11,13 @@ import {
   type Collected,
   cHelper,
   describeBackends,
+  NOBODY,
   run,
   sleep,
   startWatcher,
   waitFor,
 } from '../helpers/live.js';
 
-const NOBODY = { uid: 65534, gid: 65534 };
 const backends: BackendName[] = ['ebpf', 'fanotify', 'audit'];
 
 describeBackends(backends, 'mem-open flood by another user (%s)', (backend) => {

@@ -2,28 +2,34 @@
 // not dd on a process it did not start; an invalid policy stops watch with exit 2; SIGHUP with
 // a broken file keeps the running policy; 50 identical reads fold into one finding.
 //
-// The first test needs target enrichment (procmemGuard.target, with relation) from the
-// capture: it fails until that is in the build.
-//
 // Every "was not reported" is decided after a barrier: a marker program (its own executable,
 // so no exception and no dedup key touches it) opens the target's mem file after the opens
 // under test, and its finding is awaited. The eBPF backend delivers opens in the order they
 // happened and watch writes findings in the order it made them.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cHelper, isRoot, run, spawnTarget, waitFor } from '../helpers/live.js';
-import { readMem, started, startWatch, type WatchProcess } from '../helpers/watch-process.js';
+import {
+  cHelper,
+  commandPath,
+  liveName,
+  run,
+  runsHere,
+  spawnTarget,
+  waitFor,
+} from '../helpers/live.js';
+import {
+  freePort,
+  readMem,
+  started,
+  startWatch,
+  type WatchProcess,
+} from '../helpers/watch-process.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const example = join(root, 'docs/policies/legitimate-openers.yaml');
-const ddExe = realpathSync(
-  execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim(),
-);
+const ddExe = commandPath('dd');
 
 interface Line {
   sigMetadata?: { ID: string };
@@ -49,14 +55,6 @@ function findings(w: WatchProcess): NonNullable<Line['event']>[] {
     .map((l) => (JSON.parse(l) as Line).event as NonNullable<Line['event']>);
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
-
 /** One value of a Prometheus metric, or undefined while it has none. */
 async function metric(port: number, name: string): Promise<number | undefined> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -65,21 +63,23 @@ async function metric(port: number, name: string): Promise<number | undefined> {
 }
 
 async function waitForMetric(port: number, name: string, value: number): Promise<void> {
-  const end = Date.now() + 10_000;
   let last: number | undefined;
-  while (Date.now() < end) {
-    last = await metric(port, name);
-    if (last === value) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${name} to be ${value} (last ${last})`);
+  await waitFor(
+    `${name} to be ${value}`,
+    async () => {
+      last = await metric(port, name);
+      return last === value;
+    },
+    10_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message} (last ${last})`);
+  });
 }
 
 /** The barrier: a marker program reads `pid`'s memory; resolves once its finding is out. */
 async function barrier(w: WatchProcess, pid: number): Promise<void> {
   const marker = cHelper('pmg-policy-marker', { source: 'open_mem' });
-  const { stdout } = await run(marker, [`/proc/${pid}/mem`, 'r']);
-  const markerPid = Number(/^opened (\d+)/.exec(stdout)?.[1]);
+  const { pid: markerPid } = await run(marker, [`/proc/${pid}/mem`, 'r']);
   await waitFor('the marker finding', () => findings(w).some((f) => f.hostProcessId === markerPid));
 }
 
@@ -89,8 +89,8 @@ function scratchFile(name: string, text: string): string {
   return path;
 }
 
-describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
-  it('the example policy suppresses gdb on the program it runs; dd on a process it did not start is reported with the target [needs target enrichment]', async () => {
+describe.skipIf(!runsHere())(liveName('watch --policy (live, eBPF)'), () => {
+  it('the example policy suppresses gdb on the program it runs; dd on a process it did not start is reported with the target', async () => {
     const port = await freePort();
     const w = startWatch([
       '--backend',
@@ -120,14 +120,13 @@ describe.skipIf(!isRoot)('watch --policy (live, eBPF)', () => {
       expect(gdb.stdout).toMatch(/Program received signal SIGTRAP/);
       expect(gdb.stdout).toMatch(/^0x[0-9a-f]+.*:\s+0x[0-9a-f]{2}\s+0x[0-9a-f]{2}/m);
       const dd = await readMem(target.pid);
-      await waitFor('the dd finding', () => findings(w).find((f) => f.hostProcessId === dd));
-      const ddFinding = findings(w).find((f) => f.hostProcessId === dd);
-      expect(ddFinding?.procmemGuard?.target).toMatchObject({
+      const ddFinding = await waitFor('the dd finding', () =>
+        findings(w).find((f) => f.hostProcessId === dd),
+      );
+      expect(ddFinding.procmemGuard?.target).toMatchObject({
         pid: target.pid,
         comm: 'sleep',
-        exe: realpathSync(
-          execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim(),
-        ),
+        exe: commandPath('sleep'),
         uid: 0,
         relation: 'unrelated',
       });

@@ -16,7 +16,7 @@ import { serveMetrics } from '../../src/service/metrics.js';
 import { ProcMemWatcher } from '../../src/watcher/watcher.js';
 import { track } from '../helpers/children.js';
 import { cHelper, itBackends, liveName, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
-import { cli, readMem, started, startWatch } from '../helpers/watch-process.js';
+import { cli, freePort, readMem, started, startWatch } from '../helpers/watch-process.js';
 
 const listen = (server: Server) =>
   new Promise<number>((r) =>
@@ -112,9 +112,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
     );
     process.env.PMG_TEST_TOKEN = 'Bearer t0ken';
     // Flags override the file: metrics on a fixed free port chosen here.
-    const probe = createHttpServer();
-    const metricsPort = await listen(probe);
-    await new Promise((r) => probe.close(r));
+    const metricsPort = await freePort();
     const w = startWatch(['--config', config, '--metrics', `127.0.0.1:${metricsPort}`]);
     const target = spawnTarget();
     try {

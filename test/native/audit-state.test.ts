@@ -1,8 +1,8 @@
 // The audit backend's state directory is attacked too (issue 12): a symlink planted at it or in
 // it, a directory someone else owns, a planted state file. None may be followed, written
 // through or applied to the host. The parser and value checks are unit-tested without a kernel
-// (test/native/cpp/state_file_test.cc); the live cases run as root against the real
-// /run/procmem-guard, which each test leaves as it found it.
+// (test/native/cpp/state_file_test.cc, a row of cxx-units.test.ts); the live cases run as root
+// against the real /run/procmem-guard, which each test leaves as it found it.
 import {
   chmodSync,
   chownSync,
@@ -21,17 +21,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native.js';
-import { runCxxTest } from '../helpers/cxx.js';
 import { liveName, runsHere, waitFor } from '../helpers/live.js';
 import { startHarness } from './capture-harness.js';
 
 const DIR = '/run/procmem-guard';
-
-it('parses state files strictly and never accepts values that must not reach the kernel', () => {
-  const run = runCxxTest(['test/native/cpp/state_file_test.cc', 'native/audit/state_file.cc']);
-  expect(run.output).toMatch(/^ok \d+ checks passed/);
-  expect(run.status).toBe(0);
-});
 
 describe.skipIf(!runsHere(true))(
   liveName('audit state directory under attack (live)', true),

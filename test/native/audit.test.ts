@@ -4,18 +4,17 @@
 // audit configuration and starts auditd); uses auditctl/auditd when installed (Debian package
 // auditd; CI installs it).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendId, FlagsSource, RecordFlag } from '../../src/capture/record.js';
 import { loadNative, nativeAddonPath } from '../../src/native.js';
-import { cHelper, liveName, runsHere, waitFor } from '../helpers/live.js';
+import { cHelper, commandPath, hasCommand, liveName, runsHere, waitFor } from '../helpers/live.js';
 import { type Harness, startHarness } from './capture-harness.js';
 
-const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const hasAuditctl = runsHere(true) && which('auditctl');
-const hasAuditd = runsHere(true) && which('auditd');
+const hasAuditctl = runsHere(true) && hasCommand('auditctl');
+const hasAuditd = runsHere(true) && hasCommand('auditd');
 const KEY = 'procmem-guard';
 const O_ACCMODE = 3;
 const STATE_FILE = '/run/procmem-guard/audit.state';
@@ -90,9 +89,7 @@ describe.skipIf(!runsHere(true))(liveName('audit backend specifics (live)', true
       const r = await recordOf(h, dd.pid);
       expect(r.backend).toBe(BackendId.audit);
       expect(r.comm).toBe('dd');
-      expect(r.exe).toBe(
-        realpathSync(execFileSync('sh', ['-c', 'command -v dd']).toString().trim()),
-      );
+      expect(r.exe).toBe(commandPath('dd'));
       expect(r.hostPpid).toBe(process.pid);
       expect(r.uid).toBe(0);
       expect(r.targetPid).toBe(target);

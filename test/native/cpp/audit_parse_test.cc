@@ -1,5 +1,5 @@
 // Unit tests of the audit record parser and the assembler, without a kernel. Built and run by
-// test/native/audit-parse.test.ts (the mem path parser: mem_path_test.cc).
+// test/native/cxx-units.test.ts (the mem path parser: mem_path_test.cc).
 #include <linux/audit.h>
 #include <sys/sysmacros.h>
 

@@ -1,5 +1,5 @@
 // Unit tests of FloodGuard (native/util/flood_guard.h) without a kernel. Built and run by
-// test/native/flood-guard.test.ts.
+// test/native/cxx-units.test.ts.
 #include "util/flood_guard.h"
 
 #include "check.h"

@@ -1,7 +1,7 @@
 // Unit tests of the one mem path parser (native/util/mem_path.h) as each backend uses it:
 // names as passed to open(2) (audit: self and thread-self are the opener) and paths the
 // kernel resolved (fanotify: "self" is a directory name, " (deleted)" marks a target that is
-// gone). Built and run by test/native/mem-path.test.ts.
+// gone). Built and run by test/native/cxx-units.test.ts.
 #include "util/mem_path.h"
 
 #include <string>

@@ -1,5 +1,5 @@
 // Unit tests of the mountinfo reader (native/util/mountinfo.h) on text, without a kernel.
-// Built and run by test/native/mountinfo.test.ts.
+// Built and run by test/native/cxx-units.test.ts.
 #include "util/mountinfo.h"
 
 #include <string>

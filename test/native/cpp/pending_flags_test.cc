@@ -1,5 +1,5 @@
 // Unit tests of PendingFlags (native/fanotify/pending_flags.h) without a kernel: the look-up of
-// the opener is a table the test controls. Built and run by test/native/pending-flags.test.ts.
+// the opener is a table the test controls. Built and run by test/native/cxx-units.test.ts.
 #include <fcntl.h>
 
 #include <cstdio>

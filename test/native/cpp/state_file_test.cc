@@ -1,5 +1,5 @@
 // Unit tests of the audit state file's parser and validation (native/audit/state_file.h)
-// without a kernel. Built and run by test/native/audit-state.test.ts.
+// without a kernel. Built and run by test/native/cxx-units.test.ts.
 #include <string>
 
 #include "audit/state_file.h"

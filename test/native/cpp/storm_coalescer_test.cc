@@ -1,6 +1,6 @@
 // Unit tests of storm coalescing (native/fanotify/storm_coalescer.h), without a kernel: when
 // the fanotify capture loop pauses after a drain. Built and run by
-// test/native/storm-coalescer.test.ts.
+// test/native/cxx-units.test.ts.
 #include "fanotify/storm_coalescer.h"
 
 #include <cstdint>

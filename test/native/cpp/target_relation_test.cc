@@ -1,5 +1,5 @@
 // Unit tests of the opener-to-target relation (native/proc/target_relation.h) over made-up
-// process trees, without a kernel. Built and run by test/native/target-relation.test.ts.
+// process trees, without a kernel. Built and run by test/native/cxx-units.test.ts.
 #include <map>
 #include <set>
 

@@ -157,9 +157,7 @@ describe.skipIf(!runsHere())(liveName('watch outputs, metrics and least privileg
   it('file: is re-opened on SIGHUP (logrotate): the next finding lands in the new file; delivery counts go on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmg-out-'));
     const file = join(dir, 'findings.jsonl');
-    const probe = createHttpServer();
-    const metricsPort = await listen(probe);
-    await new Promise((r) => probe.close(r));
+    const metricsPort = await freePort();
     const w = startWatch([
       '--backend',
       'fanotify',

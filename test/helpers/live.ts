@@ -191,6 +191,16 @@ export function nsProbeLoop(dir: string, memPath: string): string {
   return `while [ ! -e ${dir}/go ]; do if [ -e ${dir}/probe ]; then rm -f ${dir}/probe; head -c0 ${memPath} 2>/dev/null; fi; sleep 0.01; done`;
 }
 
+/**
+ * A shell loop (for `sh -c` inside a namespace) that waits until `dir/done` exists, at most
+ * about 30 s: it keeps the target of a mem open alive until the test has seen the open.
+ * fanotify cannot report a read-only open of a process that exited before the event was read
+ * (docs/fanotify-capture.md), so a target that exits at once makes such a test racy.
+ */
+export function nsHoldLoop(dir: string): string {
+  return `i=0; while [ ! -e ${dir}/done ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done`;
+}
+
 /** Asks the loop of {@link nsProbeLoop} for probes until `seen()` reports one, then says go. */
 export async function probeUntilSeen(dir: string, seen: () => boolean, ms = 30000): Promise<void> {
   const end = Date.now() + ms;

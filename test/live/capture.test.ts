@@ -29,6 +29,7 @@ import {
   cHelper,
   describeBackends,
   liveName,
+  nsHoldLoop,
   nsProbeLoop,
   probeUntilSeen,
   run,
@@ -168,18 +169,22 @@ describeBackends(backends, 'live capture (%s)', (backend) => {
     // been reported: an open in the first moments can beat fanotify and audit (README,
     // "Limitations (live capture)"), which is not measured here.
     const dir = mkdtempSync(join(tmpdir(), 'pmg-ns-'));
-    const script = `sleep 30 & t=$!; ${nsProbeLoop(dir, '/proc/$t/mem')}; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; sleep 1; kill $t`;
+    const script = `sleep 30 & t=$!; ${nsProbeLoop(dir, '/proc/$t/mem')}; dd if=/proc/$t/mem of=/dev/null bs=1 count=0 2>/dev/null; echo $t; ${nsHoldLoop(dir)}; kill $t`;
     const outer = run('unshare', ['--fork', '--pid', '--mount-proc', 'sh', '-c', script]);
     const inNs = (name: string) =>
       w.findings.find(
         (x) => x.event.processName === name && x.event.processId !== x.event.hostProcessId,
       );
+    let f: (typeof w.findings)[number];
     try {
       await probeUntilSeen(dir, () => inNs('head') !== undefined);
+      // The target (sleep) stays until dd's open has been reported.
+      f = await waitFor('finding from the pid namespace', () => inNs('dd'));
     } finally {
-      writeFileSync(join(dir, 'go'), ''); // the namespace ends whatever happened
+      // The namespace ends whatever happened.
+      writeFileSync(join(dir, 'go'), '');
+      writeFileSync(join(dir, 'done'), '');
     }
-    const f = await waitFor('finding from the pid namespace', () => inNs('dd'));
     const hostTarget = f.event.procmemGuard?.targetPid as number;
     const nsPidOfTarget = readFileSync(`/proc/${hostTarget}/status`, 'utf8').match(
       /^NSpid:\s+(.*)$/m,

@@ -5,7 +5,7 @@
 // look like that table's, but check what only the raw record shows: record flags, where the
 // flags came from (fdinfo or inferred), the marks in stats. Needs root (CI runs as root).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { loadNative, nativeAddonPath } from '../../src/native.js';
 import {
   cHelper,
   liveName,
+  nsHoldLoop,
   nsProbeLoop,
   probeUntilSeen,
   runsHere,
@@ -62,9 +63,17 @@ describe.skipIf(!runsHere())(liveName('fanotify capture (live, root)'), () => {
 
   it('reports /proc/self/mem as a self-target read', async () => {
     h = startHarness();
-    // The shell holds the fd while it waits for sleep, so the file and its flags are readable.
-    const sh = spawn('sh', ['-c', 'exec 3</proc/self/mem; sleep 0.5'], { stdio: 'ignore' });
-    const r = await h.waitFor((x) => x.hostPid === sh.pid);
+    // The shell holds the fd until its stdin closes, after the record has arrived: the file
+    // and its flags stay readable however late the reader runs.
+    const sh = spawn('sh', ['-c', 'exec 3</proc/self/mem; read x'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    let r: Awaited<ReturnType<Harness['waitFor']>>;
+    try {
+      r = await h.waitFor((x) => x.hostPid === sh.pid);
+    } finally {
+      sh.stdin?.end();
+    }
     expect(r.targetPid).toBe(sh.pid);
     expect(r.recordFlags & RecordFlag.selfTarget).toBeTruthy();
     expect(r.recordFlags & RecordFlag.procfsMem).toBeTruthy();
@@ -167,7 +176,8 @@ describe.skipIf(!runsHere())(liveName('fanotify capture (live, root)'), () => {
         '--mount-proc',
         'sh',
         '-c',
-        `${nsProbeLoop(dir, '/proc/1/mem')}; dd if=/proc/1/mem of=/dev/null bs=1 count=0`,
+        // sh (pid 1 here) stays until the test has seen dd's open of its memory.
+        `${nsProbeLoop(dir, '/proc/1/mem')}; dd if=/proc/1/mem of=/dev/null bs=1 count=0; ${nsHoldLoop(dir)}`,
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );
@@ -180,8 +190,9 @@ describe.skipIf(!runsHere())(liveName('fanotify capture (live, root)'), () => {
         h.reader.drain((x) => h.records.push(x));
         return h.records.some((x) => x.comm === 'head' && fromNs(x));
       });
-      expect(await exited).toBe(0);
       r = await h.waitFor((x) => x.comm === 'dd' && fromNs(x));
+      writeFileSync(join(dir, 'done'), '');
+      expect(await exited).toBe(0);
     } finally {
       ns.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

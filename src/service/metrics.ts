@@ -104,6 +104,33 @@ export function createRegistry(
     [],
     () => [[{}, stats().policy.dedup.pending]],
   );
+  // Guard mode (README "Guard mode"): counted in the kernel, also when an event was lost.
+  for (const [metric, key, help] of [
+    ['procmem_guard_enforcement_killed_total', 'killed', 'Openers guard mode killed at the open'],
+    [
+      'procmem_guard_enforcement_would_kill_total',
+      'wouldKill',
+      'Opens the guard mode dry run would have stopped',
+    ],
+    [
+      'procmem_guard_enforcement_kill_failures_total',
+      'killFailures',
+      'Kills the kernel refused (bpf_send_signal failed): those openers went on',
+    ],
+  ] as const)
+    total(metric, help, [], () => [[{}, stats().enforcement[key]]]);
+  gauge(
+    'procmem_guard_enforcement_info',
+    'Guard mode in use (value 1): off, enforce or dry-run',
+    ['mode'],
+    () => [[{ mode: stats().enforcement.mode }, 1]],
+  );
+  gauge(
+    'procmem_guard_enforcement_kernel_exceptions',
+    'Entries of the exception table guard mode decides with in the kernel',
+    [],
+    () => [[{}, stats().enforcement.exceptionsInKernel]],
+  );
   total('procmem_guard_lost_total', 'Lost events by source and cause', ['source', 'cause'], () => {
     const s = stats();
     return Object.entries(s.lost)

@@ -102,7 +102,9 @@ describe('guardTable', () => {
     const full = Array.from({ length: 256 }, (_, i) => i);
     const exception = (name: string) =>
       `  - name: ${name}\n    opener: { uid: [${full.join(', ')}] }\n    action: suppress\n`;
-    expect(guardTable(policy(exception('a') + exception('b'))).entries).toHaveLength(64);
+    expect(guardTable(policy(exception('a') + exception('b'))).entries).toHaveLength(
+      GUARD_LIMITS.entries,
+    );
     const err = refusal(exception('a') + exception('b') + exception('c'));
     expect(err.message).toMatch(
       /^g\.yaml:9:5: exceptions\[2\]: guard mode: the policy needs more than 64 kernel entries by exception "c"/,

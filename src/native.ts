@@ -92,18 +92,26 @@ export interface NativeCaptureOptions {
  */
 export type NativeCaptureStats = Record<string, number>;
 
+/** One entry of guard mode's kernel table (struct pmg_guard_exception, guard_decide.h). */
+export interface NativeGuardEntry {
+  /** Pinned executable: kernel dev_t (major << 20 | minor) and inode; null: any executable. */
+  exe: { dev: number; ino: bigint } | null;
+  /** Real uids, at most 8; null: any uid. */
+  uids: number[] | null;
+  /** Relation bits (1 self, 2 ancestor, 4 descendant, 8 unrelated); null: any relation. */
+  relations: number | null;
+  /** Bits of the findings it covers: 1 TRC-1023, 2 TRC-1024. */
+  signatures: number;
+  /** Access bits it allows: 1 read, 2 write. */
+  access: number;
+}
+
 /** Guard mode's settings for setGuard() (native/guard_config.h; built by src/guard/table.ts). */
 export interface NativeGuardConfig {
   mode: 'off' | 'enforce' | 'dry-run';
   killSelf: boolean;
   /** At most 64 (native/ebpf/guard_decide.h PMG_GUARD_MAX_EXCEPTIONS). */
-  entries: {
-    exe: { dev: number; ino: bigint } | null;
-    uids: number[] | null;
-    relations: number | null;
-    signatures: number;
-    access: number;
-  }[];
+  entries: NativeGuardEntry[];
 }
 
 export interface NativeCapture {

@@ -121,8 +121,16 @@ static __always_inline __u32 pmg_guard(struct file *f, struct dentry *pid_dir, _
   facts->uid = (__u32)bpf_get_current_uid_gid();
   facts->kernel_thread = (BPF_CORE_READ(task, flags) & PMG_PF_KTHREAD) != 0;
   facts->access = pmg_guard_access(BPF_CORE_READ(f, f_flags));
+  // The target: the task of the <pid> directory's struct pid. Its tgid, not the directory's
+  // number: /proc/<tid>/mem of a non-leader thread is the same process's memory.
   struct inode *pid_inode = BPF_CORE_READ(pid_dir, d_inode);
-  facts->target_tgid = proc_inode_host_pid(pid_inode);
+  struct task_struct *target = NULL;
+  if (pid_inode) {
+    struct proc_inode *pi =
+        (void *)((char *)pid_inode - bpf_core_field_offset(struct proc_inode, vfs_inode));
+    target = guard_pid_task(BPF_CORE_READ(pi, pid));
+  }
+  facts->target_tgid = target ? BPF_CORE_READ(target, tgid) : proc_inode_host_pid(pid_inode);
   if (pmg_guard_exempt(facts, PMG_GUARD_STATE_KILL_SELF(s))) return 0;
   loop.need = pmg_guard_needed(facts);
   if (loop.need == 0) return 0;
@@ -132,12 +140,6 @@ static __always_inline __u32 pmg_guard(struct file *f, struct dentry *pid_dir, _
     facts->exe_ino = BPF_CORE_READ(exe_inode, i_ino);
     facts->exe_dev = BPF_CORE_READ(exe_inode, i_sb, s_dev);
     facts->has_exe = 1;
-  }
-  struct task_struct *target = NULL;
-  if (pid_inode) {
-    struct proc_inode *pi =
-        (void *)((char *)pid_inode - bpf_core_field_offset(struct proc_inode, vfs_inode));
-    target = guard_pid_task(BPF_CORE_READ(pi, pid));
   }
   facts->relation = guard_relation(task, tgid, target, facts->target_tgid);
   loop.index = PMG_GUARD_STATE_INDEX(s);

@@ -14,6 +14,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { stDevToKernelDev } from '../capture/to-event.js';
 import type { TargetRelation } from '../events/types.js';
+import type { NativeGuardEntry } from '../native.js';
 import { kernelEnforceability } from '../policy/enforceable.js';
 import { type Policy, PolicyError, type PolicyException } from '../policy/types.js';
 
@@ -21,18 +22,7 @@ import { type Policy, PolicyError, type PolicyException } from '../policy/types.
 export const GUARD_LIMITS = { entries: 64, uidsPerEntry: 8 } as const;
 
 /** One entry as the addon writes it into the BPF map (field meanings: guard_decide.h). */
-export interface GuardEntry {
-  /** Pinned executable: kernel dev_t (major << 20 | minor) and inode; null: any executable. */
-  exe: { dev: number; ino: bigint } | null;
-  /** Real uids, at most GUARD_LIMITS.uidsPerEntry; null: any uid. */
-  uids: number[] | null;
-  /** PMG_GUARD_SELF... bits; null: any relation. */
-  relations: number | null;
-  /** Bits of the findings it covers: 1 TRC-1023, 2 TRC-1024. */
-  signatures: number;
-  /** Access bits it allows: 1 read, 2 write. */
-  access: number;
-}
+export type GuardEntry = NativeGuardEntry;
 
 export interface GuardTable {
   entries: GuardEntry[];

@@ -57,7 +57,7 @@ describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
   let readMem: string;
   let target: ReturnType<typeof spawnTarget>;
   beforeAll(() => {
-    readMem = cHelper('read_mem');
+    readMem = cHelper('read_mem', { flags: ['-pthread'] });
     target = spawnTarget();
   });
   afterAll(() => {
@@ -123,6 +123,12 @@ describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
         g.events.find((x) => x.hostProcessId === r.pid),
       );
       expect(e.procmemGuard?.action).toBeUndefined();
+    });
+
+    it('never kills a thread reading its own process through /proc/<its tid>/mem', async () => {
+      const r = await runToExit(readMem, ['tid']);
+      expect(r.signal).toBeNull();
+      expect(r.stdout).toBe(`read ${ELF_MAGIC}\n`);
     });
 
     it('never kills the watcher: this process reads another process while hosting it', async () => {

@@ -63,6 +63,9 @@ const allModes = {
   baseline: () => spawnReady(baseline, []),
   'ebpf floor': bpfFloor(),
   'procmem-guard ebpf': () => spawnReady(process.execPath, [watcherChild, 'ebpf']),
+  // Guard mode: the decision runs only for mem files, so a procfs storm should not see it.
+  'procmem-guard ebpf enforce': () =>
+    spawnReady(process.execPath, [watcherChild, 'ebpf', 'enforce']),
   'procmem-guard fanotify': () => spawnReady(process.execPath, [watcherChild, 'fanotify']),
   'procmem-guard audit': () => spawnReady(process.execPath, [watcherChild, 'audit']),
 };
@@ -215,6 +218,13 @@ if (ebpfSamples.length) {
       `eBPF floor (programs that do nothing at the same tracepoints): procfs storm ${floor.toFixed(3)}x; the backend's filter adds ${(storm / floor).toFixed(3)}x on top`,
     );
   }
+}
+const enforceSamples = samples['procmem-guard ebpf enforce'] ?? [];
+if (ebpfSamples.length && enforceSamples.length) {
+  const rate = (ss, key) => median(ss.map((s) => s[key]));
+  console.log(
+    `guard mode (ebpf --enforce) relative to ebpf without it: procfs storm ${(rate(ebpfSamples, 'opensPerSec') / rate(enforceSamples, 'opensPerSec')).toFixed(3)}x, getppid loop ${(rate(ebpfSamples, 'getppidPerSec') / rate(enforceSamples, 'getppidPerSec')).toFixed(3)}x`,
+  );
 }
 if (fanotifySamples.length)
   console.log(

@@ -1,10 +1,11 @@
 // A procmem-guard watcher in its own process, as the storm benchmark runs it: prints
 // "ready <backend>" once capture is live; on SIGTERM stops, prints one JSON line
-// {stats, rssKb, findings} and exits. Usage: node bench/watcher-child.mjs fanotify|audit
+// {stats, rssKb, findings} and exits. Usage: node bench/watcher-child.mjs fanotify|audit|ebpf
+// [enforce] (enforce: guard mode with no policy, README "Guard mode")
 import { ProcMemWatcher } from '../dist/index.js';
 
 const backend = process.argv[2] ?? 'fanotify';
-const watcher = new ProcMemWatcher({ backend });
+const watcher = new ProcMemWatcher({ backend, enforce: process.argv[3] === 'enforce' });
 let findings = 0;
 watcher.on('finding', () => {
   findings++;

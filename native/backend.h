@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capture_error.h"
+#include "guard_config.h"
 #include "proc/process_table.h"
 #include "ring/ring.h"
 
@@ -25,6 +26,15 @@ class Backend {
   virtual void stop() = 0;
   // Backend counters (events seen from the kernel, filtered out, emitted, ...). Thread-safe.
   virtual std::map<std::string, uint64_t> stats() const = 0;
+  // Guard mode's settings, applied at the next start() and, while running, to the exception
+  // table at once (the mode is fixed while running). Only a backend that decides at the open
+  // in the kernel can enforce: the others refuse any mode but off.
+  virtual void setGuard(const GuardConfig& config) {
+    if (config.mode == PMG_GUARD_OFF) return;
+    throw CaptureError{ErrorCode::kEnforceUnavailable,
+                       std::string("guard mode (enforce) needs the eBPF backend: the ") + name() +
+                           " backend learns of an open after it has completed and cannot stop it"};
+  }
 };
 
 }  // namespace pmg

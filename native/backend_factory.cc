@@ -29,6 +29,7 @@ class MissingBackend : public Backend {
   }
   void stop() override {}
   std::map<std::string, uint64_t> stats() const override { return {}; }
+  void setGuard(const GuardConfig&) override {}  // start() says why there is no backend
 
  private:
   const char* name_;

@@ -17,6 +17,9 @@
 //                         .code one of native/capture_error.h and an actionable message
 //   stop(): void          joins threads, releases marks, fds, sockets; idempotent
 //   stats(): Record<string, number>   backend counters, process table counters ("table_*")
+//   setGuard({ mode: 'off' | 'enforce' | 'dry-run', killSelf: boolean, entries: [...] }): void
+//                         guard mode (native/guard_config.h, native/guard_napi.cc); throws
+//                         .code ENFORCE_UNAVAILABLE on a backend that cannot enforce
 // }
 // onWake is called on the JS thread at most once per pending batch: the reader must clear
 // wake_pending before draining (RingReader.drain does). While started, the capture keeps the

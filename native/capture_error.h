@@ -27,6 +27,8 @@ namespace pmg {
     "another watcher runs the audit backend, audit is locked (enabled 2), or it panics on loss") \
   X(kStateUnsafe, "STATE_UNSAFE",                                                                \
     "the audit state directory is a symlink, not ours, or writable by others")                   \
+  X(kEnforceUnavailable, "ENFORCE_UNAVAILABLE",                                                  \
+    "guard mode cannot enforce here: a backend other than eBPF, or no bpf_send_signal")          \
   X(kInternal, "INTERNAL", "anything else; the message has the system error")
 // clang-format on
 

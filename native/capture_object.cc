@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backend_factory.h"
+#include "guard_napi.h"
 
 namespace pmg {
 namespace {
@@ -46,7 +47,8 @@ Napi::Function CaptureObject::Define(Napi::Env env) {
   return DefineClass(
       env, "Capture",
       {InstanceMethod("start", &CaptureObject::Start), InstanceMethod("stop", &CaptureObject::Stop),
-       InstanceMethod("stats", &CaptureObject::Stats)});
+       InstanceMethod("stats", &CaptureObject::Stats),
+       InstanceMethod("setGuard", &CaptureObject::SetGuard)});
 }
 
 CaptureObject::CaptureObject(const Napi::CallbackInfo& info)
@@ -142,6 +144,17 @@ void CaptureObject::stopCapture() {
   napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   tsfn_ = nullptr;
   napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+}
+
+Napi::Value CaptureObject::SetGuard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GuardConfig config = guardConfigFrom(info.Length() > 0 ? info[0] : env.Undefined());
+  try {
+    backend_->setGuard(config);
+  } catch (const CaptureError& ce) {
+    throw captureError(env, ce);
+  }
+  return env.Undefined();
 }
 
 void CaptureObject::OnEnvCleanup(void* self) { static_cast<CaptureObject*>(self)->stopCapture(); }

@@ -23,6 +23,7 @@ class CaptureObject : public Napi::ObjectWrap<CaptureObject> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value SetGuard(const Napi::CallbackInfo& info);
   void startCapture(Napi::Env env);
   void stopCapture();
   static void OnEnvCleanup(void* self);

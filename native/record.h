@@ -9,7 +9,7 @@
 
 namespace pmg {
 
-constexpr uint16_t kRecordVersion = 3;
+constexpr uint16_t kRecordVersion = 4;
 constexpr size_t kRecordSize = 2048;
 
 enum class BackendId : uint8_t { kNone = 0, kFanotify = 1, kAudit = 2, kEbpf = 3 };
@@ -49,6 +49,13 @@ enum class TargetRelation : uint8_t {
   kAncestor = 2,    // the opener started the target, directly or through its descendants
   kDescendant = 3,  // the target started the opener, directly or not
   kUnrelated = 4,   // neither: both chains were followed to their roots
+};
+
+// What guard mode did to the opener (CaptureRecord::guard_action; eBPF backend only).
+enum class GuardAction : uint8_t {
+  kNone = 0,
+  kKilled = 1,     // SIGKILL sent at the completion of the open (--enforce)
+  kWouldKill = 2,  // the dry run's verdict (--enforce=dry-run): nothing was sent
 };
 
 // Bits of CaptureRecord::target_known: which target fields were read. A field whose bit is
@@ -107,7 +114,9 @@ struct CaptureRecord {
   char target_container_id[72];  // 1020
   char target_exe[256];          // 1092
   char parent_exe[256];          // 1348 the opener's parent's executable ("" = unknown)
-  uint8_t reserved[444];         // 1604
+  uint8_t guard_action;          // 1604 GuardAction: what guard mode did to the opener
+  uint8_t guard_reserved[7];     // 1605
+  uint8_t reserved[436];         // 1612
 };
 #pragma pack(pop)
 
@@ -117,7 +126,8 @@ static_assert(offsetof(CaptureRecord, pathname) == 216, "layout");
 static_assert(offsetof(CaptureRecord, exe) == 728, "layout");
 static_assert(offsetof(CaptureRecord, processor_id) == 984, "layout");
 static_assert(offsetof(CaptureRecord, target_start_ns) % 8 == 0, "layout");
-static_assert(offsetof(CaptureRecord, reserved) == 1604, "layout");
+static_assert(offsetof(CaptureRecord, guard_action) == 1604, "layout");
+static_assert(offsetof(CaptureRecord, reserved) == 1612, "layout");
 
 // Causes of loss; each has a cumulative counter in the ring header (slot = value).
 enum class LossCause : uint32_t {

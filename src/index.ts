@@ -4,6 +4,9 @@ export { recordToEvent } from './capture/to-event.js';
 export { type CliIo, type Command, UsageError } from './cli/command.js';
 export * from './engine/index.js';
 export * from './events/index.js';
+export type { EnforcementStats } from './guard/guard.js';
+export type { EnforceMode, EnforceOption } from './guard/mode.js';
+export { GUARD_LIMITS, type GuardEntry, type GuardTable, guardTable } from './guard/table.js';
 export { loadNative, nativeAddonPath } from './native.js';
 export {
   detectionEventId,

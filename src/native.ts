@@ -86,15 +86,44 @@ export interface NativeCaptureOptions {
  * kernel_backlog, handovers, syscall_flags, fdinfo_flags, unknown_flags, foreign_key,
  * procfs_instances, mounts_seen, named_by_inode, unnamed_mem; ebpf: events_read, emitted, kernel_drops, io_uring_events,
  * path_from_fd, path_from_kernel, attach_syscall_tracepoints, attach_sys_exit,
- * attach_io_uring_complete) and of the
+ * attach_io_uring_complete, guard_mode, guard_exceptions, guard_killed, guard_would_kill,
+ * guard_kill_failures) and of the
  * process table (prefixed "table_").
  */
 export type NativeCaptureStats = Record<string, number>;
+
+/** One entry of guard mode's kernel table (struct pmg_guard_exception, guard_decide.h). */
+export interface NativeGuardEntry {
+  /** Pinned executable: kernel dev_t (major << 20 | minor) and inode; null: any executable. */
+  exe: { dev: number; ino: bigint } | null;
+  /** Real uids, at most 8; null: any uid. */
+  uids: number[] | null;
+  /** Relation bits (1 self, 2 ancestor, 4 descendant, 8 unrelated); null: any relation. */
+  relations: number | null;
+  /** Bits of the findings it covers: 1 TRC-1023, 2 TRC-1024. */
+  signatures: number;
+  /** Access bits it allows: 1 read, 2 write. */
+  access: number;
+}
+
+/** Guard mode's settings for setGuard() (native/guard_config.h; built by src/guard/table.ts). */
+export interface NativeGuardConfig {
+  mode: 'off' | 'enforce' | 'dry-run';
+  killSelf: boolean;
+  /** At most 64 (native/ebpf/guard_decide.h PMG_GUARD_MAX_EXCEPTIONS). */
+  entries: NativeGuardEntry[];
+}
 
 export interface NativeCapture {
   /** The shared ring (layout: native/ring/ring.h). Stays valid as long as it is referenced. */
   readonly ring: ArrayBuffer;
   readonly backend: NativeBackendName;
+  /**
+   * Guard mode: applied at the next start() and, while running, to the exception table at once
+   * (the mode itself is fixed while running). Any mode but 'off' throws ENFORCE_UNAVAILABLE on
+   * a backend other than ebpf; start() throws it where the kernel lacks bpf_send_signal.
+   */
+  setGuard(config: NativeGuardConfig): void;
   /** Capture is live when it returns. Idempotent. Throws Error & { code: NativeCaptureErrorCode }. */
   start(): void;
   /** Joins threads and releases every kernel object. Idempotent; start() may follow. */

@@ -46,6 +46,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
 #include "ebpf_event.h"
+#include "guard_loader.h"
 #include "procmem.skel.h"
 
 namespace pmg {
@@ -133,7 +134,7 @@ class EbpfBackend : public Backend {
   }
 
   std::map<std::string, uint64_t> stats() const override {
-    return {
+    std::map<std::string, uint64_t> out = {
         {"events_read", samples_.load()},
         {"emitted", emitted_.load()},
         {"kernel_drops", kernel_drops_.load()},
@@ -147,13 +148,24 @@ class EbpfBackend : public Backend {
         {"exec_filesystems", exec_filesystems_.load()},
         {"exec_events", exec_events_.load()},
     };
+    guard_.addStats(skel_ ? skel_->maps.guard_counts : nullptr, &out);
+    return out;
+  }
+
+  void setGuard(const GuardConfig& config) override {
+    if (skel_)
+      guard_.configure(config, skel_->maps.guard_tables, skel_->maps.guard_state);
+    else
+      guard_.configure(config, nullptr, nullptr);
   }
 
  private:
   void load() {
+    guard_.checkKernel();  // before anything is loaded: refuse --enforce clearly
     skel_ = procmem_bpf__open();
     if (!skel_) fail(errno, "cannot open the embedded BPF object");
     skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
+    skel_->rodata->guard_mode = guard_.mode();
     int err = procmem_bpf__load(skel_);
     bool io_uring = true;
     if (err != 0) {
@@ -163,12 +175,15 @@ class EbpfBackend : public Backend {
       skel_ = procmem_bpf__open();
       if (!skel_) fail(errno, "cannot open the embedded BPF object");
       skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
+      skel_->rodata->guard_mode = guard_.mode();
       bpf_program__set_autoload(skel_->progs.pmg_io_uring_complete, false);
       io_uring = false;
       err = procmem_bpf__load(skel_);
       if (err != 0) fail(-err, "cannot load the BPF programs");
       takeLog();
     }
+    // The exception table is in place before the first program is attached.
+    guard_.loaded(skel_->maps.guard_tables, skel_->maps.guard_state);
     // Per-syscall tracepoints first (the host's other syscalls run no BPF), tp_btf/sys_exit
     // (every syscall exit runs the program's number test) where they do not attach: libbpf
     // finds tracepoints through tracefs, which may not be mounted.
@@ -261,7 +276,10 @@ class EbpfBackend : public Backend {
       if (link) bpf_link__destroy(link);
       link = nullptr;
     }
-    if (skel_) procmem_bpf__destroy(skel_);
+    if (skel_) {
+      guard_.refresh(skel_->maps.guard_counts);  // the kills of this load stay counted
+      procmem_bpf__destroy(skel_);
+    }
     skel_ = nullptr;
     stop_fd_.reset();
     exec_group_.reset();
@@ -300,8 +318,14 @@ class EbpfBackend : public Backend {
     checkDrops();
   }
 
-  // Reports growth of the kernel-side drop counter (bpf_ringbuf_reserve failures) as loss.
+  // Reports growth of the kernel-side drop counter (bpf_ringbuf_reserve failures) as loss,
+  // and kills the kernel refused (guard mode) as a warning.
   void checkDrops() {
+    if (uint64_t refused = guard_.newKillFailures(skel_->maps.guard_counts)) {
+      std::string msg = "eBPF backend: guard mode: the kernel refused " + std::to_string(refused) +
+                        " kill(s) (bpf_send_signal); those openers were not stopped";
+      sink_->warn(msg.c_str());
+    }
     uint32_t key = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, drops_.data()) != 0) return;
     uint64_t total = 0;
@@ -364,6 +388,10 @@ class EbpfBackend : public Backend {
     if (e.flags & PMG_BPF_THREAD_MEM) rec.record_flags |= kThreadMem;
     if (e.flags & PMG_BPF_IO_URING) rec.record_flags |= kIoUring;
     if (e.target_pid == static_cast<int32_t>(e.host_pid)) rec.record_flags |= kSelfTarget;
+    if (e.flags & PMG_BPF_KILLED)
+      rec.guard_action = static_cast<uint8_t>(GuardAction::kKilled);
+    else if (e.flags & PMG_BPF_WOULD_KILL)
+      rec.guard_action = static_cast<uint8_t>(GuardAction::kWouldKill);
 
     std::string path;
     if (pathOfFd(rec.host_pid, e.fd, rec.dev, e.inode, &path)) {
@@ -390,6 +418,7 @@ class EbpfBackend : public Backend {
   bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
+  GuardLoader guard_;    // guard mode's settings and counters (guard_loader.h)
   FloodGuard flood_;     // used by the capture thread only
   UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};

@@ -9,6 +9,8 @@
 
 #define PMG_BPF_THREAD_MEM 1u  // <pid>/task/<tid>/mem
 #define PMG_BPF_IO_URING 2u    // opened by an io_uring IORING_OP_OPENAT/OPENAT2 request
+#define PMG_BPF_KILLED 4u      // guard mode killed the opener (bpf_send_signal SIGKILL)
+#define PMG_BPF_WOULD_KILL 8u  // guard mode's dry run: it would have killed the opener
 
 struct pmg_bpf_event {
   __u64 timestamp_ns;     // bpf_ktime_get_ns(): CLOCK_MONOTONIC at the open's completion

@@ -95,6 +95,8 @@ static __always_inline __s32 proc_inode_host_pid(struct inode *ino) {
 // measurable part of the host's procfs open cost (bench/storm.mjs, docs/ebpf-capture.md).
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
+#include "guard.bpf.h"
+
 static __always_inline int report(struct file *fp, __u32 fd, __u32 syscall_nr, __u32 flags) {
   if (!fp) return 0;
   struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
@@ -125,6 +127,7 @@ static __always_inline int report(struct file *fp, __u32 fd, __u32 syscall_nr, _
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tgid = pid_tgid >> 32;
   if (tgid == self_tgid) return 0;
+  flags |= pmg_guard(f, pid_dir, tgid);  // guard mode: may kill the opener; before the reserve
 
   struct pmg_bpf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {

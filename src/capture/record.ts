@@ -4,7 +4,7 @@
 // the addon computes with offsetof/sizeof (recordLayout()), so a change to one side alone
 // fails a test that needs no root. Change both together and bump RECORD_VERSION.
 
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'str' | 'bytes';
 const TYPE_SIZES: Record<Exclude<FieldType, 'str' | 'bytes'>, number> = {
@@ -59,7 +59,9 @@ const MEMBERS = [
   ['targetContainerId', 'str', 72],
   ['targetExe', 'str', 256],
   ['parentExe', 'str', 256],
-  ['reserved', 'bytes', 444],
+  ['guardAction', 'u8'],
+  ['guardReserved', 'bytes', 7],
+  ['reserved', 'bytes', 436],
 ] as const satisfies readonly (
   | readonly [string, Exclude<FieldType, 'str' | 'bytes'>]
   | readonly [string, 'str' | 'bytes', number]
@@ -124,6 +126,9 @@ export const TargetRelationCode = {
   unrelated: 4,
 } as const;
 
+/** CaptureRecord.guardAction (native GuardAction): what guard mode did to the opener. */
+export const GuardActionCode = { none: 0, killed: 1, wouldKill: 2 } as const;
+
 /** Bits of CaptureRecord.targetKnown (native TargetField): which target fields were read. */
 export const TargetField = {
   comm: 1 << 0,
@@ -181,6 +186,8 @@ export interface CaptureRecord {
   targetExe: string;
   /** The opener's parent's executable ('' = unknown). */
   parentExe: string;
+  /** GuardActionCode (eBPF backend in guard mode), else 0. */
+  guardAction: number;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -248,5 +255,6 @@ export function decodeRecord(view: DataView, offset: number): CaptureRecord {
     targetContainerId: str(L.targetContainerId),
     targetExe: str(L.targetExe),
     parentExe: str(L.parentExe),
+    guardAction: u8(L.guardAction),
   };
 }

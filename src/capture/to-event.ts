@@ -11,6 +11,7 @@ import {
   BackendId,
   type CaptureRecord,
   FlagsSource,
+  GuardActionCode,
   RecordFlag,
   TargetField,
   TargetRelationCode,
@@ -91,8 +92,16 @@ export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFil
       ...captureNotes(flags),
       ...(rec.targetPid > 0 ? { target: targetInfo(rec, bootEpochNs) } : {}),
       ...(rec.parentExe ? { parentExe: rec.parentExe } : {}),
+      ...guardAction(rec.guardAction),
     },
   });
+}
+
+/** procmemGuard.action: what guard mode did to the opener (eBPF backend). */
+function guardAction(code: number): { action?: 'killed' | 'would-kill' } {
+  if (code === GuardActionCode.killed) return { action: 'killed' };
+  if (code === GuardActionCode.wouldKill) return { action: 'would-kill' };
+  return {};
 }
 
 const relationNames: Record<number, TargetRelation> = {

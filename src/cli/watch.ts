@@ -1,13 +1,14 @@
 // procmem-guard watch [--format F] [--events] [--backend B] [--output SPEC]... [--metrics HOST:PORT]
-//                     [--policy FILE] [--config FILE]
+//                     [--policy FILE] [--enforce[=dry-run]] [--config FILE]
 
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
+import type { EnforceOption } from '../guard/mode.js';
 import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
 import { describePolicyCounts } from '../policy/describe.js';
 import { formatDuration } from '../policy/duration.js';
-import type { Policy } from '../policy/types.js';
+import { type Policy, PolicyError } from '../policy/types.js';
 import {
   ConfigError,
   loadConfig,
@@ -18,6 +19,7 @@ import {
 import { serveMetrics } from '../service/metrics.js';
 import { OutputTally } from '../service/output-tally.js';
 import { createOutput, type Output } from '../service/outputs.js';
+import { CaptureError } from '../watcher/errors.js';
 import { ProcMemWatcher } from '../watcher/watcher.js';
 import {
   backendOption,
@@ -26,12 +28,13 @@ import {
   findingFormatOption,
   UsageError,
 } from './command.js';
-import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './exit-codes.js';
+import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_UNAVAILABLE } from './exit-codes.js';
 import { policyOption } from './policy.js';
+import { describeEnforcement, enforceArgs, enforceFlag } from './watch-guard.js';
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
                            [--output SPEC]... [--metrics HOST:PORT] [--policy FILE]
-                           [--config FILE]
+                           [--enforce[=dry-run]] [--config FILE]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
 however reached) and sends one finding per line to each output until SIGINT or SIGTERM, then
@@ -53,8 +56,13 @@ Options:
       --policy FILE    exceptions (suppress or annotate expected openers) and dedup; check
                        one with "procmem-guard policy check FILE". Without one, every
                        finding is sent
+      --enforce        guard mode: kill (SIGKILL, at the open, in the kernel) every opener of
+                       another process's mem file that no exception of the policy allows;
+                       eBPF backend only, and every exception must be kernel-decidable
+                       (README "Guard mode")
+      --enforce=dry-run  the same decision, but only mark the findings "would-kill"
   -c, --config FILE    YAML with any of: backend, format, events, outputs, metrics,
-                       flushTimeoutMs, policy; command-line options override it
+                       flushTimeoutMs, policy, enforce; command-line options override it
   -h, --help           show this help
 
 An output never blocks capture: what it cannot deliver is queued (bounded), counted as
@@ -66,7 +74,8 @@ standard error; the summary counts suppressions by exception and dedup folds (wi
 folded counts no later finding carried).
 Exit status: 0 after a clean stop, also when the reader of standard output went away;
 1 if capture could not start or stopped on a capture error; 2 on a usage, config or policy
-error (FILE:LINE:COLUMN);
+error (FILE:LINE:COLUMN, also a policy --enforce cannot decide in the kernel); 69 if
+--enforce cannot enforce here (no eBPF backend or no bpf_send_signal);
 70 on an internal error (capture is stopped first); 74 if writing standard output failed.`;
 
 export const watchCommand: Command = {
@@ -92,6 +101,7 @@ interface Settings {
   flushTimeoutMs: number;
   outputs: OutputConfig[];
   policy?: string;
+  enforce: EnforceOption;
 }
 
 function settings(
@@ -102,6 +112,7 @@ function settings(
     output?: string[];
     metrics?: string;
     policy?: string;
+    enforce?: EnforceOption;
   },
   config: WatchConfig,
 ): Settings {
@@ -114,6 +125,7 @@ function settings(
     flushTimeoutMs: config.flushTimeoutMs ?? 5000,
     outputs: cliOutputs ?? config.outputs ?? [{ spec: 'stdout' }],
     policy: values.policy ?? config.policy,
+    enforce: values.enforce ?? config.enforce ?? false,
   };
 }
 
@@ -130,8 +142,8 @@ type Ending =
   | { kind: 'internal'; error: unknown };
 
 async function runWatch(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
+  const { values: parsed, positionals } = parseArgs({
+    args: enforceArgs(args),
     allowPositionals: true,
     strict: true,
     options: {
@@ -141,10 +153,12 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       output: { type: 'string', short: 'o', multiple: true },
       metrics: { type: 'string' },
       policy: { type: 'string' },
+      enforce: { type: 'string' },
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  const values = { ...parsed, enforce: enforceFlag(parsed.enforce) };
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return EXIT_OK;
@@ -221,11 +235,20 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
   const outputTotals = () => tally.totals([...outputs.map((o) => o.output), ...draining]);
 
   const abort = new AbortController();
-  const watcher = new ProcMemWatcher({
-    backend,
-    signal: abort.signal,
-    policy: policy ?? undefined,
-  });
+  let watcher: ProcMemWatcher;
+  try {
+    watcher = new ProcMemWatcher({
+      backend,
+      signal: abort.signal,
+      policy: policy ?? undefined,
+      enforce: current.enforce,
+    });
+  } catch (err) {
+    // A policy guard mode cannot decide in the kernel: FILE:LINE:COLUMN: FIELD: REASON.
+    for (const o of outputs) void o.output.close(0);
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
+  }
   const send = (line: (f: FindingFormat) => string) => {
     for (const o of outputs) o.output.write(line(o.format));
   };
@@ -259,8 +282,12 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
   const onHangup = () => {
     try {
       const next = settings(values, readConfig());
-      if (next.backend !== current.backend || next.metrics !== current.metrics)
-        report('SIGHUP: backend and metrics changes take effect at the next start');
+      if (
+        next.backend !== current.backend ||
+        next.metrics !== current.metrics ||
+        next.enforce !== current.enforce
+      )
+        report('SIGHUP: backend, metrics and enforce changes take effect at the next start');
       const old = outputs;
       outputs = buildOutputs(next);
       current = next;
@@ -284,7 +311,9 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       await watcher.start();
     } catch (err) {
       report(`watch: ${(err as Error).message}`);
-      return EXIT_FAILURE;
+      return err instanceof CaptureError && err.code === 'ENFORCE_UNAVAILABLE'
+        ? EXIT_UNAVAILABLE
+        : EXIT_FAILURE;
     }
     if (metricsAt) {
       try {
@@ -300,7 +329,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
         .map((o) => o.output.spec)
         .join(', ')}${server ? `; metrics on ${current.metrics}` : ''}${
         policy ? `; policy ${describeLoaded(policy)}` : ''
-      }; Ctrl-C stops`,
+      }${describeEnforcement(started.enforcement, true)}; Ctrl-C stops`,
     );
 
     const ending = await ended;
@@ -323,7 +352,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
         `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
         `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}` +
-        `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}`,
+        `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}` +
+        describeEnforcement(s.enforcement, false),
     );
     for (const p of watcher.pendingRepeats(PENDING_SHOWN))
       report(

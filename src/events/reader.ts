@@ -23,6 +23,8 @@ import { learnLayout, readTraceeLayout } from './tracee-layout.js';
 import {
   type CaptureMark,
   type FlagsSource,
+  GUARD_ACTIONS,
+  type GuardAction,
   type JsonObject,
   type JsonValue,
   LEADING_INTEGER_FIELDS,
@@ -266,6 +268,14 @@ function captureMark(value: unknown, exact: ExactDigits | undefined): CaptureMar
   if (value.target !== undefined) mark.target = targetInfo(value.target, exact);
   if (value.parentExe !== undefined)
     mark.parentExe = string(value.parentExe, 'procmemGuard.parentExe', true);
+  if (value.action !== undefined) {
+    if (!(GUARD_ACTIONS as readonly unknown[]).includes(value.action))
+      throw new EventFieldError(
+        'procmemGuard.action',
+        `expected one of ${GUARD_ACTIONS.join(', ')}, got ${describe(value.action)}`,
+      );
+    mark.action = value.action as GuardAction;
+  }
   return mark;
 }
 

@@ -94,7 +94,16 @@ export interface CaptureMark {
   exceptions?: string[];
   /** Dedup: findings folded into this one since the last one emitted for its key. */
   repeats?: number;
+  /**
+   * Guard mode (eBPF backend): 'killed' (--enforce: the opener got SIGKILL at the open, before
+   * it returned to user space) or 'would-kill' (--enforce=dry-run). Absent: the open went on.
+   */
+  action?: GuardAction;
 }
+
+/** What guard mode did to an opener (CaptureMark.action). */
+export type GuardAction = 'killed' | 'would-kill';
+export const GUARD_ACTIONS: readonly GuardAction[] = ['killed', 'would-kill'];
 
 /** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */
 export const LEADING_INTEGER_FIELDS = [

@@ -100,6 +100,7 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}` +
     `${mark.target === undefined ? '' : `,"target":${serializeTarget(mark.target)}`}` +
     `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}` +
+    `${mark.action === undefined ? '' : `,"action":${JSON.stringify(mark.action)}`}` +
     `${policyMarks(mark)}}`
   );
 }

@@ -26,11 +26,12 @@ export function formatFindingPretty(finding: Finding): string {
   ].join('  ');
 }
 
-/** What a policy added: `  repeats 49  exceptions bcc-usdt`. */
+/** What guard mode and a policy added: `  KILLED  repeats 49  exceptions bcc-usdt`. */
 function policyNotes(event: TraceeEvent): string {
   const mark = event.procmemGuard;
   if (mark === undefined) return '';
   let out = '';
+  if (mark.action !== undefined) out += mark.action === 'killed' ? '  KILLED' : '  would-kill';
   if (mark.repeats !== undefined) out += `  repeats ${mark.repeats}`;
   if (mark.exceptions !== undefined)
     out += `  exceptions ${mark.exceptions.map((n) => terminalText(n)).join(',')}`;

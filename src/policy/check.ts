@@ -23,6 +23,7 @@ import {
   type Access,
   type ContainerScope,
   type DedupSettings,
+  type GuardSettings,
   POLICY_LIMITS,
   type Policy,
   type PolicyAction,
@@ -31,8 +32,9 @@ import {
   type ProcessConditions,
 } from './types.js';
 
-const TOP_KEYS = ['version', 'dedup', 'exceptions'];
+const TOP_KEYS = ['version', 'dedup', 'guard', 'exceptions'];
 const DEDUP_KEYS = ['window', 'maxKeys'];
+const GUARD_KEYS = ['killSelf'];
 const EXCEPTION_KEYS = ['name', 'signatures', 'access', 'opener', 'target', 'relation', 'action'];
 const OPENER_KEYS = ['exe', 'comm', 'uid', 'parentExe', 'container'];
 const TARGET_KEYS = ['exe', 'comm', 'uid'];
@@ -77,8 +79,29 @@ export class PolicyChecker {
         `unsupported version ${JSON.stringify(v ?? null)}: this procmem-guard reads version 1`,
       );
     const dedup = top.has('dedup') ? this.dedup(top.get('dedup') as Entry) : null;
+    const guard = this.guard(top.get('guard'));
     const exceptions = this.exceptions(top.get('exceptions')?.value ?? null);
-    return { source: this.source, version: 1, dedup, exceptions };
+    return { source: this.source, version: 1, dedup, guard, exceptions };
+  }
+
+  private guard(entry: Entry | undefined): GuardSettings {
+    if (entry === undefined || this.isNull(entry.value)) return { killSelf: false };
+    const map = this.entries(
+      entry.value,
+      'guard',
+      GUARD_KEYS,
+      'a mapping such as { killSelf: false }',
+    );
+    const killSelf = map.get('killSelf');
+    if (killSelf === undefined) return { killSelf: false };
+    const v = this.scalar(killSelf.value);
+    if (typeof v !== 'boolean')
+      this.fail(
+        killSelf.value ?? killSelf.key,
+        'guard.killSelf',
+        `expected true or false, got ${describe(v)}`,
+      );
+    return { killSelf: v };
   }
 
   private dedup(entry: Entry): DedupSettings | null {
@@ -176,6 +199,7 @@ export class PolicyChecker {
       relation: relation as TargetRelation[] | null,
       action: action as PolicyAction,
       ...this.position(node),
+      ...this.conditionPositions(map, opener, target),
     };
     if (exception.action === 'suppress' && !narrowed(exception))
       this.fail(
@@ -216,6 +240,27 @@ export class PolicyChecker {
       comm: this.comms(map.get('comm'), `${field}.comm`),
       uid: this.uids(map.get('uid'), `${field}.uid`),
     };
+  }
+
+  /** Where each condition key of an exception is written (for errors about one condition). */
+  private conditionPositions(
+    map: Map<string, Entry>,
+    opener: Map<string, Entry>,
+    target: Map<string, Entry>,
+  ): { positions?: Record<string, { line: number; column: number }> } {
+    if (this.lines === undefined) return {};
+    const positions: Record<string, { line: number; column: number }> = {};
+    const add = (prefix: string, entries: Map<string, Entry>) => {
+      for (const [key, entry] of entries) {
+        const at = this.position(entry.key);
+        if (at.line !== undefined && at.column !== undefined)
+          positions[`${prefix}${key}`] = { line: at.line, column: at.column };
+      }
+    };
+    add('', map);
+    add('opener.', opener);
+    add('target.', target);
+    return { positions };
   }
 
   private name(entry: Entry | undefined, parent: Node, field: string): string {

@@ -24,6 +24,12 @@ export function describePolicy(policy: Policy): string {
         : 'no dedup'
     }`,
   ];
+  const decidable = policy.exceptions.filter((e) => kernelEnforceability(e).enforceable).length;
+  lines.push(
+    `guard mode (watch --enforce): ${decidable} of ${policy.exceptions.length} exception(s) kernel-decidable${
+      decidable < policy.exceptions.length ? ' (--enforce refuses this policy)' : ''
+    }; a process reading its own memory is ${policy.guard.killSelf ? 'killed unless excepted (killSelf: true)' : 'never killed'}`,
+  );
   policy.exceptions.forEach((e, i) => {
     lines.push('', ...describeException(e, i + 1));
   });

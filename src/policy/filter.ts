@@ -69,10 +69,16 @@ export class PolicyFilter {
     );
   }
 
-  /** The finding to deliver (itself, or a copy with procmemGuard marks), or undefined. */
+  /**
+   * The finding to deliver (itself, or a copy with procmemGuard marks), or undefined. A finding
+   * whose opener guard mode killed (or would have) is never suppressed nor folded: every
+   * enforcement is a finding, also when the kernel's exception table and this matcher disagree
+   * (an executable replaced since the policy was loaded, a parent chain only one side knew).
+   */
   apply(finding: Finding): Finding | undefined {
     const policy = this.#policy;
     if (policy === null) return finding;
+    if (finding.event.procmemGuard?.action !== undefined) return finding;
     const facts = findingFacts(finding, this.#facts);
     let annotations: readonly string[] = NONE;
     if (this.#matcher !== null) {

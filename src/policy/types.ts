@@ -35,6 +35,8 @@ export interface ExceptionSpec {
 export interface PolicySpec {
   version: 1;
   dedup?: { window: string; maxKeys?: number };
+  /** Guard mode (README "Guard mode"): killSelf lets it kill a process reading its own memory. */
+  guard?: { killSelf?: boolean };
   exceptions?: ExceptionSpec[];
 }
 
@@ -65,6 +67,11 @@ export interface PolicyException {
   /** Where the exception starts in its file (1-based), when it came from one. */
   readonly line?: number;
   readonly column?: number;
+  /**
+   * Where each condition it sets is written (its key, 1-based), by field path relative to the
+   * exception ('opener.exe', 'relation', ...), when it came from a file.
+   */
+  readonly positions?: Readonly<Record<string, { line: number; column: number }>>;
 }
 
 export interface DedupSettings {
@@ -74,12 +81,19 @@ export interface DedupSettings {
   readonly maxKeys: number;
 }
 
+/** Guard mode's settings from the policy's top-level `guard` key. */
+export interface GuardSettings {
+  /** Guard mode may kill a process that opens its own mem file (default false: never). */
+  readonly killSelf: boolean;
+}
+
 /** A checked, frozen policy: from loadPolicy, parsePolicy or policyFromObject. */
 export interface Policy {
   /** The file it was read from, or the name given for an object ('options.policy'). */
   readonly source: string;
   readonly version: 1;
   readonly dedup: DedupSettings | null;
+  readonly guard: GuardSettings;
   readonly exceptions: readonly PolicyException[];
 }
 

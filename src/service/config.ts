@@ -7,6 +7,7 @@
 //   metrics: 127.0.0.1:9464
 //   flushTimeoutMs: 5000     # how long SIGTERM waits for outputs
 //   policy: policy.yaml      # exceptions and dedup; relative to this file's directory
+//   enforce: false           # guard mode: true | false | dry-run (README "Guard mode")
 //   outputs:
 //     - stdout
 //     - file:/var/log/procmem-guard/findings.jsonl
@@ -20,6 +21,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import type { EnforceOption } from '../guard/mode.js';
 import { FINDING_FORMATS, type FindingFormat } from '../output/index.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../watcher/watcher.js';
 import { parseYaml, readTextFile } from '../yaml-file.js';
@@ -46,13 +48,24 @@ export interface WatchConfig {
   outputs?: OutputConfig[];
   /** A policy file, resolved against the config file's directory. */
   policy?: string;
+  /** Guard mode (README "Guard mode"). */
+  enforce?: EnforceOption;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const TOP_KEYS = ['backend', 'format', 'events', 'metrics', 'flushTimeoutMs', 'outputs', 'policy'];
+const TOP_KEYS = [
+  'backend',
+  'format',
+  'events',
+  'metrics',
+  'flushTimeoutMs',
+  'outputs',
+  'policy',
+  'enforce',
+];
 const OUTPUT_KEYS = [
   'spec',
   'format',
@@ -132,6 +145,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         const v = scalar();
         if (typeof v !== 'string' || v === '') throw at(value, 'policy must be a file path');
         config.policy = resolve(dirname(file), v);
+        break;
+      }
+      case 'enforce': {
+        const v = scalar();
+        if (typeof v !== 'boolean' && v !== 'dry-run')
+          throw at(value, 'enforce must be true, false or dry-run');
+        config.enforce = v as EnforceOption;
         break;
       }
       case 'outputs': {

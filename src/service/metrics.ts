@@ -84,25 +84,60 @@ export function createRegistry(
         v,
       ]),
   );
-  for (const [metric, key, help] of [
-    ['procmem_guard_dedup_folded_total', 'folded', 'Findings folded into a dedup count'],
+  type Stats = ReturnType<typeof stats>;
+  // Plain counters of the stats; guard mode's are counted in the kernel (README "Guard mode"),
+  // also when an event was lost.
+  const counters: [string, string, (s: Stats) => number][] = [
+    [
+      'procmem_guard_dedup_folded_total',
+      'Findings folded into a dedup count',
+      (s) => s.policy.dedup.folded,
+    ],
     [
       'procmem_guard_dedup_carried_total',
-      'carried',
       'Folded findings counted in a later finding (repeats)',
+      (s) => s.policy.dedup.carried,
     ],
     [
       'procmem_guard_dedup_evicted_total',
-      'evicted',
       'Folded findings whose key left the dedup table uncarried',
+      (s) => s.policy.dedup.evicted,
     ],
-  ] as const)
-    total(metric, help, [], () => [[{}, stats().policy.dedup[key]]]);
+    [
+      'procmem_guard_enforcement_killed_total',
+      'Openers guard mode killed at the open',
+      (s) => s.enforcement.killed,
+    ],
+    [
+      'procmem_guard_enforcement_would_kill_total',
+      'Opens the guard mode dry run would have stopped',
+      (s) => s.enforcement.wouldKill,
+    ],
+    [
+      'procmem_guard_enforcement_kill_failures_total',
+      'Kills the kernel refused (bpf_send_signal failed): those openers went on',
+      (s) => s.enforcement.killFailures,
+    ],
+  ];
+  for (const [metric, help, value] of counters)
+    total(metric, help, [], () => [[{}, value(stats())]]);
   gauge(
     'procmem_guard_dedup_pending',
     'Folded findings waiting for a later finding of their key',
     [],
     () => [[{}, stats().policy.dedup.pending]],
+  );
+  gauge(
+    'procmem_guard_enforcement_info',
+    'Guard mode in use (value 1): off, enforce or dry-run',
+    ['mode'],
+    () => [[{ mode: stats().enforcement.mode }, 1]],
+  );
+  gauge(
+    'procmem_guard_enforcement_kernel_exceptions',
+    'Entries of the exception table guard mode decides with in the kernel',
+    [],
+    () => [[{}, stats().enforcement.exceptionsInKernel]],
   );
   total('procmem_guard_lost_total', 'Lost events by source and cause', ['source', 'cause'], () => {
     const s = stats();

@@ -13,5 +13,7 @@ export const NATIVE_CAPTURE_ERRORS = {
   AUDIT_BUSY:
     'another watcher runs the audit backend, audit is locked (enabled 2), or it panics on loss',
   STATE_UNSAFE: 'the audit state directory is a symlink, not ours, or writable by others',
+  ENFORCE_UNAVAILABLE:
+    'guard mode cannot enforce here: a backend other than eBPF, or no bpf_send_signal',
   INTERNAL: 'anything else; the message has the system error',
 } as const;

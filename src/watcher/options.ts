@@ -1,5 +1,6 @@
 // ProcMemWatcher's options, checked in TypeScript before anything reaches the addon: a wrong
 // type is a TypeError, a number out of range a RangeError, each naming the option.
+import { checkEnforceOption } from '../guard/mode.js';
 import type { ProcMemWatcherOptions } from './watcher.js';
 
 export type BackendName = 'ebpf' | 'fanotify' | 'audit';
@@ -41,6 +42,10 @@ export function checkWatcherOptions(options: unknown): asserts options is ProcMe
       );
     }
   }
+  checkEnforceOption(o.enforce, 'options.enforce');
+  // Guard mode kills what TRC-1023 and TRC-1024 would report: every kill must be a finding.
+  if (o.enforce !== undefined && o.enforce !== false && o.builtinSignatures === false)
+    throw new TypeError('options.enforce needs the built-in signatures (builtinSignatures: true)');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new TypeError(`options.signal must be an AbortSignal, got ${describe(o.signal)}`);
 }

@@ -7,6 +7,8 @@ import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../c
 import { recordToEvent } from '../capture/to-event.js';
 import { SignatureEngine } from '../engine/engine.js';
 import type { SecurityFileOpenEvent } from '../events/types.js';
+import { type EnforcementStats, Guard } from '../guard/guard.js';
+import type { EnforceOption } from '../guard/mode.js';
 import { loadNative, type NativeCapture } from '../native.js';
 import type { PendingRepeats } from '../policy/dedup.js';
 import type { PolicyStats } from '../policy/filter.js';
@@ -57,6 +59,13 @@ export interface ProcMemWatcherOptions {
    * PolicyError from the constructor. Replace it later with setPolicy().
    */
   policy?: string | Policy | PolicySpec;
+  /**
+   * Guard mode (README "Guard mode"): true kills, at the open, every opener of another
+   * process's mem file that no exception of the policy allows; 'dry-run' only marks the
+   * findings 'would-kill'. eBPF backend only ('auto' then tries nothing else); the policy must
+   * be decidable in the kernel (else a PolicyError). Default false.
+   */
+  enforce?: EnforceOption;
 }
 
 export interface WatcherStats {
@@ -84,6 +93,8 @@ export interface WatcherStats {
   native: Record<string, number>;
   /** Suppressions and annotations by exception name, and dedup counts (docs/api.md). */
   policy: PolicyStats;
+  /** Guard mode: its mode, kills and would-kills counted in the kernel (docs/api.md). */
+  enforcement: EnforcementStats;
 }
 
 export interface ProcMemWatcherEvents {
@@ -105,6 +116,16 @@ export function ebpfAttachPoints(native: Record<string, number>): string {
   return points.filter(Boolean).join(', ');
 }
 
+/** In guard mode, any failure to start means nothing would be enforced: ENFORCE_UNAVAILABLE. */
+function guardFailure(err: CaptureError, guard: Guard): CaptureError {
+  if (!guard.on || err.code === 'ENFORCE_UNAVAILABLE') return err;
+  return new CaptureError(
+    'ENFORCE_UNAVAILABLE',
+    `guard mode (${guard.mode}) needs the eBPF backend, which could not start (${err.code}): ${err.message}`,
+    err.backend,
+  );
+}
+
 /** Why 'auto' ended up with `backend`: every earlier backend's failure, in order. */
 function autoReason(backend: BackendName, failures: CaptureError[]): string {
   const failed = failures.map((f) => `${f.backend} failed (${f.code}: ${f.message})`);
@@ -120,6 +141,7 @@ function zeroLosses(): WatcherStats['lost'] {
 export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   readonly #options: ProcMemWatcherOptions;
   readonly #engine: SignatureEngine;
+  readonly #guard: Guard;
   readonly #hostName = hostname();
   #capture: NativeCapture | null = null;
   /**
@@ -150,12 +172,14 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     super();
     checkWatcherOptions(options);
     this.#options = options;
+    const policy = options.policy === undefined ? null : toPolicy(options.policy);
+    this.#guard = new Guard(options.enforce, policy);
     this.#engine = new SignatureEngine({
       signatures: [
         ...(options.builtinSignatures === false ? [] : builtinSignatures()),
         ...(options.signatures ?? []),
       ],
-      policy: options.policy === undefined ? null : toPolicy(options.policy),
+      policy,
     });
     this.#engine.on('finding', (f) => {
       this.#findings++;
@@ -178,7 +202,10 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
    * PolicyError and keeps the policy in use when the new one is invalid.
    */
   setPolicy(policy: string | Policy | PolicySpec | null): void {
-    this.#engine.setPolicy(policy === null ? null : toPolicy(policy, 'policy'));
+    const next = policy === null ? null : toPolicy(policy, 'policy');
+    // Guard mode first: a policy the kernel cannot enforce changes nothing.
+    this.#guard.setPolicy(next, this.#capture);
+    this.#engine.setPolicy(next);
   }
 
   /** Dedup keys whose folded findings no later finding has carried yet, most first. */
@@ -207,7 +234,9 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     } catch (err) {
       throw new CaptureError('NATIVE_MISSING', (err as Error).message);
     }
-    const order: readonly BackendName[] = choice === 'auto' ? AUTO_ORDER : [choice];
+    // Guard mode: only the eBPF backend can stop an open; 'auto' falls back to nothing.
+    const order: readonly BackendName[] =
+      choice === 'auto' ? (this.#guard.on ? ['ebpf'] : AUTO_ORDER) : [choice];
     const failures: CaptureError[] = [];
     for (const backend of order) {
       const capture =
@@ -224,9 +253,10 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
             ),
         });
       try {
+        this.#guard.configure(capture);
         capture.start();
       } catch (err) {
-        failures.push(toCaptureError(err, backend));
+        failures.push(guardFailure(toCaptureError(err, backend), this.#guard));
         continue;
       }
       this.#captures.set(backend, capture);
@@ -289,6 +319,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       lost: { ...this.#lost },
       native,
       policy: this.#engine.policyStats(),
+      enforcement: this.#guard.stats(native),
     };
   }
 

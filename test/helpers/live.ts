@@ -274,6 +274,35 @@ function spawnCollected(cmd: string, args: string[], env?: NodeJS.ProcessEnv, cw
   return { child, out };
 }
 
+/** Runs a command to its end, however it ends (a signal too): pid, code, signal, output. */
+export function runToExit(
+  cmd: string,
+  args: string[],
+): Promise<{
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}> {
+  return new Promise((resolve, reject) => {
+    const { child, out } = spawnCollected(cmd, args);
+    child.on('error', reject);
+    // 'close': the process is gone and its output has been read to the end.
+    child.on('close', (code, signal) =>
+      resolve({ pid: child.pid as number, code, signal, ...out }),
+    );
+  });
+}
+
+/** The host's BPF programs named like ours (bpftool, when installed: it sees every process's). */
+export function ourBpfPrograms(): string[] {
+  const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return [];
+  const progs = JSON.parse(r.stdout) as { id: number; name?: string }[];
+  return progs.filter((p) => p.name?.startsWith('pmg_')).map((p) => `${p.id}:${p.name}`);
+}
+
 /** Runs a command to completion; returns its pid and stdout. */
 export function run(
   cmd: string,

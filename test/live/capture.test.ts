@@ -7,7 +7,7 @@
 // negatives, the storm, the start/stop cycles, namespaces), run through ProcMemWatcher so the
 // whole stack is covered once per backend. test/native/<backend>.test.ts keeps only what one
 // backend does differently, seen in its records and stats.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   mkdtempSync,
   readFileSync,
@@ -31,6 +31,7 @@ import {
   liveName,
   nsHoldLoop,
   nsProbeLoop,
+  ourBpfPrograms,
   probeUntilSeen,
   run,
   runsHere,
@@ -275,7 +276,7 @@ describeBackends(backends, 'start/stop cycles (%s)', (backend) => {
     try {
       await w.watcher.stop(); // warm-up: lazily created libuv/N-API resources
       const before = captureResources();
-      const bpfBefore = ourBpfObjects();
+      const bpfBefore = ourBpfPrograms();
       expect(before.fanotify).toBe(0);
       expect(before.bpf).toBe(0);
       expect(before.threads).toEqual([]);
@@ -294,7 +295,7 @@ describeBackends(backends, 'start/stop cycles (%s)', (backend) => {
       if (backend === 'ebpf') {
         // The kernel frees a detached program after an RCU grace period, not at close: wait
         // until every pmg_ program on the host is one that was there before the cycles.
-        const leftover = () => ourBpfObjects().filter((p) => !bpfBefore.includes(p));
+        const leftover = () => ourBpfPrograms().filter((p) => !bpfBefore.includes(p));
         await waitFor(
           'BPF programs freed',
           () => leftover().length === 0 || undefined,
@@ -307,14 +308,6 @@ describeBackends(backends, 'start/stop cycles (%s)', (backend) => {
     }
   }, 120_000);
 });
-
-// The host's BPF programs named like ours (bpftool, when installed: it sees every process's).
-function ourBpfObjects(): string[] {
-  const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return [];
-  const progs = JSON.parse(r.stdout) as { id: number; name?: string }[];
-  return progs.filter((p) => p.name?.startsWith('pmg_')).map((p) => `${p.id}:${p.name}`);
-}
 
 const auditRules = () =>
   loadNative()

@@ -45,6 +45,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include "../util/proc_files.h"
 #include "../util/unique_fd.h"
 #include "ebpf_event.h"
+#include "io_tracker.h"
 #include "procmem.skel.h"
 
 namespace pmg {
@@ -91,13 +92,10 @@ std::string takeLog() {
 
 // The path of fd `fd` of `pid` as that process sees it, if it still refers to dev/ino.
 bool pathOfFd(int32_t pid, uint32_t fd, uint64_t dev, uint64_t ino, std::string* out) {
-  char link[64];
-  std::snprintf(link, sizeof(link), "/proc/%d/fd/%u", pid, fd);
-  struct stat st;
-  if (stat(link, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
-  if (!readLink(link, out)) return false;
-  // stat again: the fd may have been closed and reused between the two look-ups.
-  return stat(link, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+  if (!fdRefersTo(pid, fd, dev, ino)) return false;
+  if (!readLink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), out)) return false;
+  // Again: the fd may have been closed and reused between the two look-ups.
+  return fdRefersTo(pid, fd, dev, ino);
 }
 
 class EbpfBackend : public Backend {
@@ -134,7 +132,7 @@ class EbpfBackend : public Backend {
   }
 
   std::map<std::string, uint64_t> stats() const override {
-    return {
+    std::map<std::string, uint64_t> out = {
         {"events_read", samples_.load()},
         {"emitted", emitted_.load()},
         {"kernel_drops", kernel_drops_.load()},
@@ -148,6 +146,8 @@ class EbpfBackend : public Backend {
         {"exec_filesystems", exec_filesystems_.load()},
         {"exec_events", exec_events_.load()},
     };
+    io_.stats(&out);
+    return out;
   }
 
  private:
@@ -165,6 +165,7 @@ class EbpfBackend : public Backend {
       if (!skel_) fail(errno, "cannot open the embedded BPF object");
       skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
       bpf_program__set_autoload(skel_->progs.pmg_io_uring_complete, false);
+      IoTracker::skipLoad(skel_);
       io_uring = false;
       err = procmem_bpf__load(skel_);
       if (err != 0) fail(-err, "cannot load the BPF programs");
@@ -208,6 +209,7 @@ class EbpfBackend : public Backend {
     }
     rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &EbpfBackend::onSample, this, nullptr);
     if (!rb_) fail(errno, "cannot create the ring buffer reader");
+    io_.start(skel_, rb_, *sink_, *table_);
     stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd_.valid()) fail(errno, "cannot create an eventfd");
     int cpus = libbpf_num_possible_cpus();
@@ -252,6 +254,7 @@ class EbpfBackend : public Backend {
   }
 
   void release() {
+    io_.release();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
     if (io_uring_link_) bpf_link__destroy(io_uring_link_);
@@ -275,11 +278,13 @@ class EbpfBackend : public Backend {
     pthread_setname_np(pthread_self(), "pmg-ebpf");  // best effort; shows in task/*/comm
     // The exec marks are read as they come too, so that their queue never fills on a host
     // that execs much and opens no mem file.
-    struct pollfd fds[3] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0},
+    // The io summaries' ring buffer (io_tracker.h) is polled too; -1 (tracking off) is ignored.
+    struct pollfd fds[4] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0},
                             {stop_fd_.get(), POLLIN, 0},
+                            {io_.pollFd(), POLLIN, 0},
                             {exec_group_.get(), POLLIN, 0}};
     while (!stopping_) {
-      int ready = poll(fds, exec_group_.valid() ? 3 : 2, kPollMs);
+      int ready = poll(fds, exec_group_.valid() ? 4 : 3, kPollMs);
       if (ready < 0 && errno != EINTR) {
         std::string msg = std::string("eBPF backend: poll: ") + std::strerror(errno);
         sink_->warn(msg.c_str());
@@ -293,16 +298,26 @@ class EbpfBackend : public Backend {
         std::string msg = std::string("eBPF backend: ring buffer: ") + std::strerror(-n);
         sink_->warn(msg.c_str());
       }
+      int io = io_.consume();
+      if (io < 0 && io != -EINTR) {
+        sink_->lost(LossCause::kUnreadableEvent, 1);
+        std::string msg = std::string("eBPF backend: io ring buffer: ") + std::strerror(-io);
+        sink_->warn(msg.c_str());
+      }
       checkDrops();
-      if (n > 0) sink_->flush();
+      if (n > 0 || io > 0) sink_->flush();
     }
-    // Whatever the kernel queued before stop() is still delivered.
-    if (ring_buffer__consume(rb_) > 0) sink_->flush();
+    // Whatever the kernel queued before stop() is still delivered; opens still tracked are
+    // summarized with the counts so far.
+    ring_buffer__consume(rb_);
+    io_.finish();
     checkDrops();
+    sink_->flush();
   }
 
   // Reports growth of the kernel-side drop counter (bpf_ringbuf_reserve failures) as loss.
   void checkDrops() {
+    io_.checkLosses();
     uint32_t key = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, drops_.data()) != 0) return;
     uint64_t total = 0;
@@ -382,6 +397,7 @@ class EbpfBackend : public Backend {
     copyFixed(rec.syscall_pathname, path);
     enrichTarget(*table_, &rec);
     if (sink_->push(rec)) emitted_++;
+    io_.remember(rec);  // the kernel tracks what the opener does with it (io_track.bpf.h)
   }
 
   EventSink* sink_ = nullptr;
@@ -392,6 +408,7 @@ class EbpfBackend : public Backend {
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
   FloodGuard flood_;     // used by the capture thread only
+  IoTracker io_;
   UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};
   UniqueFd stop_fd_;

@@ -1,9 +1,11 @@
 #include "proc_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "unique_fd.h"
@@ -24,6 +26,13 @@ bool readSmallFile(const std::string& path, std::string* out, size_t max) {
   }
   if (out->size() > max) out->resize(max);
   return true;
+}
+
+bool fdRefersTo(int32_t pid, uint32_t fd, uint64_t dev, uint64_t ino) {
+  char link[64];
+  std::snprintf(link, sizeof(link), "/proc/%d/fd/%u", pid, fd);
+  struct stat st;
+  return stat(link, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 bool readLinkAt(int dirfd, const std::string& path, std::string* out) {

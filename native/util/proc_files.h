@@ -14,6 +14,8 @@ bool readLinkAt(int dirfd, const std::string& path, std::string* out);
 inline bool readLink(const std::string& path, std::string* out) {
   return readLinkAt(-100 /* AT_FDCWD */, path, out);
 }
+// Whether fd `fd` of process `pid` refers now to the file (st_dev `dev`, inode `ino`).
+bool fdRefersTo(int32_t pid, uint32_t fd, uint64_t dev, uint64_t ino);
 // Inode number of a namespace link target such as "mnt:[4026531841]"; 0 if not one.
 uint64_t nsInodeOf(const std::string& link_target);
 // Parses a whole decimal string (no sign, no junk). False if it is not one.

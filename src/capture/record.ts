@@ -4,7 +4,7 @@
 // the addon computes with offsetof/sizeof (recordLayout()), so a change to one side alone
 // fails a test that needs no root. Change both together and bump RECORD_VERSION.
 
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'str' | 'bytes';
 const TYPE_SIZES: Record<Exclude<FieldType, 'str' | 'bytes'>, number> = {
@@ -59,7 +59,18 @@ const MEMBERS = [
   ['targetContainerId', 'str', 72],
   ['targetExe', 'str', 256],
   ['parentExe', 'str', 256],
-  ['reserved', 'bytes', 444],
+  ['guardReserved_', 'bytes', 8],
+  ['recordKind', 'u8'],
+  ['ioEnd', 'u8'],
+  ['ioReserved', 'bytes', 2],
+  ['ioFd', 'u32'],
+  ['ioPad', 'u32'],
+  ['ioReads', 'u64'],
+  ['ioWrites', 'u64'],
+  ['ioBytesRead', 'u64'],
+  ['ioBytesWritten', 'u64'],
+  ['ioOpenMonotonicNs', 'u64'],
+  ['reserved', 'bytes', 384],
 ] as const satisfies readonly (
   | readonly [string, Exclude<FieldType, 'str' | 'bytes'>]
   | readonly [string, 'str' | 'bytes', number]
@@ -113,6 +124,27 @@ export const RecordFlag = {
   fileUnknown: 1 << 7,
   /** Opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend). */
   ioUring: 1 << 8,
+  /** Io summary: the backend counts calls, not bytes (ioBytesRead/Written are not known). */
+  ioBytesUnknown: 1 << 9,
+} as const;
+
+/** What a record reports (native RecordKind). */
+export const RecordKind = {
+  /** An open of a procfs mem file. */
+  open: 0,
+  /** What the opener of an earlier open did with it (the io* fields). */
+  ioSummary: 1,
+} as const;
+
+/** How a tracked open ended (native IoEnd), for io summaries. */
+export const IoEndCode = {
+  unknown: 0,
+  closed: 1,
+  replaced: 2,
+  exited: 3,
+  closeRange: 4,
+  execed: 5,
+  watcherStopped: 6,
 } as const;
 
 /** CaptureRecord.targetRelation (native TargetRelation). */
@@ -181,6 +213,18 @@ export interface CaptureRecord {
   targetExe: string;
   /** The opener's parent's executable ('' = unknown). */
   parentExe: string;
+  /** RecordKind: an open, or an io summary of an earlier open. */
+  recordKind: number;
+  /** Io summaries: IoEndCode, how the tracked open ended. */
+  ioEnd: number;
+  /** Io summaries: the opener's fd, its read- and write-family calls and their byte sums. */
+  ioFd: number;
+  ioReads: bigint;
+  ioWrites: bigint;
+  ioBytesRead: bigint;
+  ioBytesWritten: bigint;
+  /** Io summaries: the open record's monotonicNs (the summary's own is the end). */
+  ioOpenMonotonicNs: bigint;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -248,5 +292,13 @@ export function decodeRecord(view: DataView, offset: number): CaptureRecord {
     targetContainerId: str(L.targetContainerId),
     targetExe: str(L.targetExe),
     parentExe: str(L.parentExe),
+    recordKind: u8(L.recordKind),
+    ioEnd: u8(L.ioEnd),
+    ioFd: u32(L.ioFd),
+    ioReads: u64(L.ioReads),
+    ioWrites: u64(L.ioWrites),
+    ioBytesRead: u64(L.ioBytesRead),
+    ioBytesWritten: u64(L.ioBytesWritten),
+    ioOpenMonotonicNs: u64(L.ioOpenMonotonicNs),
   };
 }

@@ -4,7 +4,12 @@
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
-import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
+import {
+  type FindingFormat,
+  findingFormatter,
+  formatEventPretty,
+  ioFormatter,
+} from '../output/index.js';
 import { describePolicyCounts } from '../policy/describe.js';
 import { formatDuration } from '../policy/duration.js';
 import { type Policy, PolicyError } from '../policy/types.js';
@@ -227,6 +232,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     if (current.events) send((f) => (f === 'pretty' ? formatEventPretty(e) : serializeEvent(e)));
   });
   watcher.on('finding', (finding) => send((f) => findingFormatter(f)(finding)));
+  // Observed access (eBPF backend): each proc_mem_io follow-up goes where findings go.
+  watcher.on('io', (io) => send((f) => ioFormatter(f)(io)));
   watcher.on('lost', (l) => report(`lost ${l.count} event(s): ${l.source} ${l.reason}`));
   watcher.on('error', (e) => {
     report(e.message);
@@ -316,6 +323,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     report(
       `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
         `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
+        `io summaries ${s.io.summaries}, ` +
         `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}` +
         `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}`,
     );

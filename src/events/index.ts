@@ -20,6 +20,16 @@ export {
   parseEventLine,
   parseEventLineGeneral,
 } from './reader.js';
+export {
+  createProcMemIoEvent,
+  ioArg,
+  isProcMemIo,
+  PROC_MEM_IO,
+  PROC_MEM_IO_EVENT_ID,
+  type ProcMemIoArgs,
+  type ProcMemIoEvent,
+  type ProcMemIoFields,
+} from './proc-mem-io.js';
 export { readTraceeLayout } from './tracee-layout.js';
 export * from './types.js';
 export {

@@ -94,6 +94,25 @@ export interface CaptureMark {
   exceptions?: string[];
   /** Dedup: findings folded into this one since the last one emitted for its key. */
   repeats?: number;
+  /** proc_mem_io events only: how the summary ties to its open (src/events/proc-mem-io.ts). */
+  io?: IoInfo;
+}
+
+/** How a tracked open ended: its proc_mem_io summary was sent then. */
+export type IoEnd =
+  | 'closed'
+  | 'replaced'
+  | 'exited'
+  | 'close-range'
+  | 'exec'
+  | 'watcher-stopped'
+  | 'unknown';
+
+/** procmemGuard.io of a proc_mem_io event. */
+export interface IoInfo {
+  /** The open event's timestamp (epoch ns): with hostProcessId and fd it names the finding. */
+  openTimestamp: bigint;
+  end: IoEnd;
 }
 
 /** trace.Event's leading integer fields, in Tracee's order (64-bit ones are bigint). */

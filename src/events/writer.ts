@@ -100,7 +100,8 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.notes === undefined ? '' : `,"notes":${JSON.stringify(mark.notes)}`}` +
     `${mark.target === undefined ? '' : `,"target":${serializeTarget(mark.target)}`}` +
     `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}` +
-    `${policyMarks(mark)}}`
+    `${policyMarks(mark)}` +
+    `${mark.io === undefined ? '' : `,"io":{"openTimestamp":${mark.io.openTimestamp},"end":${JSON.stringify(mark.io.end)}}`}}`
   );
 }
 

@@ -4,8 +4,10 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../capture/ring.js';
-import { recordToEvent } from '../capture/to-event.js';
+import { RecordKind } from '../capture/record.js';
+import { recordToEvent, recordToIoEvent } from '../capture/to-event.js';
 import { SignatureEngine } from '../engine/engine.js';
+import type { ProcMemIoEvent } from '../events/proc-mem-io.js';
 import type { SecurityFileOpenEvent } from '../events/types.js';
 import { loadNative, type NativeCapture } from '../native.js';
 import type { PendingRepeats } from '../policy/dedup.js';
@@ -84,10 +86,27 @@ export interface WatcherStats {
   native: Record<string, number>;
   /** Suppressions and annotations by exception name, and dedup counts (docs/api.md). */
   policy: PolicyStats;
+  /** Observed access (proc_mem_io, eBPF backend): see IoStats. */
+  io: IoStats;
+}
+
+/** Observed access: what the openers of mem files did with them (docs/api.md). */
+export interface IoStats {
+  /** proc_mem_io events emitted. */
+  summaries: number;
+  /** Opens whose reads and writes the kernel tracked. */
+  tracked: number;
+  /**
+   * Summaries that will not come: opens not tracked because the tracking map was full, and
+   * summaries the kernel could not send (its io ring buffer was full). Also in lost.ioSummaryLost.
+   */
+  lostTracking: number;
 }
 
 export interface ProcMemWatcherEvents {
   event: [SecurityFileOpenEvent];
+  /** What the opener of a reported mem file did with it, once it closed it or exited. */
+  io: [ProcMemIoEvent];
   finding: [Finding];
   lost: [LostReport];
   error: [Error];
@@ -135,6 +154,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   #backendReason = 'not started';
   #lastNative: Record<string, number> = {};
   #emitted = 0;
+  #ioSummaries = 0;
   #findings = 0;
   #findingsBySignature: Record<string, number> = {};
   #lastDrainAt: number | null = null;
@@ -289,6 +309,11 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       lost: { ...this.#lost },
       native,
       policy: this.#engine.policyStats(),
+      io: {
+        summaries: this.#ioSummaries,
+        tracked: native.io_tracked ?? 0,
+        lostTracking: (native.io_untracked ?? 0) + (native.io_events_lost ?? 0),
+      },
     };
   }
 
@@ -298,6 +323,12 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     if (!reader) return;
     this.#lastDrainAt = Date.now();
     reader.drain((rec) => {
+      if (rec.recordKind === RecordKind.ioSummary) {
+        // A follow-up of an open already reported: not run through the signatures.
+        this.#ioSummaries++;
+        this.emit('io', recordToIoEvent(rec, this.#hostName));
+        return;
+      }
       const event = recordToEvent(rec, this.#hostName);
       this.#emitted++;
       this.emit('event', event);

@@ -80,14 +80,10 @@ export function isProcMemIo(event: TraceeEvent): event is ProcMemIoEvent {
   return event.eventName === PROC_MEM_IO;
 }
 
+/** proc_mem_io's argument values by name. */
+type IoArgValues = { [A in ProcMemIoArgs[number] as A['name']]: A['value'] };
+
 /** An argument's value by name (the args are in a fixed order, but readers go by name). */
-export function ioArg<N extends ProcMemIoArgs[number]['name']>(
-  event: ProcMemIoEvent,
-  name: N,
-): Extract<ProcMemIoArgs[number], { name: N }>['value'] {
-  const arg = event.args.find((a) => a.name === name) as Extract<
-    ProcMemIoArgs[number],
-    { name: N }
-  >;
-  return arg.value;
+export function ioArg<N extends keyof IoArgValues>(event: ProcMemIoEvent, name: N): IoArgValues[N] {
+  return event.args.find((a) => a.name === name)?.value as IoArgValues[N];
 }

@@ -81,5 +81,8 @@ const rows = Object.entries(samples).map(([mode, ss]) => {
   };
 });
 console.log('machine:', JSON.stringify(machine()));
-printTable(`io tracking cost: ${N} reads + ${N} writes of 4 KiB per run, ${ROUNDS} rounds (medians)`, rows);
+printTable(
+  `io tracking cost: ${N} reads + ${N} writes of 4 KiB per run, ${ROUNDS} rounds (medians)`,
+  rows,
+);
 writeResult('io-track', { n: N, rounds: ROUNDS, rows, samples });

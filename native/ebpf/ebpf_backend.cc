@@ -407,7 +407,7 @@ class EbpfBackend : public Backend {
   bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
-  FloodGuard flood_;     // used by the capture thread only
+  FloodGuard flood_;  // used by the capture thread only
   IoTracker io_;
   UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};

@@ -9,13 +9,14 @@
 #endif
 
 // pmg_io_event.kind. Summaries (the tracked entry is gone):
-#define PMG_IO_CLOSED 1u    // close(2) of the tracked fd
-#define PMG_IO_REPLACED 2u  // the fd now holds another file: the tracked one was closed without
-                            // close(2) (dup2 over it, close-on-exec) and seen at the next use
+#define PMG_IO_CLOSED 1u  // close(2) of the tracked fd
+#define PMG_IO_REPLACED \
+  2u  // the fd now holds another file: the tracked one was closed without
+      // close(2) (dup2 over it, close-on-exec) and seen at the next use
 // Notices (user space walks the tracked map for the tgid, native/ebpf/io_tracker.cc):
-#define PMG_IO_EXITED 3u        // the last thread of tgid exited: its files are closed
-#define PMG_IO_CLOSE_RANGE 4u   // close_range(fd, fd_last, 0) by tgid
-#define PMG_IO_EXECED 5u        // tgid exec'd: its close-on-exec fds are closed
+#define PMG_IO_EXITED 3u       // the last thread of tgid exited: its files are closed
+#define PMG_IO_CLOSE_RANGE 4u  // close_range(fd, fd_last, 0) by tgid
+#define PMG_IO_EXECED 5u       // tgid exec'd: its close-on-exec fds are closed
 
 // One tracked open, the value of the BPF hash map `tracked` (key: struct pmg_io_key).
 struct pmg_io_key {
@@ -24,8 +25,8 @@ struct pmg_io_key {
 };
 
 struct pmg_io_track {
-  __u64 open_ns;  // bpf_ktime_get_ns() of the open: the open event's timestamp_ns
-  __u64 file;     // the struct file's address: tells the tracked file from a later one at fd
+  __u64 open_ns;        // bpf_ktime_get_ns() of the open: the open event's timestamp_ns
+  __u64 file;           // the struct file's address: tells the tracked file from a later one at fd
   __u64 reads, writes;  // read- and write-family calls on the fd (failed ones included)
   __u64 bytes_read, bytes_written;  // sums of their positive return values
   __u32 tid;                        // the thread that opened

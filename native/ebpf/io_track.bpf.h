@@ -105,7 +105,7 @@ static __always_inline void io_forget(const struct pmg_io_key *k) {
 // Sends the summary of entry `v` of `k` and forgets it. `now_file` is the file at the fd now:
 // another file than the tracked one means the tracked one was closed without close(2).
 static __always_inline void io_summarize(const struct pmg_io_key *k, const struct pmg_io_track *v,
-                                   struct file *now_file, bool closing) {
+                                         struct file *now_file, bool closing) {
   __u32 kind = closing && (__u64)now_file == v->file ? PMG_IO_CLOSED : PMG_IO_REPLACED;
   io_send(kind, k, v, bpf_ktime_get_ns());
   io_forget(k);

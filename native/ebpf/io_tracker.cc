@@ -28,10 +28,10 @@ uint64_t keyOf(uint32_t tgid, uint32_t fd) { return static_cast<uint64_t>(tgid) 
 
 std::vector<bpf_program*> ioPrograms(procmem_bpf* skel) {
   auto& p = skel->progs;
-  return {p.pmg_io_read,  p.pmg_io_pread64,  p.pmg_io_readv,  p.pmg_io_preadv,
-          p.pmg_io_preadv2, p.pmg_io_write, p.pmg_io_pwrite64, p.pmg_io_writev,
-          p.pmg_io_pwritev, p.pmg_io_pwritev2, p.pmg_io_close, p.pmg_io_close_range,
-          p.pmg_io_exit,  p.pmg_io_exec};
+  return {p.pmg_io_read,    p.pmg_io_pread64,  p.pmg_io_readv,    p.pmg_io_preadv,
+          p.pmg_io_preadv2, p.pmg_io_write,    p.pmg_io_pwrite64, p.pmg_io_writev,
+          p.pmg_io_pwritev, p.pmg_io_pwritev2, p.pmg_io_close,    p.pmg_io_close_range,
+          p.pmg_io_exit,    p.pmg_io_exec};
 }
 
 }  // namespace
@@ -40,8 +40,7 @@ void IoTracker::skipLoad(procmem_bpf* skel) {
   for (bpf_program* prog : ioPrograms(skel)) bpf_program__set_autoload(prog, false);
 }
 
-void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink,
-                      ProcessTable& table) {
+void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink, ProcessTable& table) {
   release();
   skel_ = skel;
   opens_ = opens;
@@ -66,8 +65,7 @@ void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink,
     links_.push_back(link);
   }
   if (why.empty()) {
-    rb_ = ring_buffer__new(bpf_map__fd(skel->maps.io_events), &IoTracker::onSample, this,
-                           nullptr);
+    rb_ = ring_buffer__new(bpf_map__fd(skel->maps.io_events), &IoTracker::onSample, this, nullptr);
     if (!rb_) why = std::string("cannot read io_events: ") + std::strerror(errno);
   }
   if (!why.empty()) {
@@ -86,7 +84,8 @@ int IoTracker::consume() { return rb_ ? ring_buffer__consume(rb_) : 0; }
 
 void IoTracker::remember(const CaptureRecord& rec) {
   if (!on_) return;
-  uint64_t key = keyOf(static_cast<uint32_t>(rec.host_pid), static_cast<uint32_t>(rec.return_value));
+  uint64_t key =
+      keyOf(static_cast<uint32_t>(rec.host_pid), static_cast<uint32_t>(rec.return_value));
   auto it = opens_by_key_.find(key);
   if (it != opens_by_key_.end()) {
     it->second = rec;  // an fd reused: the kernel summarized the old entry (PMG_IO_REPLACED)
@@ -136,10 +135,9 @@ void IoTracker::handle(const pmg_io_event& e) {
            [&](const pmg_io_key&, const pmg_io_track& v) { return v.open_ns > e.time_ns; });
       return;
     case PMG_IO_CLOSE_RANGE:
-      walk(e.tgid, IoEnd::kCloseRange, e.time_ns,
-           [&](const pmg_io_key& k, const pmg_io_track& v) {
-             return v.open_ns > e.time_ns || k.fd < e.fd || k.fd > e.fd_last;
-           });
+      walk(e.tgid, IoEnd::kCloseRange, e.time_ns, [&](const pmg_io_key& k, const pmg_io_track& v) {
+        return v.open_ns > e.time_ns || k.fd < e.fd || k.fd > e.fd_last;
+      });
       return;
     case PMG_IO_EXECED:
       // Kept: an fd that still holds the file (not close-on-exec), or one whose file cannot be

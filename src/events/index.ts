@@ -13,14 +13,6 @@ export {
   parseOpenFlags,
 } from './open-flags.js';
 export {
-  EventFieldError,
-  EventParseError,
-  type EventParseResult,
-  eventFromJson,
-  parseEventLine,
-  parseEventLineGeneral,
-} from './reader.js';
-export {
   createProcMemIoEvent,
   ioArg,
   isProcMemIo,
@@ -30,6 +22,14 @@ export {
   type ProcMemIoEvent,
   type ProcMemIoFields,
 } from './proc-mem-io.js';
+export {
+  EventFieldError,
+  EventParseError,
+  type EventParseResult,
+  eventFromJson,
+  parseEventLine,
+  parseEventLineGeneral,
+} from './reader.js';
 export { readTraceeLayout } from './tracee-layout.js';
 export * from './types.js';
 export {

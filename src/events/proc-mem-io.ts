@@ -56,7 +56,11 @@ export interface ProcMemIoFields {
 
 export function createProcMemIoEvent(f: ProcMemIoFields): ProcMemIoEvent {
   const u64 = (name: string, value: bigint) => ({ name, type: 'unsigned long', value });
-  const bytes = (name: string, value: bigint | null) => ({ name, type: 'long', value: value ?? -1n });
+  const bytes = (name: string, value: bigint | null) => ({
+    name,
+    type: 'long',
+    value: value ?? -1n,
+  });
   const args = [
     { name: 'fd', type: 'int', value: f.fd },
     { name: 'pathname', type: 'const char*', value: f.pathname },

@@ -3,8 +3,8 @@
 // signature engine and re-emits everything as typed events.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../capture/ring.js';
 import { RecordKind } from '../capture/record.js';
+import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../capture/ring.js';
 import { recordToEvent, recordToIoEvent } from '../capture/to-event.js';
 import { SignatureEngine } from '../engine/engine.js';
 import type { ProcMemIoEvent } from '../events/proc-mem-io.js';

@@ -12,8 +12,8 @@ import {
   TargetRelationCode,
 } from '../../src/capture/record.js';
 import { recordToEvent, recordToIoEvent } from '../../src/capture/to-event.js';
-import { ioArg, PROC_MEM_IO, PROC_MEM_IO_EVENT_ID } from '../../src/events/proc-mem-io.js';
 import { parseJsonExact } from '../../src/events/exact-json.js';
+import { ioArg, PROC_MEM_IO, PROC_MEM_IO_EVENT_ID } from '../../src/events/proc-mem-io.js';
 import { serializeEvent } from '../../src/events/writer.js';
 import { formatIoPretty, formatNs, ioFormatter } from '../../src/output/index.js';
 import { encodeRecord, type SyntheticRecord } from './synthetic-ring.js';

@@ -2,8 +2,10 @@
 // non-procfs workload (bench/c/rw_loop.c: N 4 KiB reads of /dev/zero, then N 4 KiB writes to
 // /dev/null) with no watcher, under the eBPF watcher with nothing tracked (the read/write
 // programs return after one load), and under it with one tracked fd held open by another
-// process (every read and write then pays a hash lookup). Modes interleaved, order rotated each
-// round, ROUNDS rounds, medians; ratios against the no-watcher runs of the same rounds.
+// process (the holder's reads would pay a hash lookup; others one more load), and with the
+// eBPF backend but io tracking off (PMG_EBPF_NO_IO_TRACKING=1: what the backend costs without
+// it, the syscall slow path). Modes interleaved, order rotated each round, ROUNDS rounds,
+// medians; ratios against the no-watcher runs and against tracking off, of the same rounds.
 // Needs root and the eBPF backend. Usage: node bench/io-track.mjs  (BENCH_N, BENCH_ROUNDS)
 
 import { spawn } from 'node:child_process';
@@ -31,8 +33,12 @@ const watcherChild = join(benchDir, 'watcher-child.mjs');
 // The process whose memory the holder opens.
 const target = spawn('sleep', ['3600'], { stdio: 'ignore' });
 
-async function watcher(trackOne) {
+async function watcher(trackOne, ioTracking = true) {
+  // spawnReady passes this process's environment on.
+  if (ioTracking) delete process.env.PMG_EBPF_NO_IO_TRACKING;
+  else process.env.PMG_EBPF_NO_IO_TRACKING = '1';
   const w = await spawnReady(process.execPath, [watcherChild, 'ebpf']);
+  delete process.env.PMG_EBPF_NO_IO_TRACKING;
   if (!w.readyLine.includes('ebpf')) throw new Error(`watcher started ${w.readyLine}`);
   const h = trackOne ? await spawnReady(holder, [String(target.pid)]) : null;
   return {
@@ -45,6 +51,7 @@ async function watcher(trackOne) {
 
 const modes = {
   none: null,
+  'ebpf, io tracking off': () => watcher(false, false),
   'ebpf, nothing tracked': () => watcher(false),
   'ebpf, one fd tracked': () => watcher(true),
 };
@@ -66,6 +73,7 @@ try {
 }
 
 const base = (key) => median(samples.none.map((s) => s[key]));
+const off = (key) => median(samples['ebpf, io tracking off'].map((s) => s[key]));
 const rows = Object.entries(samples).map(([mode, ss]) => {
   const reads = ss.map((s) => s.readsPerSec);
   const writes = ss.map((s) => s.writesPerSec);
@@ -77,6 +85,9 @@ const rows = Object.entries(samples).map(([mode, ss]) => {
     'writes/s': Math.round(median(writes)),
     'write spread': `${(spread(writes) * 100).toFixed(1)}%`,
     'write slowdown': `${(base('writesPerSec') / median(writes)).toFixed(3)}x`,
+    // What io tracking adds to the eBPF backend's own cost (the syscall slow path).
+    'read vs off': `${(off('readsPerSec') / median(reads)).toFixed(3)}x`,
+    'write vs off': `${(off('writesPerSec') / median(writes)).toFixed(3)}x`,
     'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
   };
 });

@@ -7,8 +7,9 @@
 // entries (native/ebpf/io_tracker.cc): a BPF program cannot walk a hash map cheaply.
 //
 // Cost: the read/write programs run at the exit of every read and write on the host; while
-// nothing is tracked they return after one load of io_tracked_count. With something tracked,
-// each pays one hash lookup (bench/io-track.mjs, docs/ebpf-capture.md).
+// nothing is tracked they return after one load of io_tracked_count, and while something is,
+// a process with nothing tracked returns after one more load (io_tgid_slots). Only the
+// tracked processes pay a hash lookup per call (bench/io-track.mjs, docs/ebpf-capture.md).
 //
 // Not tracked: fds the opener duplicated (dup, dup2, dup3, fcntl F_DUPFD) or passed on (fork,
 // SCM_RIGHTS), reads through io_uring, splice, sendfile and copy_file_range.
@@ -58,6 +59,16 @@ __u32 io_tracking_on = 0;
 // Entries in `tracked` now (user space decrements it for the entries it deletes). The read and
 // write programs return at once while it is 0.
 __u64 io_tracked_count = 0;
+// Entries in `tracked` by tgid modulo PMG_IO_TGID_SLOTS: while something is tracked, a read by
+// a process in an empty slot (nearly all of them) returns after this load, without the hash
+// lookup. User space decrements it too for the entries it deletes.
+#define PMG_IO_TGID_SLOTS 1024
+__u32 io_tgid_slots[PMG_IO_TGID_SLOTS] = {};
+
+// Whether `tgid` may have a tracked fd: false for certain, true maybe.
+static __always_inline bool io_maybe_tracked(__u32 tgid) {
+  return io_tracked_count != 0 && io_tgid_slots[tgid & (PMG_IO_TGID_SLOTS - 1)] != 0;
+}
 
 // Defined in procmem.bpf.c.
 static __always_inline struct file *current_fd_file(long fd);
@@ -99,7 +110,9 @@ static __always_inline void io_send(__u32 kind, const struct pmg_io_key *k,
 }
 
 static __always_inline void io_forget(const struct pmg_io_key *k) {
-  if (bpf_map_delete_elem(&tracked, k) == 0) __sync_fetch_and_add(&io_tracked_count, -1);
+  if (bpf_map_delete_elem(&tracked, k) != 0) return;
+  __sync_fetch_and_add(&io_tgid_slots[k->tgid & (PMG_IO_TGID_SLOTS - 1)], -1);
+  __sync_fetch_and_add(&io_tracked_count, -1);
 }
 
 // Sends the summary of entry `v` of `k` and forgets it. `now_file` is the file at the fd now:
@@ -131,6 +144,7 @@ static __always_inline void io_track_open(const struct pmg_bpf_event *e, struct 
     io_count(PMG_IO_COUNT_UNTRACKED);
     return;
   }
+  __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], 1);
   __sync_fetch_and_add(&io_tracked_count, 1);
   io_count(PMG_IO_COUNT_TRACKED);
 }
@@ -149,11 +163,12 @@ struct io_sys_exit_args {
 
 static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) {
   if (io_tracked_count == 0) return 0;  // what every read and write on the host pays
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;  // and while something is tracked, other processes
   // The exit tracepoint has no arguments: the fd is the first syscall argument in the user
   // registers saved at entry.
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  struct pmg_io_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
-                         .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
   struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
   if (!v) return 0;
   struct file *now_file = current_fd_file(k.fd);
@@ -197,8 +212,8 @@ int pmg_io_pwritev2(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true)
 // thread's open can reuse the fd.
 SEC("tp/syscalls/sys_enter_close")
 int pmg_io_close(struct io_sys_enter_args *ctx) {
-  if (io_tracked_count == 0) return 0;
   struct pmg_io_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__u32)ctx->args[0]};
+  if (!io_maybe_tracked(k.tgid)) return 0;
   struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
   if (v) io_summarize(&k, v, current_fd_file(k.fd), true);
   return 0;
@@ -206,9 +221,9 @@ int pmg_io_close(struct io_sys_enter_args *ctx) {
 
 SEC("tp/syscalls/sys_enter_close_range")
 int pmg_io_close_range(struct io_sys_enter_args *ctx) {
-  if (io_tracked_count == 0) return 0;
   if (ctx->args[2] & PMG_CLOSE_RANGE_CLOEXEC) return 0;  // closed at the next exec, if any
   struct pmg_io_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__u32)ctx->args[0]};
+  if (!io_maybe_tracked(k.tgid)) return 0;
   if (!bpf_map_lookup_elem(&tracked_tgids, &k.tgid)) return 0;
   struct pmg_io_event *e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
   if (!e) {
@@ -242,9 +257,8 @@ int BPF_PROG(pmg_io_exit, struct task_struct *p) {
 // An exec closed the process's close-on-exec fds.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pmg_io_exec, struct task_struct *p) {
-  if (io_tracked_count == 0) return 0;
   struct pmg_io_key k = {.tgid = BPF_CORE_READ(p, tgid), .fd = 0};
-  if (!bpf_map_lookup_elem(&tracked_tgids, &k.tgid)) return 0;
+  if (!io_maybe_tracked(k.tgid)) return 0;
   io_send(PMG_IO_EXECED, &k, NULL, bpf_ktime_get_ns());
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "../proc/target_info.h"
@@ -23,6 +24,9 @@ namespace {
 
 // Matches PMG_IO_MAX_TRACKED: one remembered open record (2 KiB) per possible entry.
 constexpr size_t kMaxRemembered = 4096;
+// PMG_IO_TGID_SLOTS.
+constexpr uint32_t kTgidSlots = sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots) /
+                                sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots[0]);
 
 uint64_t keyOf(uint32_t tgid, uint32_t fd) { return static_cast<uint64_t>(tgid) << 32 | fd; }
 
@@ -52,7 +56,10 @@ void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink, Pr
   percpu_.assign(cpus > 0 ? static_cast<size_t>(cpus) : 1, 0);
   tracked_ = untracked_ = events_lost_ = 0;  // the maps are new with each load
   std::string why;
+  // For measuring what tracking costs (bench/io-track.mjs) and testing its absence.
+  if (getenv("PMG_EBPF_NO_IO_TRACKING") != nullptr) why = "PMG_EBPF_NO_IO_TRACKING is set";
   for (bpf_program* prog : ioPrograms(skel)) {
+    if (!why.empty()) break;
     if (bpf_program__fd(prog) < 0) {
       why = std::string("its programs did not load (") + bpf_program__name(prog) + ")";
       break;
@@ -171,6 +178,7 @@ void IoTracker::walk(uint32_t tgid, IoEnd end, uint64_t time_ns, Keep keep) {
     if (bpf_map_lookup_elem(fd, &k, &v) != 0 || keep(k, v)) continue;
     // Whoever deletes the entry reports it: the kernel may have summarized it meanwhile.
     if (bpf_map_delete_elem(fd, &k) != 0) continue;
+    __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % kTgidSlots], 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_sub(&skel_->bss->io_tracked_count, 1, __ATOMIC_SEQ_CST);
     summarize(k, v, end, time_ns);
   }

@@ -33,12 +33,12 @@ const watcherChild = join(benchDir, 'watcher-child.mjs');
 // The process whose memory the holder opens.
 const target = spawn('sleep', ['3600'], { stdio: 'ignore' });
 
-async function watcher(trackOne, ioTracking = true) {
+async function watcher(trackOne, env = {}) {
   // spawnReady passes this process's environment on.
-  if (ioTracking) delete process.env.PMG_EBPF_NO_IO_TRACKING;
-  else process.env.PMG_EBPF_NO_IO_TRACKING = '1';
-  const w = await spawnReady(process.execPath, [watcherChild, 'ebpf']);
-  delete process.env.PMG_EBPF_NO_IO_TRACKING;
+  Object.assign(process.env, env);
+  const w = await spawnReady(process.execPath, [watcherChild, 'ebpf']).finally(() => {
+    for (const k of Object.keys(env)) delete process.env[k];
+  });
   if (!w.readyLine.includes('ebpf')) throw new Error(`watcher started ${w.readyLine}`);
   const h = trackOne ? await spawnReady(holder, [String(target.pid)]) : null;
   return {
@@ -51,9 +51,11 @@ async function watcher(trackOne, ioTracking = true) {
 
 const modes = {
   none: null,
-  'ebpf, io tracking off': () => watcher(false, false),
+  'ebpf, io tracking off': () => watcher(false, { PMG_EBPF_NO_IO_TRACKING: '1' }),
   'ebpf, nothing tracked': () => watcher(false),
   'ebpf, one fd tracked': () => watcher(true),
+  'ebpf sys_exit, nothing tracked': () => watcher(false, { PMG_EBPF_IO_ATTACH: 'sys_exit' }),
+  'ebpf sys_exit, one fd tracked': () => watcher(true, { PMG_EBPF_IO_ATTACH: 'sys_exit' }),
 };
 const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
 try {
@@ -88,6 +90,7 @@ const rows = Object.entries(samples).map(([mode, ss]) => {
     // What io tracking adds to the eBPF backend's own cost (the syscall slow path).
     'read vs off': `${(off('readsPerSec') / median(reads)).toFixed(3)}x`,
     'write vs off': `${(off('writesPerSec') / median(writes)).toFixed(3)}x`,
+    'getppid vs off': `${(off('getppidPerSec') / median(ss.map((s) => s.getppidPerSec))).toFixed(3)}x`,
     'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
   };
 });

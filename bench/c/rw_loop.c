@@ -1,11 +1,12 @@
 // A read-heavy non-procfs workload: N 4 KiB reads from /dev/zero, then N 4 KiB writes to
-// /dev/null, as fast as possible; one JSON line {reads, readSeconds, readsPerSec, writes,
-// writeSeconds, writesPerSec}. Every read and write exit runs the eBPF backend's io tracking
+// /dev/null, then N getppid() calls, as fast as possible; one JSON line {reads, readSeconds,
+// readsPerSec, writes, writeSeconds, writesPerSec, getppidPerSec}. Every read and write exit runs the eBPF backend's io tracking
 // programs (native/ebpf/io_track.bpf.h): this shows what they cost a process whose fds are
 // not tracked. Usage: rw_loop [N]
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +31,13 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; i++)
     if (write(out, buf, sizeof buf) != (ssize_t)sizeof buf) { perror("rw_loop: write"); return 1; }
   double ws = since(&a);
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  long sum = 0;
+  for (long i = 0; i < n; i++) sum += syscall(SYS_getppid);  // no libc caching
+  double gs = since(&a);
+  if (sum == 0) fprintf(stderr, "rw_loop: no parent?\n");
   printf("{\"reads\":%ld,\"readSeconds\":%.6f,\"readsPerSec\":%.1f,\"writes\":%ld,"
-         "\"writeSeconds\":%.6f,\"writesPerSec\":%.1f}\n", n, rs, n / rs, n, ws, n / ws);
+         "\"writeSeconds\":%.6f,\"writesPerSec\":%.1f,\"getppidPerSec\":%.1f}\n",
+         n, rs, n / rs, n, ws, n / ws, n / gs);
   return 0;
 }

@@ -161,14 +161,8 @@ struct io_sys_exit_args {
   long ret;
 };
 
-static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) {
-  if (io_tracked_count == 0) return 0;  // what every read and write on the host pays
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;  // and while something is tracked, other processes
-  // The exit tracepoint has no arguments: the fd is the first syscall argument in the user
-  // registers saved at entry.
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
+// Adds one call returning `ret` on fd k.fd to its entry, if tracked.
+static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool write) {
   struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
   if (!v) return 0;
   struct file *now_file = current_fd_file(k.fd);
@@ -176,7 +170,6 @@ static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) 
     io_summarize(&k, v, now_file, false);
     return 0;
   }
-  long ret = ctx->ret;
   if (write) {
     __sync_fetch_and_add(&v->writes, 1);
     if (ret > 0) __sync_fetch_and_add(&v->bytes_written, ret);
@@ -185,6 +178,40 @@ static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) 
     if (ret > 0) __sync_fetch_and_add(&v->bytes_read, ret);
   }
   return 0;
+}
+
+static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) {
+  if (io_tracked_count == 0) return 0;  // what every read and write on the host pays
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;  // and while something is tracked, other processes
+  // The exit tracepoint has no arguments: the fd is the first syscall argument in the user
+  // registers saved at entry.
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
+  return io_count_call(k, ctx->ret, write);
+}
+
+// The same at tp_btf/sys_exit (every syscall exit on the host runs it: one number test; the
+// loader attaches it instead of the ten tracepoints above when PMG_EBPF_IO_ATTACH=sys_exit).
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pmg_io_sys_exit, struct pt_regs *regs, long ret) {
+  if (io_tracked_count == 0) return 0;
+  long nr = regs->orig_ax;
+  bool write;
+  switch (nr) {
+    case 0: case 17: case 19: case 295: case 327:  // read pread64 readv preadv preadv2
+      write = false;
+      break;
+    case 1: case 18: case 20: case 296: case 328:  // write pwrite64 writev pwritev pwritev2
+      write = true;
+      break;
+    default:
+      return 0;
+  }
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)regs->di};
+  return io_count_call(k, ret, write);
 }
 
 SEC("tp/syscalls/sys_exit_read")

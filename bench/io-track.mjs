@@ -1,6 +1,6 @@
 // What observed access (proc_mem_io, native/ebpf/io_track.bpf.h) costs the host: a read-heavy
-// non-procfs workload (bench/c/rw_loop.c: N 4 KiB reads of /dev/zero, then N 4 KiB writes to
-// /dev/null) with no watcher, under the eBPF watcher with nothing tracked (the read/write
+// non-procfs workload (bench/c/rw_loop.c: N 4 KiB reads of /dev/zero, N 4 KiB writes to
+// /dev/null, N getppid() calls; then N/8 reads of 64 KiB) with no watcher, under the eBPF watcher with nothing tracked (the read/write
 // programs return after one load), and under it with one tracked fd held open by another
 // process (the holder's reads would pay a hash lookup; others one more load), and with the
 // eBPF backend but io tracking off (PMG_EBPF_NO_IO_TRACKING=1: what the backend costs without
@@ -54,8 +54,6 @@ const modes = {
   'ebpf, io tracking off': () => watcher(false, { PMG_EBPF_NO_IO_TRACKING: '1' }),
   'ebpf, nothing tracked': () => watcher(false),
   'ebpf, one fd tracked': () => watcher(true),
-  'ebpf sys_exit, nothing tracked': () => watcher(false, { PMG_EBPF_IO_ATTACH: 'sys_exit' }),
-  'ebpf sys_exit, one fd tracked': () => watcher(true, { PMG_EBPF_IO_ATTACH: 'sys_exit' }),
 };
 const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
 try {
@@ -64,9 +62,11 @@ try {
     for (let i = 0; i < round % order.length; i++) order.push(order.shift());
     for (const mode of order) {
       const handle = modes[mode] ? await modes[mode]() : null;
-      const r = runJson(rwLoop, [String(N)]);
+      const small = runJson(rwLoop, [String(N), '4096']);
+      const large = runJson(rwLoop, [String(N / 8), '65536']);
       const result = handle ? await handle.stop() : null;
-      samples[mode].push({ ...r, tracked: result?.stats?.io?.tracked ?? null });
+      const tracked = result?.stats?.io?.tracked ?? null;
+      samples[mode].push({ ...small, largeReadsPerSec: large.readsPerSec, tracked });
       await sleep(200);
     }
   }
@@ -79,6 +79,7 @@ const off = (key) => median(samples['ebpf, io tracking off'].map((s) => s[key]))
 const rows = Object.entries(samples).map(([mode, ss]) => {
   const reads = ss.map((s) => s.readsPerSec);
   const writes = ss.map((s) => s.writesPerSec);
+  const large = ss.map((s) => s.largeReadsPerSec);
   return {
     mode,
     'reads/s': Math.round(median(reads)),
@@ -90,13 +91,16 @@ const rows = Object.entries(samples).map(([mode, ss]) => {
     // What io tracking adds to the eBPF backend's own cost (the syscall slow path).
     'read vs off': `${(off('readsPerSec') / median(reads)).toFixed(3)}x`,
     'write vs off': `${(off('writesPerSec') / median(writes)).toFixed(3)}x`,
+    '64 KiB reads/s': Math.round(median(large)),
+    '64 KiB spread': `${(spread(large) * 100).toFixed(1)}%`,
+    '64 KiB vs off': `${(off('largeReadsPerSec') / median(large)).toFixed(3)}x`,
     'getppid vs off': `${(off('getppidPerSec') / median(ss.map((s) => s.getppidPerSec))).toFixed(3)}x`,
     'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
   };
 });
 console.log('machine:', JSON.stringify(machine()));
 printTable(
-  `io tracking cost: ${N} reads + ${N} writes of 4 KiB per run, ${ROUNDS} rounds (medians)`,
+  `io tracking cost: ${N} reads + ${N} writes of 4 KiB, ${N / 8} reads of 64 KiB, ${N} getppid per run, ${ROUNDS} rounds (medians)`,
   rows,
 );
 writeResult('io-track', { n: N, rounds: ROUNDS, rows, samples });

@@ -191,29 +191,6 @@ static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) 
   return io_count_call(k, ctx->ret, write);
 }
 
-// The same at tp_btf/sys_exit (every syscall exit on the host runs it: one number test; the
-// loader attaches it instead of the ten tracepoints above when PMG_EBPF_IO_ATTACH=sys_exit).
-SEC("tp_btf/sys_exit")
-int BPF_PROG(pmg_io_sys_exit, struct pt_regs *regs, long ret) {
-  if (io_tracked_count == 0) return 0;
-  long nr = regs->orig_ax;
-  bool write;
-  switch (nr) {
-    case 0: case 17: case 19: case 295: case 327:  // read pread64 readv preadv preadv2
-      write = false;
-      break;
-    case 1: case 18: case 20: case 296: case 328:  // write pwrite64 writev pwritev pwritev2
-      write = true;
-      break;
-    default:
-      return 0;
-  }
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;
-  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)regs->di};
-  return io_count_call(k, ret, write);
-}
-
 SEC("tp/syscalls/sys_exit_read")
 int pmg_io_read(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_pread64")

@@ -30,27 +30,20 @@ constexpr uint32_t kTgidSlots = sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_sl
 
 uint64_t keyOf(uint32_t tgid, uint32_t fd) { return static_cast<uint64_t>(tgid) << 32 | fd; }
 
-// The programs to attach: the ten read/write exit tracepoints, or tp_btf/sys_exit instead with
-// PMG_EBPF_IO_ATTACH=sys_exit; then close, close_range, exit and exec.
-std::vector<bpf_program*> ioPrograms(procmem_bpf* skel, bool all = false) {
+// The read/write exit tracepoints, close, close_range, exit and exec. (tp_btf/sys_exit instead
+// of the ten tracepoints was measured costlier: every syscall of the host ran it.)
+std::vector<bpf_program*> ioPrograms(procmem_bpf* skel) {
   auto& p = skel->progs;
-  const char* attach = getenv("PMG_EBPF_IO_ATTACH");
-  bool sys_exit = attach != nullptr && std::strcmp(attach, "sys_exit") == 0;
-  std::vector<bpf_program*> out;
-  if (all || !sys_exit)
-    out = {p.pmg_io_read,    p.pmg_io_pread64, p.pmg_io_readv,   p.pmg_io_preadv,
-           p.pmg_io_preadv2, p.pmg_io_write,   p.pmg_io_pwrite64, p.pmg_io_writev,
-           p.pmg_io_pwritev, p.pmg_io_pwritev2};
-  if (all || sys_exit) out.push_back(p.pmg_io_sys_exit);
-  for (bpf_program* prog : {p.pmg_io_close, p.pmg_io_close_range, p.pmg_io_exit, p.pmg_io_exec})
-    out.push_back(prog);
-  return out;
+  return {p.pmg_io_read,    p.pmg_io_pread64,  p.pmg_io_readv,    p.pmg_io_preadv,
+          p.pmg_io_preadv2, p.pmg_io_write,    p.pmg_io_pwrite64, p.pmg_io_writev,
+          p.pmg_io_pwritev, p.pmg_io_pwritev2, p.pmg_io_close,    p.pmg_io_close_range,
+          p.pmg_io_exit,    p.pmg_io_exec};
 }
 
 }  // namespace
 
 void IoTracker::skipLoad(procmem_bpf* skel) {
-  for (bpf_program* prog : ioPrograms(skel, true)) bpf_program__set_autoload(prog, false);
+  for (bpf_program* prog : ioPrograms(skel)) bpf_program__set_autoload(prog, false);
 }
 
 void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink, ProcessTable& table) {

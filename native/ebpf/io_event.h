@@ -24,12 +24,17 @@ struct pmg_io_key {
   __u32 fd;
 };
 
-struct pmg_io_track {
-  __u64 open_ns;        // bpf_ktime_get_ns() of the open: the open event's timestamp_ns
-  __u64 file;           // the struct file's address: tells the tracked file from a later one at fd
-  __u64 reads, writes;  // read- and write-family calls on the fd (failed ones included)
+// What the opener did with one tracked fd.
+struct pmg_io_counts {
+  __u64 reads, writes;              // read- and write-family calls on the fd (failed ones included)
   __u64 bytes_read, bytes_written;  // sums of their positive return values
-  __u32 tid;                        // the thread that opened
+};
+
+struct pmg_io_track {
+  __u64 open_ns;  // bpf_ktime_get_ns() of the open: the open event's timestamp_ns
+  __u64 file;     // the struct file's address: tells the tracked file from a later one at fd
+  struct pmg_io_counts counts;
+  __u32 tid;  // the thread that opened
   __s32 target_pid, target_tid;
   __u32 pad;
 };
@@ -37,8 +42,8 @@ struct pmg_io_track {
 struct pmg_io_event {
   __u64 time_ns;  // bpf_ktime_get_ns() of the close, exit, exec or close_range
   __u64 open_ns;
-  __u64 reads, writes, bytes_read, bytes_written;
-  __u32 kind;  // PMG_IO_*
+  struct pmg_io_counts counts;  // summaries
+  __u32 kind;                   // PMG_IO_*
   __u32 tgid, tid;
   __u32 fd;       // summaries: the tracked fd; PMG_IO_CLOSE_RANGE: the first fd closed
   __u32 fd_last;  // PMG_IO_CLOSE_RANGE: the last fd closed

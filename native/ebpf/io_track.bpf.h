@@ -94,15 +94,13 @@ static __always_inline void io_send(__u32 kind, const struct pmg_io_key *k,
   e->pad = 0;
   if (v) {
     e->open_ns = v->open_ns;
-    e->reads = v->reads;
-    e->writes = v->writes;
-    e->bytes_read = v->bytes_read;
-    e->bytes_written = v->bytes_written;
+    e->counts = v->counts;
     e->tid = v->tid;
     e->target_pid = v->target_pid;
     e->target_tid = v->target_tid;
   } else {
-    e->open_ns = e->reads = e->writes = e->bytes_read = e->bytes_written = 0;
+    e->open_ns = 0;
+    __builtin_memset(&e->counts, 0, sizeof(e->counts));
     e->tid = (__u32)bpf_get_current_pid_tgid();
     e->target_pid = e->target_tid = 0;
   }
@@ -171,11 +169,11 @@ static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool wri
     return 0;
   }
   if (write) {
-    __sync_fetch_and_add(&v->writes, 1);
-    if (ret > 0) __sync_fetch_and_add(&v->bytes_written, ret);
+    __sync_fetch_and_add(&v->counts.writes, 1);
+    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_written, ret);
   } else {
-    __sync_fetch_and_add(&v->reads, 1);
-    if (ret > 0) __sync_fetch_and_add(&v->bytes_read, ret);
+    __sync_fetch_and_add(&v->counts.reads, 1);
+    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_read, ret);
   }
   return 0;
 }

@@ -125,12 +125,9 @@ int IoTracker::onSample(void* ctx, void* data, size_t size) {
 
 void IoTracker::handle(const pmg_io_event& e) {
   pmg_io_key key{e.tgid, e.fd};
-  pmg_io_track t{};
+  pmg_io_track t{};  // what the kernel's entry held (summaries)
   t.open_ns = e.open_ns;
-  t.reads = e.reads;
-  t.writes = e.writes;
-  t.bytes_read = e.bytes_read;
-  t.bytes_written = e.bytes_written;
+  t.counts = e.counts;
   t.tid = e.tid;
   t.target_pid = e.target_pid;
   t.target_tid = e.target_tid;
@@ -209,10 +206,10 @@ void IoTracker::summarize(const pmg_io_key& key, const pmg_io_track& t, IoEnd en
   rec.record_kind = static_cast<uint8_t>(RecordKind::kIoSummary);
   rec.io_end = static_cast<uint8_t>(end);
   rec.io_fd = key.fd;
-  rec.io_reads = t.reads;
-  rec.io_writes = t.writes;
-  rec.io_bytes_read = t.bytes_read;
-  rec.io_bytes_written = t.bytes_written;
+  rec.io_reads = t.counts.reads;
+  rec.io_writes = t.counts.writes;
+  rec.io_bytes_read = t.counts.bytes_read;
+  rec.io_bytes_written = t.counts.bytes_written;
   rec.io_open_monotonic_ns = t.open_ns;
   rec.monotonic_ns = time_ns;
   rec.timestamp_ns = time_ns + realtime_offset;

@@ -61,6 +61,10 @@ Options:
                        flushTimeoutMs, policy; command-line options override it
   -h, --help           show this help
 
+With the eBPF backend each mem open is followed, once the opener closes it or exits, by a
+proc_mem_io event on the same outputs: its reads, writes and bytes (json and tracee: Tracee
+event JSON with "eventName":"proc_mem_io"; pretty: a line marked "io").
+
 An output never blocks capture: what it cannot deliver is queued (bounded), counted as
 delivered, failed, dropped or retried, and reported on standard error once per incident.
 SIGHUP re-opens file outputs, reloads --config and re-reads the policy (an invalid one is

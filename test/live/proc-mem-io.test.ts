@@ -135,4 +135,44 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     expect(s.native.io_tracking).toBe(1);
     expect(s.lost.ioSummaryLost).toBe(0);
   });
+
+  it('watch sends the summary where findings go: a pretty line and Tracee event JSON', async () => {
+    const pretty = startWatch(['--backend', 'ebpf', '--format', 'pretty']);
+    const json = startWatch(['--backend', 'ebpf', '--format', 'json']);
+    try {
+      await started(pretty);
+      await started(json);
+      const r = await memIoRun(['r', String(2 * 4096), '4096', 'close']);
+      const line = await waitFor('the io line', () =>
+        pretty
+          .out()
+          .split('\n')
+          .find((l) => l.includes('io proc_mem_io') && l.includes(`pid ${r.pid} `)),
+      );
+      expect(line).toMatch(
+        new RegExp(
+          `mem_io \\(uid 0\\) read 8192 bytes in 2 reads from heap_target \\(pid ${heapPid}, .*\\) over .*  /proc/${heapPid}/mem  closed$`,
+        ),
+      );
+      const event = await waitFor('the io JSON line', () =>
+        json
+          .out()
+          .split('\n')
+          .find(
+            (l) =>
+              l.includes('"eventName":"proc_mem_io"') && l.includes(`"hostProcessId":${r.pid},`),
+          ),
+      );
+      expect(event).toContain('{"name":"bytesRead","type":"long","value":8192}');
+      expect(json.out()).toContain(`"sigMetadata"`);
+      for (const w of [pretty, json]) {
+        w.child.kill('SIGINT');
+        expect((await w.exited).code).toBe(0);
+        expect(w.err()).toMatch(/io summaries [1-9]/);
+      }
+    } finally {
+      pretty.child.kill('SIGKILL');
+      json.child.kill('SIGKILL');
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
   startWatcher,
   waitFor,
 } from '../helpers/live.js';
+import { started, startWatch } from '../helpers/watch-process.js';
 
 const MiB = 1024 * 1024;
 

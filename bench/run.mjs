@@ -13,6 +13,7 @@ const scripts = [
   ['latency.mjs', { BENCH_BACKEND: 'fanotify' }],
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],
   ['enrich.mjs'],
+  ['io-track.mjs'],
 ];
 let failed = 0;
 for (const [script, env] of scripts) {

@@ -1,11 +1,17 @@
 // A procmem-guard watcher in its own process, as the storm benchmark runs it: prints
 // "ready <backend>" once capture is live; on SIGTERM stops, prints one JSON line
 // {stats, rssKb, findings} and exits. Usage: node bench/watcher-child.mjs fanotify|audit|ebpf
-// [enforce] (enforce: guard mode with no policy, README "Guard mode")
+// [enforce] [observe-io] (enforce: guard mode with no policy, README "Guard mode"; observe-io:
+// proc_mem_io summaries, README "Observed access")
 import { ProcMemWatcher } from '../dist/index.js';
 
 const backend = process.argv[2] ?? 'fanotify';
-const watcher = new ProcMemWatcher({ backend, enforce: process.argv[3] === 'enforce' });
+const flags = process.argv.slice(3);
+const watcher = new ProcMemWatcher({
+  backend,
+  enforce: flags.includes('enforce'),
+  observeIo: flags.includes('observe-io'),
+});
 let findings = 0;
 watcher.on('finding', () => {
   findings++;

@@ -29,6 +29,10 @@ class Backend {
   // Guard mode's settings, applied at the next start() and, while running, to the exception
   // table at once (the mode is fixed while running). Only a backend that decides at the open
   // in the kernel can enforce: the others refuse any mode but off.
+  // Observed access (proc_mem_io summaries): the eBPF backend attaches its read/write
+  // programs only when asked, since they cost every read and write syscall on the host
+  // (README, "Observed access"). Called before start(); others ignore it.
+  virtual void setObserveIo(bool /*on*/) {}
   virtual void setGuard(const GuardConfig& config) {
     if (config.mode == PMG_GUARD_OFF) return;
     throw CaptureError{ErrorCode::kEnforceUnavailable,

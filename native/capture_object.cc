@@ -69,6 +69,8 @@ CaptureObject::CaptureObject(const Napi::CallbackInfo& info)
   on_wake_ = Napi::Persistent(on_wake.As<Napi::Function>());
   if (on_warn.IsFunction()) on_warn_ = Napi::Persistent(on_warn.As<Napi::Function>());
 
+  backend_->setObserveIo(opts.Get("observeIo").ToBoolean());
+
   Napi::Value cap = opts.Get("ringCapacity");
   uint32_t requested = kRingDefaultCapacity;
   if (cap.IsNumber())

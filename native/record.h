@@ -40,6 +40,24 @@ enum RecordFlag : uint32_t {
   // exiting process; they are counted in the fanotify stat exited_target_unknown.)
   kFileUnknown = 1u << 7,
   kIoUring = 1u << 8,  // opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend)
+  kIoBytesUnknown = 1u << 9,  // io summary: the backend counts calls, not bytes (fanotify)
+};
+
+// What a record reports (CaptureRecord::record_kind).
+enum class RecordKind : uint8_t {
+  kOpen = 0,       // an open of a procfs mem file
+  kIoSummary = 1,  // what the opener of an earlier open did with it (io_* fields)
+};
+
+// How a tracked open ended (CaptureRecord::io_end, io summaries only).
+enum class IoEnd : uint8_t {
+  kUnknown = 0,
+  kClosed = 1,          // close(2) of the fd
+  kReplaced = 2,        // the fd was found holding another file (dup2 over it, close-on-exec)
+  kExited = 3,          // the opener exited
+  kCloseRange = 4,      // close_range(2) over the fd
+  kExeced = 5,          // the opener exec'd and the fd was close-on-exec
+  kWatcherStopped = 6,  // still open when capture stopped: the counts so far
 };
 
 // How the opener is related to the target (CaptureRecord::target_relation).
@@ -116,7 +134,18 @@ struct CaptureRecord {
   char parent_exe[256];          // 1348 the opener's parent's executable ("" = unknown)
   uint8_t guard_action;          // 1604 GuardAction: what guard mode did to the opener
   uint8_t guard_reserved[7];     // 1605
-  uint8_t reserved[436];         // 1612
+  // Io summaries (record_kind kIoSummary): the opener, target and path are the open's.
+  uint8_t record_kind;            // 1612 RecordKind
+  uint8_t io_end;                 // 1613 IoEnd
+  uint8_t io_reserved[2];         // 1614
+  uint32_t io_fd;                 // 1616 the opener's fd
+  uint32_t io_pad;                // 1620
+  uint64_t io_reads;              // 1624 read-family calls on the fd (failed ones included)
+  uint64_t io_writes;             // 1632 write-family calls
+  uint64_t io_bytes_read;         // 1640 sum of their positive returns
+  uint64_t io_bytes_written;      // 1648
+  uint64_t io_open_monotonic_ns;  // 1656 the open record's monotonic_ns: ties the two
+  uint8_t reserved[384];          // 1664
 };
 #pragma pack(pop)
 
@@ -127,7 +156,9 @@ static_assert(offsetof(CaptureRecord, exe) == 728, "layout");
 static_assert(offsetof(CaptureRecord, processor_id) == 984, "layout");
 static_assert(offsetof(CaptureRecord, target_start_ns) % 8 == 0, "layout");
 static_assert(offsetof(CaptureRecord, guard_action) == 1604, "layout");
-static_assert(offsetof(CaptureRecord, reserved) == 1612, "layout");
+static_assert(offsetof(CaptureRecord, record_kind) == 1612, "layout");
+static_assert(offsetof(CaptureRecord, io_reads) == 1624, "layout");
+static_assert(offsetof(CaptureRecord, reserved) == 1664, "layout");
 
 // Causes of loss; each has a cumulative counter in the ring header (slot = value).
 enum class LossCause : uint32_t {
@@ -138,6 +169,9 @@ enum class LossCause : uint32_t {
   kAuditIncomplete = 4,  // an audit event whose records never completed in time
   kFolded = 5,           // a mem open over its uid's budget (FloodGuard): counted, not reported
   kBpfRingFull = 6,      // the eBPF backend's BPF ring buffer was full (bpf_ringbuf_reserve failed)
+  // An io summary that will not come: the eBPF tracking map was full at the open, or its
+  // io_events ring buffer was full at the close or exit.
+  kIoSummaryLost = 7,
   kCount = 8,
 };
 

@@ -24,7 +24,8 @@
   X(comm) X(container_id) X(pathname) X(syscall_pathname) X(exe) X(processor_id) \
   X(target_uid) X(target_start_ns) X(target_relation) X(target_known) X(target_reserved) \
   X(target_comm) X(target_container_id) X(target_exe) X(parent_exe) X(guard_action) \
-  X(guard_reserved) X(reserved)
+  X(guard_reserved) X(record_kind) X(io_end) X(io_reserved) X(io_fd) X(io_pad) X(io_reads) \
+  X(io_writes) X(io_bytes_read) X(io_bytes_written) X(io_open_monotonic_ns) X(reserved)
 // clang-format on
 
 namespace pmg {

@@ -1,6 +1,6 @@
 // procmem-guard's public API. See docs/api.md.
 
-export { recordToEvent } from './capture/to-event.js';
+export { recordToEvent, recordToIoEvent } from './capture/to-event.js';
 export { type CliIo, type Command, UsageError } from './cli/command.js';
 export * from './engine/index.js';
 export * from './events/index.js';
@@ -69,6 +69,7 @@ export { CaptureError, type CaptureErrorCode } from './watcher/errors.js';
 export {
   type BackendChoice,
   type BackendName,
+  type IoStats,
   type LossReason,
   type LostReport,
   ProcMemWatcher,

@@ -72,6 +72,8 @@ export interface NativeCaptureOptions {
   backend: NativeBackendName;
   /** Records in the ring; rounded up to a power of two in [16, 32768]. Default 4096. */
   ringCapacity?: number;
+  /** Observed access (eBPF backend): attach the read/write tracking programs. */
+  observeIo?: boolean;
   /** Called on the JS thread when records or losses are waiting; drain with RingReader. */
   onWake: () => void;
   /** A non-fatal problem (a procfs the kernel would not mark, a lost event, ...). */

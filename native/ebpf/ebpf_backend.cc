@@ -47,6 +47,7 @@ const char* ebpfMissingReason() { return PMG_EBPF_MISSING; }
 #include "../util/unique_fd.h"
 #include "ebpf_event.h"
 #include "guard_loader.h"
+#include "io_tracker.h"
 #include "procmem.skel.h"
 
 namespace pmg {
@@ -149,8 +150,11 @@ class EbpfBackend : public Backend {
         {"exec_events", exec_events_.load()},
     };
     guard_.addStats(skel_ ? skel_->maps.guard_counts : nullptr, &out);
+    io_.stats(&out);
     return out;
   }
+
+  void setObserveIo(bool on) override { observe_io_ = on; }
 
   void setGuard(const GuardConfig& config) override {
     if (skel_)
@@ -166,6 +170,7 @@ class EbpfBackend : public Backend {
     if (!skel_) fail(errno, "cannot open the embedded BPF object");
     skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
     skel_->rodata->guard_mode = guard_.mode();
+    if (!observe_io_) IoTracker::skipLoad(skel_);  // nothing to verify that is never attached
     int err = procmem_bpf__load(skel_);
     bool io_uring = true;
     if (err != 0) {
@@ -177,6 +182,7 @@ class EbpfBackend : public Backend {
       skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
       skel_->rodata->guard_mode = guard_.mode();
       bpf_program__set_autoload(skel_->progs.pmg_io_uring_complete, false);
+      IoTracker::skipLoad(skel_);
       io_uring = false;
       err = procmem_bpf__load(skel_);
       if (err != 0) fail(-err, "cannot load the BPF programs");
@@ -222,6 +228,7 @@ class EbpfBackend : public Backend {
     }
     rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &EbpfBackend::onSample, this, nullptr);
     if (!rb_) fail(errno, "cannot create the ring buffer reader");
+    io_.start(skel_, rb_, *sink_, *table_, observe_io_);
     stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd_.valid()) fail(errno, "cannot create an eventfd");
     int cpus = libbpf_num_possible_cpus();
@@ -266,6 +273,7 @@ class EbpfBackend : public Backend {
   }
 
   void release() {
+    io_.release();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
     if (io_uring_link_) bpf_link__destroy(io_uring_link_);
@@ -292,11 +300,13 @@ class EbpfBackend : public Backend {
     pthread_setname_np(pthread_self(), "pmg-ebpf");  // best effort; shows in task/*/comm
     // The exec marks are read as they come too, so that their queue never fills on a host
     // that execs much and opens no mem file.
-    struct pollfd fds[3] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0},
+    // The io summaries' ring buffer (io_tracker.h) is polled too; -1 (tracking off) is ignored.
+    struct pollfd fds[4] = {{ring_buffer__epoll_fd(rb_), POLLIN, 0},
                             {stop_fd_.get(), POLLIN, 0},
+                            {io_.pollFd(), POLLIN, 0},
                             {exec_group_.get(), POLLIN, 0}};
     while (!stopping_) {
-      int ready = poll(fds, exec_group_.valid() ? 3 : 2, kPollMs);
+      int ready = poll(fds, exec_group_.valid() ? 4 : 3, kPollMs);
       if (ready < 0 && errno != EINTR) {
         std::string msg = std::string("eBPF backend: poll: ") + std::strerror(errno);
         sink_->warn(msg.c_str());
@@ -310,12 +320,21 @@ class EbpfBackend : public Backend {
         std::string msg = std::string("eBPF backend: ring buffer: ") + std::strerror(-n);
         sink_->warn(msg.c_str());
       }
+      int io = io_.consume();
+      if (io < 0 && io != -EINTR) {
+        sink_->lost(LossCause::kUnreadableEvent, 1);
+        std::string msg = std::string("eBPF backend: io ring buffer: ") + std::strerror(-io);
+        sink_->warn(msg.c_str());
+      }
       checkDrops();
-      if (n > 0) sink_->flush();
+      if (n > 0 || io > 0) sink_->flush();
     }
-    // Whatever the kernel queued before stop() is still delivered.
-    if (ring_buffer__consume(rb_) > 0) sink_->flush();
+    // Whatever the kernel queued before stop() is still delivered; opens still tracked are
+    // summarized with the counts so far.
+    ring_buffer__consume(rb_);
+    io_.finish();
     checkDrops();
+    sink_->flush();
   }
 
   // Reports growth of the kernel-side drop counter (bpf_ringbuf_reserve failures) as loss,
@@ -326,6 +345,7 @@ class EbpfBackend : public Backend {
                         " kill(s) (bpf_send_signal); those openers were not stopped";
       sink_->warn(msg.c_str());
     }
+    io_.checkLosses();
     uint32_t key = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, drops_.data()) != 0) return;
     uint64_t total = 0;
@@ -409,6 +429,7 @@ class EbpfBackend : public Backend {
     copyFixed(rec.syscall_pathname, path);
     enrichTarget(*table_, &rec);
     if (sink_->push(rec)) emitted_++;
+    io_.remember(rec);  // the kernel tracks what the opener does with it (io_track.bpf.h)
   }
 
   EventSink* sink_ = nullptr;
@@ -418,9 +439,12 @@ class EbpfBackend : public Backend {
   bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
-  GuardLoader guard_;    // guard mode's settings and counters (guard_loader.h)
-  FloodGuard flood_;     // used by the capture thread only
-  UniqueFd exec_group_;  // FAN_OPEN_EXEC marks (openExecMarks)
+  GuardLoader guard_;  // guard mode's settings and counters (guard_loader.h)
+  FloodGuard flood_;   // used by the capture thread only
+  IoTracker io_;
+  bool observe_io_ = false;  // setObserveIo(), before start()         // observed access: tracked
+                             // opens and their summaries
+  UniqueFd exec_group_;      // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};
   UniqueFd stop_fd_;
   std::thread thread_;

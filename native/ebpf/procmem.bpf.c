@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "ebpf_event.h"
+#include "io_track.bpf.h"
 // clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
@@ -169,6 +170,7 @@ static __always_inline int report(struct file *fp, __u32 fd, __u32 syscall_nr, _
     bpf_probe_read_kernel_str(e->tid_name, sizeof(e->tid_name), BPF_CORE_READ(parent, d_name.name));
   else
     e->tid_name[0] = 0;
+  io_track_open(e, fp);  // reads e: before the submit
   bpf_ringbuf_submit(e, 0);
   return 0;
 }

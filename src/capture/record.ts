@@ -61,7 +61,17 @@ const MEMBERS = [
   ['parentExe', 'str', 256],
   ['guardAction', 'u8'],
   ['guardReserved', 'bytes', 7],
-  ['reserved', 'bytes', 436],
+  ['recordKind', 'u8'],
+  ['ioEnd', 'u8'],
+  ['ioReserved', 'bytes', 2],
+  ['ioFd', 'u32'],
+  ['ioPad', 'u32'],
+  ['ioReads', 'u64'],
+  ['ioWrites', 'u64'],
+  ['ioBytesRead', 'u64'],
+  ['ioBytesWritten', 'u64'],
+  ['ioOpenMonotonicNs', 'u64'],
+  ['reserved', 'bytes', 384],
 ] as const satisfies readonly (
   | readonly [string, Exclude<FieldType, 'str' | 'bytes'>]
   | readonly [string, 'str' | 'bytes', number]
@@ -115,6 +125,27 @@ export const RecordFlag = {
   fileUnknown: 1 << 7,
   /** Opened by an io_uring IORING_OP_OPENAT/OPENAT2 request (eBPF backend). */
   ioUring: 1 << 8,
+  /** Io summary: the backend counts calls, not bytes (ioBytesRead/Written are not known). */
+  ioBytesUnknown: 1 << 9,
+} as const;
+
+/** What a record reports (native RecordKind). */
+export const RecordKind = {
+  /** An open of a procfs mem file. */
+  open: 0,
+  /** What the opener of an earlier open did with it (the io* fields). */
+  ioSummary: 1,
+} as const;
+
+/** How a tracked open ended (native IoEnd), for io summaries. */
+export const IoEndCode = {
+  unknown: 0,
+  closed: 1,
+  replaced: 2,
+  exited: 3,
+  closeRange: 4,
+  execed: 5,
+  watcherStopped: 6,
 } as const;
 
 /** CaptureRecord.targetRelation (native TargetRelation). */
@@ -188,6 +219,18 @@ export interface CaptureRecord {
   parentExe: string;
   /** GuardActionCode (eBPF backend in guard mode), else 0. */
   guardAction: number;
+  /** RecordKind: an open, or an io summary of an earlier open. */
+  recordKind: number;
+  /** Io summaries: IoEndCode, how the tracked open ended. */
+  ioEnd: number;
+  /** Io summaries: the opener's fd, its read- and write-family calls and their byte sums. */
+  ioFd: number;
+  ioReads: bigint;
+  ioWrites: bigint;
+  ioBytesRead: bigint;
+  ioBytesWritten: bigint;
+  /** Io summaries: the open record's monotonicNs (the summary's own is the end). */
+  ioOpenMonotonicNs: bigint;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -256,5 +299,13 @@ export function decodeRecord(view: DataView, offset: number): CaptureRecord {
     targetExe: str(L.targetExe),
     parentExe: str(L.parentExe),
     guardAction: u8(L.guardAction),
+    recordKind: u8(L.recordKind),
+    ioEnd: u8(L.ioEnd),
+    ioFd: u32(L.ioFd),
+    ioReads: u64(L.ioReads),
+    ioWrites: u64(L.ioWrites),
+    ioBytesRead: u64(L.ioBytesRead),
+    ioBytesWritten: u64(L.ioBytesWritten),
+    ioOpenMonotonicNs: u64(L.ioOpenMonotonicNs),
   };
 }

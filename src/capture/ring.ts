@@ -31,6 +31,7 @@ export const LOSS_CAUSES = [
   'auditIncomplete',
   'folded',
   'bpfRingFull',
+  'ioSummaryLost',
 ] as const;
 export type LossCause = (typeof LOSS_CAUSES)[number];
 export type LossCounters = Record<LossCause, number>;

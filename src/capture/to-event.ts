@@ -1,17 +1,22 @@
-// Turns a native CaptureRecord into a Tracee security_file_open event. The only place that
-// knows both layouts.
+// Turns a native CaptureRecord into a Tracee security_file_open event, or an io summary record
+// into a proc_mem_io event. The only place that knows both layouts.
 import { createSecurityFileOpenEvent } from '../events/build.js';
+import { createProcMemIoEvent, type ProcMemIoEvent } from '../events/proc-mem-io.js';
 import type {
+  CaptureMark,
   FlagsSource as FlagsSourceName,
+  IoEnd,
   SecurityFileOpenEvent,
   TargetInfo,
   TargetRelation,
+  TraceeEventContext,
 } from '../events/types.js';
 import {
   BackendId,
   type CaptureRecord,
   FlagsSource,
   GuardActionCode,
+  IoEndCode,
   RecordFlag,
   TargetField,
   TargetRelationCode,
@@ -50,16 +55,19 @@ export function stDevToKernelDev(dev: bigint): bigint {
   return (major << 20n) | minor;
 }
 
-export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFileOpenEvent {
+/** The Tracee context of the opener, and procmemGuard, shared by both kinds of record. */
+function contextOf(rec: CaptureRecord, hostName: string) {
   // Thread start: the kernel counts from boot; Tracee prints epoch nanoseconds. The record's
   // realtime and monotonic readings of one moment give the boot time (a VM that was suspended
   // would be off by the suspended time).
   const bootEpochNs = rec.timestampNs - rec.monotonicNs;
   const flags = rec.recordFlags;
-  return createSecurityFileOpenEvent({
+  const context: Omit<TraceeEventContext, 'eventId' | 'eventName' | 'argsNum'> = {
     timestamp: rec.timestampNs,
     threadStartTime: rec.threadStartNs > 0n ? rec.threadStartNs + bootEpochNs : 0n,
+    processorId: rec.processorId,
     processId: rec.nsPid,
+    cgroupId: rec.cgroupId,
     threadId: rec.nsTid,
     parentProcessId: rec.nsPpid,
     hostProcessId: rec.hostPid,
@@ -71,29 +79,70 @@ export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFil
     processName: rec.comm,
     executable: { path: rec.exe },
     hostName,
-    cgroupId: rec.cgroupId,
     containerId: rec.containerId,
     container: rec.containerId ? { id: rec.containerId } : {},
     returnValue: rec.returnValue,
     syscall: syscallNames[rec.syscallNr] ?? '',
-    processorId: rec.processorId,
+  };
+  const mark: CaptureMark = {
+    procfsMem: (flags & RecordFlag.procfsMem) !== 0,
+    targetPid: rec.targetPid,
+    targetTid: rec.targetTid,
+    flagsSource: flagsSourceNames[rec.flagsSource] ?? 'unknown',
+    backend: backendNames[rec.backend] ?? 'unknown',
+    ...captureNotes(flags),
+    ...(rec.targetPid > 0 ? { target: targetInfo(rec, bootEpochNs) } : {}),
+    ...(rec.parentExe ? { parentExe: rec.parentExe } : {}),
+    ...guardAction(rec.guardAction),
+  };
+  return { context, mark, bootEpochNs };
+}
+
+/** An open record as Tracee's security_file_open. */
+export function recordToEvent(rec: CaptureRecord, hostName: string): SecurityFileOpenEvent {
+  const { context, mark } = contextOf(rec, hostName);
+  return createSecurityFileOpenEvent({
+    ...context,
     pathname: rec.pathname,
     flags: rec.openFlags,
     dev: stDevToKernelDev(rec.dev),
     inode: rec.inode,
     ctime: rec.ctimeNs,
     syscallPathname: rec.syscallPathname || rec.pathname,
-    procmemGuard: {
-      procfsMem: (flags & RecordFlag.procfsMem) !== 0,
-      targetPid: rec.targetPid,
-      targetTid: rec.targetTid,
-      flagsSource: flagsSourceNames[rec.flagsSource] ?? 'unknown',
-      backend: backendNames[rec.backend] ?? 'unknown',
-      ...captureNotes(flags),
-      ...(rec.targetPid > 0 ? { target: targetInfo(rec, bootEpochNs) } : {}),
-      ...(rec.parentExe ? { parentExe: rec.parentExe } : {}),
-      ...guardAction(rec.guardAction),
-    },
+    procmemGuard: mark,
+  });
+}
+
+const ioEndNames: Record<number, IoEnd> = {
+  [IoEndCode.closed]: 'closed',
+  [IoEndCode.replaced]: 'replaced',
+  [IoEndCode.exited]: 'exited',
+  [IoEndCode.closeRange]: 'close-range',
+  [IoEndCode.execed]: 'exec',
+  [IoEndCode.watcherStopped]: 'watcher-stopped',
+};
+
+/**
+ * An io summary record (recordKind ioSummary) as a proc_mem_io event: the open's opener,
+ * target and pathname, stamped at the end of the tracked open.
+ */
+export function recordToIoEvent(rec: CaptureRecord, hostName: string): ProcMemIoEvent {
+  const { context, mark, bootEpochNs } = contextOf(rec, hostName);
+  const bytesKnown = (rec.recordFlags & RecordFlag.ioBytesUnknown) === 0;
+  const end = rec.monotonicNs;
+  const start = rec.ioOpenMonotonicNs;
+  return createProcMemIoEvent({
+    context,
+    mark,
+    fd: rec.ioFd,
+    pathname: rec.pathname,
+    reads: rec.ioReads,
+    writes: rec.ioWrites,
+    bytesRead: bytesKnown ? rec.ioBytesRead : null,
+    bytesWritten: bytesKnown ? rec.ioBytesWritten : null,
+    durationNs: end > start ? end - start : 0n,
+    openTimestamp: start + bootEpochNs,
+    end: ioEndNames[rec.ioEnd] ?? 'unknown',
   });
 }
 
@@ -131,6 +180,7 @@ const noteBits: [number, string][] = [
   [RecordFlag.fileUnknown, 'path-unknown'],
   [RecordFlag.pathTruncated, 'truncated'],
   [RecordFlag.ioUring, 'io-uring'],
+  [RecordFlag.ioBytesUnknown, 'bytes-unknown'],
 ];
 
 function captureNotes(flags: number): { notes?: string[] } {

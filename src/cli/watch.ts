@@ -5,7 +5,12 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serializeEvent } from '../events/writer.js';
 import type { EnforceOption } from '../guard/mode.js';
-import { type FindingFormat, findingFormatter, formatEventPretty } from '../output/index.js';
+import {
+  type FindingFormat,
+  findingFormatter,
+  formatEventPretty,
+  ioFormatter,
+} from '../output/index.js';
 import { describePolicyCounts } from '../policy/describe.js';
 import { formatDuration } from '../policy/duration.js';
 import { type Policy, PolicyError } from '../policy/types.js';
@@ -61,9 +66,17 @@ Options:
                        eBPF backend only, and every exception must be kernel-decidable
                        (README "Guard mode")
       --enforce=dry-run  the same decision, but only mark the findings "would-kill"
+      --observe-io     follow each mem open with a proc_mem_io event once it is closed:
+                       its reads, writes and bytes (eBPF backend; every read and write on
+                       the host then runs a BPF program: README "Observed access")
   -c, --config FILE    YAML with any of: backend, format, events, outputs, metrics,
-                       flushTimeoutMs, policy, enforce; command-line options override it
+                       flushTimeoutMs, policy, enforce, observeIo; command-line options
+                       override it
   -h, --help           show this help
+
+With --observe-io and the eBPF backend each mem open is followed, once the opener closes it
+or exits, by a proc_mem_io event on the same outputs: its reads, writes and bytes (json and tracee: Tracee
+event JSON with "eventName":"proc_mem_io"; pretty: a line marked "io").
 
 An output never blocks capture: what it cannot deliver is queued (bounded), counted as
 delivered, failed, dropped or retried, and reported on standard error once per incident.
@@ -102,6 +115,7 @@ interface Settings {
   outputs: OutputConfig[];
   policy?: string;
   enforce: EnforceOption;
+  observeIo: boolean;
 }
 
 function settings(
@@ -113,6 +127,7 @@ function settings(
     metrics?: string;
     policy?: string;
     enforce?: EnforceOption;
+    'observe-io'?: boolean;
   },
   config: WatchConfig,
 ): Settings {
@@ -126,6 +141,7 @@ function settings(
     outputs: cliOutputs ?? config.outputs ?? [{ spec: 'stdout' }],
     policy: values.policy ?? config.policy,
     enforce: values.enforce ?? config.enforce ?? false,
+    observeIo: values['observe-io'] ?? config.observeIo ?? false,
   };
 }
 
@@ -154,6 +170,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       metrics: { type: 'string' },
       policy: { type: 'string' },
       enforce: { type: 'string' },
+      'observe-io': { type: 'boolean' },
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -242,6 +259,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       signal: abort.signal,
       policy: policy ?? undefined,
       enforce: current.enforce,
+      observeIo: current.observeIo,
     });
   } catch (err) {
     // A policy guard mode cannot decide in the kernel: FILE:LINE:COLUMN: FIELD: REASON.
@@ -256,6 +274,8 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     if (current.events) send((f) => (f === 'pretty' ? formatEventPretty(e) : serializeEvent(e)));
   });
   watcher.on('finding', (finding) => send((f) => findingFormatter(f)(finding)));
+  // Observed access (eBPF backend): each proc_mem_io follow-up goes where findings go.
+  watcher.on('io', (io) => send((f) => ioFormatter(f)(io)));
   watcher.on('lost', (l) => report(`lost ${l.count} event(s): ${l.source} ${l.reason}`));
   watcher.on('error', (e) => {
     report(e.message);
@@ -285,9 +305,12 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
       if (
         next.backend !== current.backend ||
         next.metrics !== current.metrics ||
-        next.enforce !== current.enforce
+        next.enforce !== current.enforce ||
+        next.observeIo !== current.observeIo
       )
-        report('SIGHUP: backend, metrics and enforce changes take effect at the next start');
+        report(
+          'SIGHUP: backend, metrics, enforce and observeIo changes take effect at the next start',
+        );
       const old = outputs;
       outputs = buildOutputs(next);
       current = next;
@@ -351,6 +374,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     report(
       `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
         `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
+        `io summaries ${s.io.summaries}, ` +
         `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}` +
         `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}` +
         describeEnforcement(s.enforcement, false),

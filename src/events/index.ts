@@ -13,6 +13,16 @@ export {
   parseOpenFlags,
 } from './open-flags.js';
 export {
+  createProcMemIoEvent,
+  ioArg,
+  isProcMemIo,
+  PROC_MEM_IO,
+  PROC_MEM_IO_EVENT_ID,
+  type ProcMemIoArgs,
+  type ProcMemIoEvent,
+  type ProcMemIoFields,
+} from './proc-mem-io.js';
+export {
   EventFieldError,
   EventParseError,
   type EventParseResult,

@@ -99,6 +99,25 @@ export interface CaptureMark {
    * it returned to user space) or 'would-kill' (--enforce=dry-run). Absent: the open went on.
    */
   action?: GuardAction;
+  /** proc_mem_io events only: how the summary ties to its open (src/events/proc-mem-io.ts). */
+  io?: IoInfo;
+}
+
+/** How a tracked open ended: its proc_mem_io summary was sent then. */
+export type IoEnd =
+  | 'closed'
+  | 'replaced'
+  | 'exited'
+  | 'close-range'
+  | 'exec'
+  | 'watcher-stopped'
+  | 'unknown';
+
+/** procmemGuard.io of a proc_mem_io event. */
+export interface IoInfo {
+  /** The open event's timestamp (epoch ns): with hostProcessId and fd it names the finding. */
+  openTimestamp: bigint;
+  end: IoEnd;
 }
 
 /** What guard mode did to an opener (CaptureMark.action). */

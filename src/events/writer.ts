@@ -101,7 +101,8 @@ export function serializeCaptureMark(mark: CaptureMark): string {
     `${mark.target === undefined ? '' : `,"target":${serializeTarget(mark.target)}`}` +
     `${mark.parentExe === undefined ? '' : `,"parentExe":${JSON.stringify(mark.parentExe)}`}` +
     `${mark.action === undefined ? '' : `,"action":${JSON.stringify(mark.action)}`}` +
-    `${policyMarks(mark)}}`
+    `${policyMarks(mark)}` +
+    `${mark.io === undefined ? '' : `,"io":{"openTimestamp":${mark.io.openTimestamp},"end":${JSON.stringify(mark.io.end)}}`}}`
   );
 }
 

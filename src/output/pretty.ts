@@ -6,6 +6,7 @@
 
 import { formatOpenFlags, parseOpenFlags } from '../events/open-flags.js';
 import { printable } from '../events/printable.js';
+import { ioArg, type ProcMemIoEvent } from '../events/proc-mem-io.js';
 import type { TargetInfo, TraceeEvent } from '../events/types.js';
 import type { Finding } from '../signatures/signature.js';
 
@@ -47,6 +48,47 @@ export function formatEventPretty(event: TraceeEvent): string {
     actors(event),
     target(event),
   ].join('  ');
+}
+
+/**
+ * One line per proc_mem_io event:
+ * 2024-11-27T02:40:00.123456789Z  io proc_mem_io  pid 4242  dd (uid 0) read 1048576 bytes in 16 reads from sleep (pid 812, uid 0, unrelated) over 2.1 ms  /proc/812/mem  closed
+ */
+export function formatIoPretty(event: ProcMemIoEvent): string {
+  const target = event.procmemGuard.target;
+  const bytes = (n: bigint) => (n < 0n ? 'an unknown number of bytes' : `${n} bytes`);
+  const calls = (n: bigint, what: string) => `${n} ${what}${n === 1n ? '' : 's'}`;
+  const reads = ioArg(event, 'reads');
+  const writes = ioArg(event, 'writes');
+  const did: string[] = [];
+  if (reads > 0n || writes === 0n)
+    did.push(`read ${bytes(ioArg(event, 'bytesRead'))} in ${calls(reads, 'read')}`);
+  if (writes > 0n)
+    did.push(`wrote ${bytes(ioArg(event, 'bytesWritten'))} in ${calls(writes, 'write')}`);
+  const of = writes === 0n ? 'from' : reads === 0n ? 'to' : 'of';
+  const whom = target ? targetText(target) : `pid ${event.procmemGuard.targetPid ?? '?'}`;
+  return [
+    formatTimestamp(event.timestamp).padEnd(30),
+    'io proc_mem_io'.padEnd(39),
+    `pid ${event.hostProcessId || event.processId}`.padEnd(11),
+    `${printableName(event.processName)} (uid ${event.userId}) ${did.join(' and ')} ${of} ${whom} over ${formatNs(ioArg(event, 'durationNs'))}`,
+    terminalText(ioArg(event, 'pathname')),
+    event.procmemGuard.io.end,
+  ].join('  ');
+}
+
+/** A duration for people: 850 ns, 12.3 µs, 2.1 ms, 4.5 s, 3.2 min, 5.0 h. */
+export function formatNs(ns: bigint): string {
+  const n = Number(ns);
+  const units: [number, string][] = [
+    [3.6e12, 'h'],
+    [6e10, 'min'],
+    [1e9, 's'],
+    [1e6, 'ms'],
+    [1e3, 'µs'],
+  ];
+  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  return `${n} ns`;
 }
 
 /** Milliseconds past which a Date is invalid (ECMAScript's time range). */

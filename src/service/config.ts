@@ -8,6 +8,7 @@
 //   flushTimeoutMs: 5000     # how long SIGTERM waits for outputs
 //   policy: policy.yaml      # exceptions and dedup; relative to this file's directory
 //   enforce: false           # guard mode: true | false | dry-run (README "Guard mode")
+//   observeIo: false         # proc_mem_io summaries (eBPF; README "Observed access")
 //   outputs:
 //     - stdout
 //     - file:/var/log/procmem-guard/findings.jsonl
@@ -50,6 +51,8 @@ export interface WatchConfig {
   policy?: string;
   /** Guard mode (README "Guard mode"). */
   enforce?: EnforceOption;
+  /** Observed access: proc_mem_io summaries (eBPF backend); costs every read and write. */
+  observeIo?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +68,7 @@ const TOP_KEYS = [
   'outputs',
   'policy',
   'enforce',
+  'observeIo',
 ];
 const OUTPUT_KEYS = [
   'spec',
@@ -145,6 +149,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         const v = scalar();
         if (typeof v !== 'string' || v === '') throw at(value, 'policy must be a file path');
         config.policy = resolve(dirname(file), v);
+        break;
+      }
+      case 'observeIo': {
+        const v = scalar();
+        if (typeof v !== 'boolean') throw at(value, 'observeIo must be true or false');
+        config.observeIo = v;
         break;
       }
       case 'enforce': {

@@ -58,6 +58,12 @@ export function createRegistry(
   total('procmem_guard_events_total', 'security_file_open events emitted', [], () => [
     [{}, stats().emitted],
   ]);
+  total(
+    'procmem_guard_io_summaries_total',
+    'proc_mem_io events emitted (observed access)',
+    [],
+    () => [[{}, stats().io.summaries]],
+  );
   total('procmem_guard_findings_total', 'Findings by signature', ['signature'], () =>
     Object.entries(stats().findingsBySignature).map(([signature, v]) => [{ signature }, v]),
   );

@@ -42,6 +42,8 @@ export function checkWatcherOptions(options: unknown): asserts options is ProcMe
       );
     }
   }
+  if (o.observeIo !== undefined && typeof o.observeIo !== 'boolean')
+    throw new TypeError(`options.observeIo must be a boolean, got ${describe(o.observeIo)}`);
   checkEnforceOption(o.enforce, 'options.enforce');
   // Guard mode kills what TRC-1023 and TRC-1024 would report: every kill must be a finding.
   if (o.enforce !== undefined && o.enforce !== false && o.builtinSignatures === false)

@@ -3,9 +3,11 @@
 // signature engine and re-emits everything as typed events.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import { RecordKind } from '../capture/record.js';
 import { LOSS_CAUSES, type LossCause, type LossCounters, RingReader } from '../capture/ring.js';
-import { recordToEvent } from '../capture/to-event.js';
+import { recordToEvent, recordToIoEvent } from '../capture/to-event.js';
 import { SignatureEngine } from '../engine/engine.js';
+import type { ProcMemIoEvent } from '../events/proc-mem-io.js';
 import type { SecurityFileOpenEvent } from '../events/types.js';
 import { type EnforcementStats, Guard } from '../guard/guard.js';
 import type { EnforceOption } from '../guard/mode.js';
@@ -66,6 +68,12 @@ export interface ProcMemWatcherOptions {
    * be decidable in the kernel (else a PolicyError). Default false.
    */
   enforce?: EnforceOption;
+  /**
+   * Observed access (eBPF backend): follow each reported open with an 'io' event (proc_mem_io)
+   * once it is closed: its reads, writes and bytes. Off by default: while on, every read and
+   * write syscall on the host runs a BPF program (README "Observed access").
+   */
+  observeIo?: boolean;
 }
 
 export interface WatcherStats {
@@ -95,10 +103,29 @@ export interface WatcherStats {
   policy: PolicyStats;
   /** Guard mode: its mode, kills and would-kills counted in the kernel (docs/api.md). */
   enforcement: EnforcementStats;
+  /** Observed access (proc_mem_io, eBPF backend): see IoStats. */
+  io: IoStats;
+}
+
+/** Observed access: what the openers of mem files did with them (docs/api.md). */
+export interface IoStats {
+  /** Tracking runs: the observeIo option, on the eBPF backend, with its programs attached. */
+  on: boolean;
+  /** proc_mem_io events emitted. */
+  summaries: number;
+  /** Opens whose reads and writes the kernel tracked. */
+  tracked: number;
+  /**
+   * Summaries that will not come: opens not tracked because the tracking map was full, and
+   * summaries the kernel could not send (its io ring buffer was full). Also in lost.ioSummaryLost.
+   */
+  lostTracking: number;
 }
 
 export interface ProcMemWatcherEvents {
   event: [SecurityFileOpenEvent];
+  /** What the opener of a reported mem file did with it, once it closed it or exited. */
+  io: [ProcMemIoEvent];
   finding: [Finding];
   lost: [LostReport];
   error: [Error];
@@ -157,6 +184,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   #backendReason = 'not started';
   #lastNative: Record<string, number> = {};
   #emitted = 0;
+  #ioSummaries = 0;
   #findings = 0;
   #findingsBySignature: Record<string, number> = {};
   #lastDrainAt: number | null = null;
@@ -244,6 +272,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
         native.createCapture({
           backend,
           ringCapacity: this.#options.ringCapacity ?? 4096,
+          observeIo: this.#options.observeIo ?? false,
           onWake: () => this.#drain(),
           // One prefix: the backend's name (the CLI adds the program's); the eBPF backend's own
           // messages say "eBPF backend: ...".
@@ -320,6 +349,12 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       native,
       policy: this.#engine.policyStats(),
       enforcement: this.#guard.stats(native),
+      io: {
+        on: (native.io_tracking ?? 0) === 1,
+        summaries: this.#ioSummaries,
+        tracked: native.io_tracked ?? 0,
+        lostTracking: (native.io_untracked ?? 0) + (native.io_events_lost ?? 0),
+      },
     };
   }
 
@@ -329,6 +364,12 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     if (!reader) return;
     this.#lastDrainAt = Date.now();
     reader.drain((rec) => {
+      if (rec.recordKind === RecordKind.ioSummary) {
+        // A follow-up of an open already reported: not run through the signatures.
+        this.#ioSummaries++;
+        this.emit('io', recordToIoEvent(rec, this.#hostName));
+        return;
+      }
       const event = recordToEvent(rec, this.#hostName);
       this.#emitted++;
       this.emit('event', event);

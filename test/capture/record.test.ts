@@ -76,7 +76,9 @@ describe('decodeRecord', () => {
     const buf = new ArrayBuffer(RECORD_SIZE);
     encodeRecord(buf, 0, {});
     new DataView(buf).setUint16(RECORD_LAYOUT.version.offset, 2, true);
-    expect(() => decodeRecord(new DataView(buf), 0)).toThrow(/version 2, expected 2048 v4/);
+    expect(() => decodeRecord(new DataView(buf), 0)).toThrow(
+      new RegExp(`version 2, expected 2048 v${RECORD_VERSION}`),
+    );
     encodeRecord(buf, 0, {});
     new DataView(buf).setUint32(RECORD_LAYOUT.size.offset, 1024, true);
     expect(() => decodeRecord(new DataView(buf), 0)).toThrow(/size 1024/);

@@ -19,7 +19,11 @@ import { describe, it } from 'vitest';
 import type { SecurityFileOpenEvent } from '../../src/events/index.js';
 import type { Finding } from '../../src/signatures/signature.js';
 import type { LostReport } from '../../src/watcher/watcher.js';
-import { type BackendName, ProcMemWatcher } from '../../src/watcher/watcher.js';
+import {
+  type BackendName,
+  ProcMemWatcher,
+  type ProcMemWatcherOptions,
+} from '../../src/watcher/watcher.js';
 import { track } from './children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -150,8 +154,11 @@ export interface Collected {
   errors: Error[];
 }
 
-export async function startWatcher(backend: BackendName): Promise<Collected> {
-  const watcher = new ProcMemWatcher({ backend });
+export async function startWatcher(
+  backend: BackendName,
+  options: Omit<ProcMemWatcherOptions, 'backend'> = {},
+): Promise<Collected> {
+  const watcher = new ProcMemWatcher({ ...options, backend });
   const c: Collected = { watcher, events: [], findings: [], lost: [], errors: [] };
   watcher.on('event', (e) => c.events.push(e));
   watcher.on('finding', (f) => c.findings.push(f));

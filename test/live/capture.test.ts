@@ -289,6 +289,9 @@ describeBackends(backends, 'start/stop cycles (%s)', (backend) => {
           if (backend === 'ebpf') expect(running.bpf).toBeGreaterThan(0);
         }
         await w.watcher.stop();
+        // start() and stop() run synchronously (the eBPF backend's stop detaches 15 syscall
+        // tracepoints, 0.6 s here): let the worker's RPC with vitest run between cycles.
+        await new Promise((r) => setImmediate(r));
       }
       expect(captureResources()).toEqual(before);
       if (backend === 'audit') expect(auditRules()).toEqual([]);

@@ -1,0 +1,201 @@
+// Observed access (eBPF backend): what an opener of another process's mem file did with it,
+// reported once as a proc_mem_io event when it closed the file or exited, tied to the finding
+// of its open. Real processes, a real heap, the real kernel.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProcMemIoEvent } from '../../src/events/proc-mem-io.js';
+import { ioArg } from '../../src/events/proc-mem-io.js';
+import {
+  type Collected,
+  cHelper,
+  liveName,
+  run,
+  runsHere,
+  startWatcher,
+  waitFor,
+} from '../helpers/live.js';
+import { started, startWatch } from '../helpers/watch-process.js';
+
+const MiB = 1024 * 1024;
+
+describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
+  let w: Collected;
+  const io: ProcMemIoEvent[] = [];
+  let memIo: string;
+  let heap: ChildProcess;
+  let heapPid = 0;
+  let heapAddr = '';
+
+  beforeAll(async () => {
+    memIo = cHelper('mem_io');
+    heap = spawn(cHelper('heap_target'), [String(4 * MiB)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      heap.stdout?.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      heap.on('error', reject);
+      heap.on('exit', (code) => reject(new Error(`heap_target exited ${code}`)));
+    });
+    [heapPid, heapAddr] = line.split(' ').map((s, i) => (i === 0 ? Number(s) : s)) as [
+      number,
+      string,
+    ];
+    w = await startWatcher('ebpf', { observeIo: true });
+    w.watcher.on('io', (e) => io.push(e));
+  });
+  afterAll(async () => {
+    await w?.watcher.stop();
+    heap?.kill('SIGKILL');
+  });
+
+  const ioOf = (pid: number) =>
+    waitFor(`proc_mem_io of ${pid}`, () => io.find((e) => e.hostProcessId === pid));
+  const findingOf = (pid: number) =>
+    waitFor(`finding of ${pid}`, () => w.findings.find((f) => f.event.hostProcessId === pid));
+  /** Runs mem_io; returns its pid and the fd and counts it printed. */
+  async function memIoRun(args: string[]) {
+    const r = await run(memIo, [String(heapPid), heapAddr, ...args]);
+    const m = /^fd (\d+) done (\d+) in (\d+)$/m.exec(r.stdout);
+    if (!m) throw new Error(`mem_io printed ${JSON.stringify(r.stdout)}`);
+    return {
+      pid: r.pid,
+      fd: Number(m[1]),
+      bytes: BigInt(m[2] as string),
+      calls: BigInt(m[3] as string),
+    };
+  }
+
+  it('reports the bytes of a helper that reads 1 MiB of another process heap, tied to its finding', async () => {
+    const r = await memIoRun(['r', String(MiB), String(64 * 1024), 'close']);
+    const e = await ioOf(r.pid);
+    const f = await findingOf(r.pid);
+    expect(r.bytes).toBe(BigInt(MiB));
+    expect(ioArg(e, 'bytesRead')).toBe(BigInt(MiB));
+    expect(ioArg(e, 'reads')).toBe(16n);
+    expect(ioArg(e, 'writes')).toBe(0n);
+    expect(ioArg(e, 'bytesWritten')).toBe(0n);
+    expect(ioArg(e, 'fd')).toBe(r.fd);
+    expect(e.eventName).toBe('proc_mem_io');
+    expect(e.procmemGuard.io.end).toBe('closed');
+    // Tied to the finding: same opener, target, fd, path, and the open's timestamp.
+    expect(f.sigMetadata.ID).toBe('TRC-1023');
+    expect(e.hostThreadId).toBe(f.event.hostThreadId);
+    expect(e.processName).toBe(f.event.processName);
+    expect(e.procmemGuard.target?.pid).toBe(heapPid);
+    expect(e.procmemGuard.targetPid).toBe(f.event.procmemGuard?.targetPid);
+    expect(ioArg(e, 'fd')).toBe(f.event.returnValue);
+    expect(ioArg(e, 'pathname')).toBe(f.event.args.find((a) => a.name === 'pathname')?.value);
+    expect(e.procmemGuard.io.openTimestamp).toBe(f.event.timestamp);
+    expect(ioArg(e, 'durationNs')).toBeGreaterThan(0n);
+    expect(e.timestamp - f.event.timestamp).toBe(ioArg(e, 'durationNs'));
+  });
+
+  it('an open that reads nothing: 0 reads, 0 bytes', async () => {
+    const r = await memIoRun(['r', '0', '4096', 'close']);
+    const e = await ioOf(r.pid);
+    expect(ioArg(e, 'reads')).toBe(0n);
+    expect(ioArg(e, 'bytesRead')).toBe(0n);
+    expect(ioArg(e, 'writes')).toBe(0n);
+    expect(e.procmemGuard.io.end).toBe('closed');
+  });
+
+  it('an opener that exits without closing: the summary comes at its exit', async () => {
+    const r = await memIoRun(['r', String(3 * 4096), '4096', 'exit']);
+    const e = await ioOf(r.pid);
+    expect(e.procmemGuard.io.end).toBe('exited');
+    expect(ioArg(e, 'reads')).toBe(3n);
+    expect(ioArg(e, 'bytesRead')).toBe(3n * 4096n);
+    expect(ioArg(e, 'fd')).toBe(r.fd);
+  });
+
+  it('counts writes into the target', async () => {
+    const r = await memIoRun(['w', '8192', '4096', 'close']);
+    const e = await ioOf(r.pid);
+    const f = await findingOf(r.pid);
+    expect(f.sigMetadata.ID).toBe('TRC-1024');
+    expect(ioArg(e, 'writes')).toBe(2n);
+    expect(ioArg(e, 'bytesWritten')).toBe(8192n);
+    expect(ioArg(e, 'reads')).toBe(0n);
+  });
+
+  it('does not count reads of other files, and counts every summary in stats', async () => {
+    const before = w.watcher.stats().io;
+    // dd reads /dev/zero in its own fds: the kernel tracks nothing of it.
+    await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=4096', 'count=256', 'status=none']);
+    const r = await memIoRun(['r', '4096', '4096', 'close']);
+    const e = await ioOf(r.pid);
+    expect(ioArg(e, 'reads')).toBe(1n);
+    const s = w.watcher.stats();
+    expect(s.io.summaries).toBe(before.summaries + 1);
+    expect(s.io.tracked).toBeGreaterThanOrEqual(before.tracked + 1);
+    expect(s.io.lostTracking).toBe(0);
+    expect(s.native.io_tracking).toBe(1);
+    expect(s.lost.ioSummaryLost).toBe(0);
+  });
+
+  it('is off unless asked for (observeIo): findings only, no io programs attached', async () => {
+    const plain = await startWatcher('ebpf');
+    const quiet: unknown[] = [];
+    plain.watcher.on('io', (e) => quiet.push(e));
+    try {
+      expect(w.watcher.stats().io.on).toBe(true);
+      expect(plain.watcher.stats().io.on).toBe(false);
+      const r = await memIoRun(['r', '4096', '4096', 'close']);
+      // Both watchers see the open; only the one that asked reports what it read.
+      await ioOf(r.pid);
+      await waitFor("the plain watcher's finding", () =>
+        plain.findings.find((f) => f.event.hostProcessId === r.pid),
+      );
+      expect(quiet).toEqual([]);
+      const s = plain.watcher.stats();
+      expect(s.native.io_tracking).toBe(0);
+      expect(s.io.tracked).toBe(0);
+    } finally {
+      await plain.watcher.stop();
+    }
+  });
+
+  it('watch sends the summary where findings go: a pretty line and Tracee event JSON', async () => {
+    const pretty = startWatch(['--backend', 'ebpf', '--observe-io', '--format', 'pretty']);
+    const json = startWatch(['--backend', 'ebpf', '--observe-io', '--format', 'json']);
+    try {
+      await started(pretty);
+      await started(json);
+      const r = await memIoRun(['r', String(2 * 4096), '4096', 'close']);
+      const line = await waitFor('the io line', () =>
+        pretty
+          .out()
+          .split('\n')
+          .find((l) => l.includes('io proc_mem_io') && l.includes(`pid ${r.pid} `)),
+      );
+      expect(line).toMatch(
+        new RegExp(
+          `mem_io \\(uid 0\\) read 8192 bytes in 2 reads from heap_target \\(pid ${heapPid}, .*\\) over .*  /proc/${heapPid}/mem  closed$`,
+        ),
+      );
+      const event = await waitFor('the io JSON line', () =>
+        json
+          .out()
+          .split('\n')
+          .find(
+            (l) =>
+              l.includes('"eventName":"proc_mem_io"') && l.includes(`"hostProcessId":${r.pid},`),
+          ),
+      );
+      expect(event).toContain('{"name":"bytesRead","type":"long","value":8192}');
+      expect(json.out()).toContain(`"sigMetadata"`);
+      for (const w of [pretty, json]) {
+        w.child.kill('SIGINT');
+        expect((await w.exited).code).toBe(0);
+        expect(w.err()).toMatch(/io summaries [1-9]/);
+      }
+    } finally {
+      pretty.child.kill('SIGKILL');
+      json.child.kill('SIGKILL');
+    }
+  });
+});

@@ -42,6 +42,8 @@ describe('parseConfig', () => {
     ['backend: [', /^c\.yaml:1:\d+: /],
     ['events: true\noutputs: [\n', /^c\.yaml:3:1: /],
     ['backend: bpf', /^c\.yaml:1:10: backend must be one of auto, ebpf, fanotify, audit$/],
+    ['observeIo: yes', /^c\.yaml:1:12: observeIo must be true or false$/],
+    ['events: 1', /^c\.yaml:1:9: events must be true or false$/],
     ['format: json\nbogus: 1', /^c\.yaml:2:1: unknown setting "bogus"/],
     ['outputs:\n  - stdout\n  - ftp://x', /^c\.yaml:3:5: unknown output "ftp:\/\/x"/],
     ['outputs:\n  - spec: syslog:udp://h', /^c\.yaml:2:11: output "syslog:udp:\/\/h": expected/],

@@ -19,6 +19,7 @@ describe('ProcMemWatcher options', () => {
     [{ builtinSignatures: 'no' }, /options.builtinSignatures must be a boolean/],
     [{ ringCapacity: '4096' }, /options.ringCapacity must be a number, got "4096"/],
     [{ signal: {} }, /options.signal must be an AbortSignal/],
+    [{ observeIo: 1 }, /options.observeIo must be a boolean, got 1/],
   ])('rejects %j with a TypeError', (options, message) => {
     expect(make(options)).toThrow(TypeError);
     expect(make(options)).toThrow(message);
@@ -37,6 +38,7 @@ describe('ProcMemWatcher options', () => {
         make({ backend, ringCapacity: 16, builtinSignatures: false, signatures: [] }),
       ).not.toThrow();
     expect(make({ signal: new AbortController().signal, ringCapacity: 32768 })).not.toThrow();
+    expect(make({ observeIo: true })).not.toThrow();
     expect(make(undefined)).not.toThrow();
   });
 });

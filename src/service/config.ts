@@ -114,6 +114,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const key = isScalar(keyNode) ? String(keyNode.value) : '';
     const value = pair.value as Node | null;
     const scalar = (): unknown => (isScalar(value) ? value.value : undefined);
+    const flag = (): boolean => {
+      const v = scalar();
+      if (typeof v !== 'boolean') throw at(value, `${key} must be true or false`);
+      return v;
+    };
     switch (key) {
       case 'backend': {
         const v = scalar();
@@ -125,12 +130,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       case 'format':
         config.format = format(scalar(), value, at);
         break;
-      case 'events': {
-        const v = scalar();
-        if (typeof v !== 'boolean') throw at(value, 'events must be true or false');
-        config.events = v;
+      case 'events':
+        config.events = flag();
         break;
-      }
       case 'metrics': {
         const v = scalar();
         if (typeof v !== 'string') throw at(value, 'metrics must be HOST:PORT');
@@ -151,12 +153,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         config.policy = resolve(dirname(file), v);
         break;
       }
-      case 'observeIo': {
-        const v = scalar();
-        if (typeof v !== 'boolean') throw at(value, 'observeIo must be true or false');
-        config.observeIo = v;
+      case 'observeIo':
+        config.observeIo = flag();
         break;
-      }
       case 'enforce': {
         const v = scalar();
         if (typeof v !== 'boolean' && v !== 'dry-run')

@@ -19,7 +19,7 @@ describe('ProcMemWatcher options', () => {
     [{ builtinSignatures: 'no' }, /options.builtinSignatures must be a boolean/],
     [{ ringCapacity: '4096' }, /options.ringCapacity must be a number, got "4096"/],
     [{ signal: {} }, /options.signal must be an AbortSignal/],
-    [{ observeIo: 1 }, /options.observeIo must be a boolean, got 1/],
+    [{ observeIo: 1 }, /options.observeIo must be a boolean, got number/],
   ])('rejects %j with a TypeError', (options, message) => {
     expect(make(options)).toThrow(TypeError);
     expect(make(options)).toThrow(message);

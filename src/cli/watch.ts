@@ -374,7 +374,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     report(
       `stopped on ${describe(ending)}: backend ${s.backend}, kernel events ${s.eventsSeen}, ` +
         `filtered ${s.filtered}, mem opens ${s.emitted}, findings ${s.findings}, ` +
-        `io summaries ${s.io.summaries}, ` +
+        `${current.observeIo ? `io summaries ${s.io.summaries}, ` : ''}` +
         `lost ${s.lost.total}${losses.length ? ` (${losses.join(', ')})` : ''}; outputs: ${delivery}` +
         `${policyLoaded ? `; ${describePolicyCounts(s.policy)}` : ''}` +
         describeEnforcement(s.enforcement, false),

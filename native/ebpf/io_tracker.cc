@@ -18,6 +18,7 @@
 #include "../util/clock.h"
 #include "../util/fd_flags.h"
 #include "../util/fixed_string.h"
+#include "../util/mem_path.h"
 #include "../util/proc_files.h"
 #include "procmem.skel.h"
 
@@ -235,12 +236,9 @@ void IoTracker::fromKernel(const pmg_io_key& key, const pmg_io_track& t, Capture
   rec->target_tid = t.target_tid;
   rec->return_value = static_cast<int32_t>(key.fd);
   rec->record_flags |= kProcfsMem;
-  std::string path = "/proc/" + std::to_string(t.target_pid);
-  if (t.target_tid != t.target_pid) {
-    rec->record_flags |= kThreadMem;
-    path += "/task/" + std::to_string(t.target_tid);
-  }
-  path += "/mem";
+  const bool thread = t.target_tid != t.target_pid;
+  if (thread) rec->record_flags |= kThreadMem;
+  const std::string path = memPathUnder("/proc", t.target_pid, thread ? t.target_tid : 0);
   copyFixed(rec->pathname, path);
   copyFixed(rec->syscall_pathname, path);
   if (t.target_pid == static_cast<int32_t>(key.tgid)) rec->record_flags |= kSelfTarget;

@@ -162,8 +162,7 @@ bool FanotifyBackend::fillFromHeldMemFd(int32_t tid, CaptureRecord* rec) {
       return false;
     // Only a file of a target that is gone: its path no longer reaches the same inode (a
     // held fd pins a live target's dentry, so the same path finds the same inode).
-    std::string now = inst.path + "/" + std::to_string(mem.pid) +
-                      (mem.task ? "/task/" + std::to_string(mem.tid) : "") + "/mem";
+    std::string now = memPathUnder(inst.path, mem.pid, mem.task ? mem.tid : 0);
     struct stat cur;
     return stat(now.c_str(), &cur) != 0 || cur.st_ino != st.st_ino || cur.st_dev != st.st_dev;
   });

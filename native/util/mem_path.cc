@@ -62,6 +62,13 @@ bool parseMemPath(std::string_view path, SelfNames self_names, MemPath* out) {
   return true;
 }
 
+std::string memPathUnder(std::string_view procfs, int32_t pid, int32_t tid) {
+  std::string path(procfs);
+  path += "/" + std::to_string(pid);
+  if (tid > 0) path += "/task/" + std::to_string(tid);
+  return path + "/mem";
+}
+
 std::string joinPath(std::string_view base, std::string_view name) {
   std::string joined;
   if (!name.empty() && name.front() == '/') {

@@ -31,6 +31,10 @@ enum class SelfNames {
 // of a task directory) is read as <tid>/mem.
 bool parseMemPath(std::string_view path, SelfNames self_names, MemPath* out);
 
+// The mem file of a process under a procfs mount: "<procfs>/<pid>/mem", or with `tid` > 0
+// "<procfs>/<pid>/task/<tid>/mem".
+std::string memPathUnder(std::string_view procfs, int32_t pid, int32_t tid);
+
 // `base` + "/" + `name` (name as is when absolute), with "." and ".." removed lexically.
 std::string joinPath(std::string_view base, std::string_view name);
 

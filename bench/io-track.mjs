@@ -1,6 +1,8 @@
 // What observed access (proc_mem_io, native/ebpf/io_track.bpf.h) costs the host: a read-heavy
 // non-procfs workload (bench/c/rw_loop.c: N 4 KiB reads of /dev/zero, N 4 KiB writes to
-// /dev/null, N getppid() calls; then N/8 reads of 64 KiB) with no watcher, under the eBPF watcher with nothing tracked (the read/write
+// /dev/null, N getppid() calls; then N/8 reads of 64 KiB; then bench/c/file_read_loop.c on a
+// 64 MiB file in the page cache: N * 2 KiB read in 128 KiB read()s, as cat and cp do, and N/4
+// random 4 KiB pread()s, as a database does) with no watcher, under the eBPF watcher with nothing tracked (the read/write
 // programs return after one load), and under it with one tracked fd held open by another
 // process (the holder's reads would pay a hash lookup; others one more load), and with the
 // eBPF backend but io tracking off (observeIo false, the default: what the backend costs without
@@ -9,6 +11,8 @@
 // Needs root and the eBPF backend. Usage: node bench/io-track.mjs  (BENCH_N, BENCH_ROUNDS)
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -27,7 +31,13 @@ import {
 const N = Number(process.env.BENCH_N ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const rwLoop = buildC('rw_loop');
+const fileReadLoop = buildC('file_read_loop');
 const holder = buildC('mem_holder');
+// On the root filesystem, not tmpfs: page-cache reads of a regular file.
+const fileDir = mkdtempSync(join(tmpdir(), 'pmg-io-bench-'));
+const dataFile = join(fileDir, 'data');
+writeFileSync(dataFile, Buffer.alloc(64 << 20, 0x5a));
+readFileSync(dataFile); // in the page cache before the first round
 const watcherChild = join(benchDir, 'watcher-child.mjs');
 
 // The process whose memory the holder opens.
@@ -64,43 +74,57 @@ try {
       const handle = modes[mode] ? await modes[mode]() : null;
       const small = runJson(rwLoop, [String(N), '4096']);
       const large = runJson(rwLoop, [String(N / 8), '65536']);
+      const file = runJson(fileReadLoop, [dataFile, String(N * 2048), String(N / 4)]);
       const result = handle ? await handle.stop() : null;
       const tracked = result?.stats?.io?.tracked ?? null;
-      samples[mode].push({ ...small, largeReadsPerSec: large.readsPerSec, tracked });
+      samples[mode].push({
+        ...small,
+        largeReadsPerSec: large.readsPerSec,
+        fileMiBPerSec: file.seqMiBPerSec,
+        preadsPerSec: file.preadsPerSec,
+        tracked,
+      });
       await sleep(200);
     }
   }
 } finally {
   target.kill('SIGKILL');
+  rmSync(fileDir, { recursive: true, force: true });
 }
 
 const base = (key) => median(samples.none.map((s) => s[key]));
 const off = (key) => median(samples['ebpf, io tracking off'].map((s) => s[key]));
-const rows = Object.entries(samples).map(([mode, ss]) => {
-  const reads = ss.map((s) => s.readsPerSec);
-  const writes = ss.map((s) => s.writesPerSec);
-  const large = ss.map((s) => s.largeReadsPerSec);
+// One workload's columns: median rate, spread, slowdown against no watcher and against the
+// eBPF backend with tracking off (what io tracking adds to the backend's own cost, the
+// syscall slow path).
+function columns(ss, key, label) {
+  const vals = ss.map((s) => s[key]);
   return {
-    mode,
-    'reads/s': Math.round(median(reads)),
-    'read spread': `${(spread(reads) * 100).toFixed(1)}%`,
-    'read slowdown': `${(base('readsPerSec') / median(reads)).toFixed(3)}x`,
-    'writes/s': Math.round(median(writes)),
-    'write spread': `${(spread(writes) * 100).toFixed(1)}%`,
-    'write slowdown': `${(base('writesPerSec') / median(writes)).toFixed(3)}x`,
-    // What io tracking adds to the eBPF backend's own cost (the syscall slow path).
-    'read vs off': `${(off('readsPerSec') / median(reads)).toFixed(3)}x`,
-    'write vs off': `${(off('writesPerSec') / median(writes)).toFixed(3)}x`,
-    '64 KiB reads/s': Math.round(median(large)),
-    '64 KiB spread': `${(spread(large) * 100).toFixed(1)}%`,
-    '64 KiB vs off': `${(off('largeReadsPerSec') / median(large)).toFixed(3)}x`,
-    'getppid vs off': `${(off('getppidPerSec') / median(ss.map((s) => s.getppidPerSec))).toFixed(3)}x`,
-    'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
+    [label]: Math.round(median(vals)),
+    spread: `${(spread(vals) * 100).toFixed(1)}%`,
+    'vs none': `${(base(key) / median(vals)).toFixed(3)}x`,
+    'vs off': `${(off(key) / median(vals)).toFixed(3)}x`,
   };
-});
+}
+const workloads = [
+  ['readsPerSec', '4 KiB /dev/zero reads/s'],
+  ['writesPerSec', '4 KiB /dev/null writes/s'],
+  ['largeReadsPerSec', '64 KiB /dev/zero reads/s'],
+  ['fileMiBPerSec', 'cached file, 128 KiB reads, MiB/s'],
+  ['preadsPerSec', 'cached file, random 4 KiB preads/s'],
+  ['getppidPerSec', 'getppid/s'],
+];
+const tables = workloads.map(([key, label]) => ({
+  label,
+  rows: Object.entries(samples).map(([mode, ss]) => ({
+    mode,
+    ...columns(ss, key, label),
+    'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
+  })),
+}));
 console.log('machine:', JSON.stringify(machine()));
-printTable(
-  `io tracking cost: ${N} reads + ${N} writes of 4 KiB, ${N / 8} reads of 64 KiB, ${N} getppid per run, ${ROUNDS} rounds (medians)`,
-  rows,
+console.log(
+  `io tracking cost: ${N} reads + ${N} writes of 4 KiB, ${N / 8} reads of 64 KiB, ${N} getppid, ${(N * 2048) / 2 ** 30} GiB of a cached 64 MiB file in 128 KiB reads, ${N / 4} random 4 KiB preads of it, per run; ${ROUNDS} rounds, medians`,
 );
-writeResult('io-track', { n: N, rounds: ROUNDS, rows, samples });
+for (const t of tables) printTable(t.label, t.rows);
+writeResult('io-track', { n: N, rounds: ROUNDS, tables, samples });

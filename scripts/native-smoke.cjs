@@ -10,7 +10,8 @@
 //     node scripts/native-smoke.cjs build/sanitize/build/Release/procmem_guard.node
 // For each backend of BACKENDS (default ebpf,fanotify,audit), CYCLES times (default 3): start,
 // a mem read by dd that must arrive in the ring, the other kinds of opens (own mem, a held fd,
-// a write open, a target that exits while its mem is held), stats(), stop(); in the last
+// a write open, a target that exits while its mem is held), stats(), stop(); with observeIo,
+// where the backend has it (eBPF), dd's io summary must arrive too; in the last
 // cycle also a read through a new pid namespace's procfs, repeated until it arrives. Prints one
 // line per backend and exits 1 on the first failure (a backend that does not start, an open
 // that is not captured within 10 s).
@@ -70,6 +71,7 @@ async function exercise(backend, victim) {
   const capture = addon.createCapture({
     backend,
     ringCapacity: 64,
+    observeIo: true,
     onWake: () => reader.drain((r) => seen.push(r)),
     onWarn: (m) => console.log(`${backend} warn: ${m}`),
   });
@@ -79,7 +81,9 @@ async function exercise(backend, victim) {
     try {
       const dd = spawnSync('dd', [`if=/proc/${victim}/mem`, 'of=/dev/null', 'bs=1', 'count=0']);
       if (dd.status !== 0) throw new Error(`dd of /proc/${victim}/mem failed: ${dd.stderr}`);
-      await arrival(seen, `${backend}: dd's read`, (r) => r.hostPid === dd.pid);
+      await arrival(seen, `${backend}: dd's read`, (r) => r.hostPid === dd.pid && r.recordKind === 0);
+      if (backend === 'ebpf')
+        await arrival(seen, `${backend}: dd's io summary`, (r) => r.hostPid === dd.pid && r.recordKind === 1);
       otherOpens();
       if (i === cycles - 1) await namespaceRead(seen);
       capture.stats();

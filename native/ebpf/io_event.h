@@ -1,6 +1,6 @@
 // What native/ebpf/io_track.bpf.h sends through its own BPF ring buffer (io_events): the
-// read/write summary of one tracked open of a procfs mem file, or a notice that asks user space
-// to summarize a process's tracked opens (native/ebpf/io_tracker.cc). Shared by the BPF program
+// read/write summary of one tracked open of a procfs mem file, once its tracking ended
+// (native/ebpf/io_tracker.cc turns it into a record). Shared by the BPF program
 // (C, vmlinux.h types) and the loader (C++): fixed-width fields only, naturally aligned.
 #pragma once
 
@@ -8,15 +8,14 @@
 #include <linux/types.h>  // __u32, __u64, __s32 (vmlinux.h has them in the BPF build)
 #endif
 
-// pmg_io_event.kind. Summaries (the tracked entry is gone):
+// pmg_io_event.kind: how the tracking ended.
 #define PMG_IO_CLOSED 1u  // close(2) of the tracked fd
-#define PMG_IO_REPLACED \
-  2u  // the fd now holds another file: the tracked one was closed without
-      // close(2) (dup2 over it, close-on-exec) and seen at the next use
-// Notices (user space walks the tracked map for the tgid, native/ebpf/io_tracker.cc):
-#define PMG_IO_EXITED 3u       // the last thread of tgid exited: its files are closed
-#define PMG_IO_CLOSE_RANGE 4u  // close_range(fd, fd_last, 0) by tgid
-#define PMG_IO_EXECED 5u       // tgid exec'd: its close-on-exec fds are closed
+// PMG_IO_REPLACED: the fd was found holding another file (dup2 over it) at its next read,
+// write or tracked open.
+#define PMG_IO_REPLACED 2u
+#define PMG_IO_EXITED 3u       // the last thread of the opener exited
+#define PMG_IO_CLOSE_RANGE 4u  // close_range(2) over the fd
+#define PMG_IO_EXECED 5u       // the opener exec'd and the fd was close-on-exec
 
 // One tracked open, the value of the BPF hash map `tracked` (key: struct pmg_io_key).
 struct pmg_io_key {
@@ -40,13 +39,13 @@ struct pmg_io_track {
 };
 
 struct pmg_io_event {
-  __u64 time_ns;  // bpf_ktime_get_ns() of the close, exit, exec or close_range
+  __u64 time_ns;  // bpf_ktime_get_ns() when the tracking ended
   __u64 open_ns;
   struct pmg_io_counts counts;  // summaries
   __u32 kind;                   // PMG_IO_*
   __u32 tgid, tid;
-  __u32 fd;       // summaries: the tracked fd; PMG_IO_CLOSE_RANGE: the first fd closed
-  __u32 fd_last;  // PMG_IO_CLOSE_RANGE: the last fd closed
-  __s32 target_pid, target_tid;
+  __u32 fd;  // the tracked fd
   __u32 pad;
+  __s32 target_pid, target_tid;
+  __u32 pad2;
 };

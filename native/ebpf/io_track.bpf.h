@@ -1,15 +1,18 @@
 // Observed access (docs/ebpf-capture.md "Observed access"): what the opener of a reported mem
 // file did with it. Included by procmem.bpf.c, whose report() calls io_track_open() for every
 // open it sends. Each tracked open is an entry of the hash map `tracked`, keyed by the opener's
-// tgid and fd; the exits of the read and write families add to it; close(2) of the fd sends its
-// summary through the ring buffer io_events and forgets it. A process that exits, exec's or
-// calls close_range() with tracked fds sends a notice instead, and user space summarizes its
-// entries (native/ebpf/io_tracker.cc): a BPF program cannot walk a hash map cheaply.
+// tgid and fd; the exits of the read and write families add to it; the exit of close(2) of the
+// fd sends its summary through the ring buffer io_events and forgets it. An exit, an exec or a
+// close_range() ends the entries it closed at once, in the kernel (bpf_for_each_map_elem over
+// `tracked`), before the process can reuse their fd numbers.
 //
-// Cost: the read/write programs run at the exit of every read and write on the host; while
-// nothing is tracked they return after one load of io_tracked_count, and while something is,
-// a process with nothing tracked returns after one more load (io_tgid_slots). Only the
-// tracked processes pay a hash lookup per call (bench/io-track.mjs, docs/ebpf-capture.md).
+// Cost: every read- and write-family syscall of the host pays the kernel's dispatch of a BPF
+// program at its syscall tracepoint (80 to 100 ns on the bench VM), tracked or not: that is why
+// tracking is opt-in (observeIo). While nothing is tracked the programs return after one load
+// of io_tracked_count; while something is, a process with nothing tracked returns after one
+// more load (io_tgid_slots). Only tracked processes pay a hash lookup per call. Every program
+// runs at a syscall exit, none at an entry: an entry program would make every syscall of the
+// host run the entry-side dispatch too (bench/io-track.mjs, docs/ebpf-capture.md).
 //
 // Not tracked: fds the opener duplicated (dup, dup2, dup3, fcntl F_DUPFD) or passed on (fork,
 // SCM_RIGHTS), reads through io_uring, splice, sendfile and copy_file_range.
@@ -19,6 +22,7 @@
 
 #define PMG_IO_MAX_TRACKED 4096
 #define PMG_CLOSE_RANGE_CLOEXEC (1u << 2)
+#define PMG_EBADF 9
 
 // Slots of io_counters.
 #define PMG_IO_COUNT_TRACKED 0    // opens tracked
@@ -36,15 +40,6 @@ struct {
   __type(key, struct pmg_io_key);
   __type(value, struct pmg_io_track);
 } tracked SEC(".maps");
-
-// The tgids that opened a tracked file and have not exited: only they send exit, exec and
-// close_range notices. An entry stays until its process exits.
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, PMG_IO_MAX_TRACKED);
-  __type(key, __u32);
-  __type(value, __u8);
-} tracked_tgids SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -78,48 +73,61 @@ static __always_inline void io_count(__u32 slot) {
   if (n) *n += 1;
 }
 
-// Sends a summary of `v` (or, v NULL, a notice) for key `k`.
+// Sends the summary of tracked entry `v` of `k`, ended as `kind` (PMG_IO_*).
 static __always_inline void io_send(__u32 kind, const struct pmg_io_key *k,
-                                    const struct pmg_io_track *v, __u64 now) {
+                                    const struct pmg_io_track *v) {
   struct pmg_io_event *e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
   if (!e) {
     io_count(PMG_IO_COUNT_LOST);
     return;
   }
-  e->time_ns = now;
+  e->time_ns = bpf_ktime_get_ns();
   e->kind = kind;
   e->tgid = k->tgid;
   e->fd = k->fd;
-  e->fd_last = k->fd;
   e->pad = 0;
-  if (v) {
-    e->open_ns = v->open_ns;
-    e->counts = v->counts;
-    e->tid = v->tid;
-    e->target_pid = v->target_pid;
-    e->target_tid = v->target_tid;
-  } else {
-    e->open_ns = 0;
-    __builtin_memset(&e->counts, 0, sizeof(e->counts));
-    e->tid = (__u32)bpf_get_current_pid_tgid();
-    e->target_pid = e->target_tid = 0;
-  }
+  e->open_ns = v->open_ns;
+  e->counts = v->counts;
+  e->tid = v->tid;
+  e->target_pid = v->target_pid;
+  e->target_tid = v->target_tid;
+  e->pad2 = 0;
   bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void io_forget(const struct pmg_io_key *k) {
-  if (bpf_map_delete_elem(&tracked, k) != 0) return;
-  __sync_fetch_and_add(&io_tgid_slots[k->tgid & (PMG_IO_TGID_SLOTS - 1)], -1);
+// Ends the tracking of `key` (entry `v`) as `kind`: deletes the entry and, if this program is
+// the one that deleted it (user space does too, at its stop), sends its summary. Both are
+// copied first: a deleted element may be reused at once.
+static __always_inline void io_end(const struct pmg_io_key *key, const struct pmg_io_track *v,
+                                   __u32 kind) {
+  struct pmg_io_key k = *key;
+  struct pmg_io_track copy = *v;
+  if (bpf_map_delete_elem(&tracked, &k) != 0) return;
+  __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], -1);
   __sync_fetch_and_add(&io_tracked_count, -1);
+  io_send(kind, &k, &copy);
 }
 
-// Sends the summary of entry `v` of `k` and forgets it. `now_file` is the file at the fd now:
-// another file than the tracked one means the tracked one was closed without close(2).
-static __always_inline void io_summarize(const struct pmg_io_key *k, const struct pmg_io_track *v,
-                                         struct file *now_file, bool closing) {
-  __u32 kind = closing && (__u64)now_file == v->file ? PMG_IO_CLOSED : PMG_IO_REPLACED;
-  io_send(kind, k, v, bpf_ktime_get_ns());
-  io_forget(k);
+// What io_end_all() ends: the entries of tgid with fds in [fd_first, fd_last] whose fd no
+// longer holds their file, or all of them (PMG_IO_EXITED).
+struct io_walk {
+  __u32 tgid, kind, fd_first, fd_last;
+};
+
+static long io_walk_one(struct bpf_map *map, struct pmg_io_key *k, struct pmg_io_track *v,
+                        struct io_walk *w) {
+  if (k->tgid != w->tgid || k->fd < w->fd_first || k->fd > w->fd_last) return 0;
+  if (w->kind != PMG_IO_EXITED && (__u64)current_fd_file(k->fd) == v->file) return 0;
+  io_end(k, v, w->kind);
+  return 0;
+}
+
+// Ends, in the kernel and at once, the tracked opens that an exit, exec or close_range()
+// closed without close(2): before the process can reuse the fds. Walks the whole map (at most
+// PMG_IO_MAX_TRACKED entries), which only a process that may track something pays.
+static __always_inline void io_end_all(__u32 tgid, __u32 kind, __u32 fd_first, __u32 fd_last) {
+  struct io_walk w = {.tgid = tgid, .kind = kind, .fd_first = fd_first, .fd_last = fd_last};
+  bpf_for_each_map_elem(&tracked, io_walk_one, &w, 0);
 }
 
 // Called by report() for an open it sends: starts tracking fd `e->fd` of the opener (`fp` is
@@ -129,16 +137,14 @@ static __always_inline void io_track_open(const struct pmg_bpf_event *e, struct 
   if (!io_tracking_on) return;
   struct pmg_io_key k = {.tgid = e->host_pid, .fd = e->fd};
   struct pmg_io_track *old = bpf_map_lookup_elem(&tracked, &k);
-  if (old) io_summarize(&k, old, fp, false);
+  if (old) io_end(&k, old, PMG_IO_REPLACED);
   struct pmg_io_track v = {};
   v.open_ns = e->timestamp_ns;
   v.file = (__u64)fp;
   v.tid = e->host_tid;
   v.target_pid = e->target_pid;
   v.target_tid = e->target_tid;
-  __u8 one = 1;
-  if (bpf_map_update_elem(&tracked_tgids, &k.tgid, &one, BPF_ANY) != 0 ||
-      bpf_map_update_elem(&tracked, &k, &v, BPF_NOEXIST) != 0) {
+  if (bpf_map_update_elem(&tracked, &k, &v, BPF_NOEXIST) != 0) {
     io_count(PMG_IO_COUNT_UNTRACKED);
     return;
   }
@@ -147,12 +153,7 @@ static __always_inline void io_track_open(const struct pmg_bpf_event *e, struct 
   io_count(PMG_IO_COUNT_TRACKED);
 }
 
-// The per-syscall tracepoints' contexts (syscalls:sys_enter_* and sys_exit_*).
-struct io_sys_enter_args {
-  __u64 common;
-  long nr;
-  unsigned long args[6];
-};
+// The per-syscall exit tracepoints' context (syscalls:sys_exit_*).
 struct io_sys_exit_args {
   __u64 common;
   long nr;
@@ -165,7 +166,7 @@ static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool wri
   if (!v) return 0;
   struct file *now_file = current_fd_file(k.fd);
   if ((__u64)now_file != v->file) {
-    io_summarize(&k, v, now_file, false);
+    io_end(&k, v, PMG_IO_REPLACED);
     return 0;
   }
   if (write) {
@@ -210,57 +211,55 @@ int pmg_io_pwritev(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true);
 SEC("tp/syscalls/sys_exit_pwritev2")
 int pmg_io_pwritev2(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
 
-// At the entry of close(2) the fd still holds the file: the entry is summarized before another
-// thread's open can reuse the fd.
-SEC("tp/syscalls/sys_enter_close")
-int pmg_io_close(struct io_sys_enter_args *ctx) {
-  struct pmg_io_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__u32)ctx->args[0]};
-  if (!io_maybe_tracked(k.tgid)) return 0;
+// close(2) and close_range(2) are seen at their exit, like the reads: a program at a syscall
+// entry would make every syscall of the host run the kernel's entry-side dispatch too (the
+// getppid row of bench/io-track.mjs). Linux frees the fd even when close fails, except with
+// EBADF. By the exit another thread may have reused the fd: an entry whose file is still at the
+// fd is such a reuse's (its own open replaced the closed one's entry, PMG_IO_REPLACED) and stays.
+SEC("tp/syscalls/sys_exit_close")
+int pmg_io_close(struct io_sys_exit_args *ctx) {
+  if (io_tracked_count == 0 || ctx->ret == -PMG_EBADF) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
   struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
-  if (v) io_summarize(&k, v, current_fd_file(k.fd), true);
+  if (v && (__u64)current_fd_file(k.fd) != v->file) io_end(&k, v, PMG_IO_CLOSED);
   return 0;
 }
 
-SEC("tp/syscalls/sys_enter_close_range")
-int pmg_io_close_range(struct io_sys_enter_args *ctx) {
-  if (ctx->args[2] & PMG_CLOSE_RANGE_CLOEXEC) return 0;  // closed at the next exec, if any
-  struct pmg_io_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__u32)ctx->args[0]};
-  if (!io_maybe_tracked(k.tgid)) return 0;
-  if (!bpf_map_lookup_elem(&tracked_tgids, &k.tgid)) return 0;
-  struct pmg_io_event *e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
-  if (!e) {
-    io_count(PMG_IO_COUNT_LOST);
-    return 0;
-  }
-  __builtin_memset(e, 0, sizeof(*e));
-  e->time_ns = bpf_ktime_get_ns();
-  e->kind = PMG_IO_CLOSE_RANGE;
-  e->tgid = k.tgid;
-  e->tid = (__u32)bpf_get_current_pid_tgid();
-  e->fd = k.fd;
-  e->fd_last = ctx->args[1] > 0xffffffffu ? 0xffffffffu : (__u32)ctx->args[1];
-  bpf_ringbuf_submit(e, 0);
+// The range's entries whose fd no longer holds their file end; a close-on-exec range ends
+// at the next exec.
+SEC("tp/syscalls/sys_exit_close_range")
+int pmg_io_close_range(struct io_sys_exit_args *ctx) {
+  if (io_tracked_count == 0 || ctx->ret != 0) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  if (PT_REGS_PARM3_CORE_SYSCALL(regs) & PMG_CLOSE_RANGE_CLOEXEC) return 0;
+  unsigned long first = PT_REGS_PARM1_CORE_SYSCALL(regs), last = PT_REGS_PARM2_CORE_SYSCALL(regs);
+  if (first > 0xffffffffu) return 0;
+  io_end_all(tgid, PMG_IO_CLOSE_RANGE, (__u32)first,
+             last > 0xffffffffu ? 0xffffffffu : (__u32)last);
   return 0;
 }
 
-// The last thread of a process exits (its files are closed next, without close(2)). Not
-// gated on io_tracked_count: the tgid's entry in tracked_tgids is removed here even when its
-// opens were all closed.
+// The last thread of a process exits: its files are closed next, without close(2).
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pmg_io_exit, struct task_struct *p) {
-  struct pmg_io_key k = {.tgid = BPF_CORE_READ(p, tgid), .fd = 0};
-  if (!bpf_map_lookup_elem(&tracked_tgids, &k.tgid)) return 0;
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (!io_maybe_tracked(tgid)) return 0;
   if (BPF_CORE_READ(p, signal, live.counter) != 0) return 0;  // other threads still run
-  bpf_map_delete_elem(&tracked_tgids, &k.tgid);
-  if (io_tracked_count != 0) io_send(PMG_IO_EXITED, &k, NULL, bpf_ktime_get_ns());
+  io_end_all(tgid, PMG_IO_EXITED, 0, 0xffffffffu);
   return 0;
 }
 
-// An exec closed the process's close-on-exec fds.
+// An exec closed the process's close-on-exec fds (before the new program runs: its loader's
+// opens reuse their numbers).
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pmg_io_exec, struct task_struct *p) {
-  struct pmg_io_key k = {.tgid = BPF_CORE_READ(p, tgid), .fd = 0};
-  if (!io_maybe_tracked(k.tgid)) return 0;
-  io_send(PMG_IO_EXECED, &k, NULL, bpf_ktime_get_ns());
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (!io_maybe_tracked(tgid)) return 0;
+  io_end_all(tgid, PMG_IO_EXECED, 0, 0xffffffffu);
   return 0;
 }

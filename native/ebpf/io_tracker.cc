@@ -16,7 +16,6 @@
 
 #include "../proc/target_info.h"
 #include "../util/clock.h"
-#include "../util/fd_flags.h"
 #include "../util/fixed_string.h"
 #include "../util/mem_path.h"
 #include "../util/proc_files.h"
@@ -135,53 +134,44 @@ void IoTracker::handle(const pmg_io_event& e) {
   t.tid = e.tid;
   t.target_pid = e.target_pid;
   t.target_tid = e.target_tid;
+  IoEnd end;
   switch (e.kind) {
     case PMG_IO_CLOSED:
-      summarize(key, t, IoEnd::kClosed, e.time_ns);
-      return;
+      end = IoEnd::kClosed;
+      break;
     case PMG_IO_REPLACED:
-      summarize(key, t, IoEnd::kReplaced, e.time_ns);
-      return;
+      end = IoEnd::kReplaced;
+      break;
     case PMG_IO_EXITED:
-      walk(e.tgid, IoEnd::kExited, e.time_ns,
-           [&](const pmg_io_key&, const pmg_io_track& v) { return v.open_ns > e.time_ns; });
-      return;
+      end = IoEnd::kExited;
+      break;
     case PMG_IO_CLOSE_RANGE:
-      walk(e.tgid, IoEnd::kCloseRange, e.time_ns, [&](const pmg_io_key& k, const pmg_io_track& v) {
-        return v.open_ns > e.time_ns || k.fd < e.fd || k.fd > e.fd_last;
-      });
-      return;
+      end = IoEnd::kCloseRange;
+      break;
     case PMG_IO_EXECED:
-      // Kept: an fd that still holds the file (not close-on-exec), or one whose file cannot be
-      // told (no open record): its summary comes at its close or the process's exit.
-      walk(e.tgid, IoEnd::kExeced, e.time_ns, [&](const pmg_io_key& k, const pmg_io_track& v) {
-        if (v.open_ns > e.time_ns) return true;
-        auto it = opens_by_key_.find(keyOf(k.tgid, k.fd));
-        if (it == opens_by_key_.end() || it->second.monotonic_ns != v.open_ns) return true;
-        return k.fd <= INT32_MAX && fdIsFile(static_cast<int32_t>(k.tgid), static_cast<int>(k.fd),
-                                             it->second.dev, it->second.inode);
-      });
-      return;
+      end = IoEnd::kExeced;
+      break;
     default:
       sink_->lost(LossCause::kUnreadableEvent, 1);
+      return;
   }
+  summarize(key, t, end, e.time_ns);
 }
 
-template <typename Keep>
-void IoTracker::walk(uint32_t tgid, IoEnd end, uint64_t time_ns, Keep keep) {
+void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {
   int fd = bpf_map__fd(skel_->maps.tracked);
   // Keys first: deleting while walking with get_next_key may restart or skip the walk.
   std::vector<pmg_io_key> keys;
   pmg_io_key key{}, next{};
   const void* prev = nullptr;
   while (keys.size() < 2 * kMaxRemembered && bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (tgid == 0 || next.tgid == tgid) keys.push_back(next);
+    keys.push_back(next);
     key = next;
     prev = &key;
   }
   for (const pmg_io_key& k : keys) {
     pmg_io_track v;
-    if (bpf_map_lookup_elem(fd, &k, &v) != 0 || keep(k, v)) continue;
+    if (bpf_map_lookup_elem(fd, &k, &v) != 0) continue;
     // Whoever deletes the entry reports it: the kernel may have summarized it meanwhile.
     if (bpf_map_delete_elem(fd, &k) != 0) continue;
     __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % kTgidSlots], 1, __ATOMIC_SEQ_CST);
@@ -267,8 +257,7 @@ void IoTracker::finish() {
   if (!on_) return;
   skel_->bss->io_tracking_on = 0;
   consume();
-  walk(0, IoEnd::kWatcherStopped, monotonicNs(),
-       [](const pmg_io_key&, const pmg_io_track&) { return false; });
+  summarizeAll(IoEnd::kWatcherStopped, monotonicNs());
   checkLosses();
   opens_by_key_.clear();
   remembered_ = 0;

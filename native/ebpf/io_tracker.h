@@ -1,9 +1,8 @@
 // The user-space half of observed access (native/ebpf/io_track.bpf.h, docs/ebpf-capture.md):
 // attaches the read/write/close/exit programs, reads the io_events ring buffer and turns each
 // summary into an io summary CaptureRecord (record_kind kIoSummary) whose opener, target and
-// path are those of the open record it follows. Notices (a tracked process exited, exec'd or
-// called close_range) are answered by walking the kernel's `tracked` map. Used by the eBPF
-// backend's capture thread only, except stats().
+// path are those of the open record it follows. At its stop, it summarizes what is still
+// tracked. Used by the eBPF backend's capture thread only, except stats().
 #pragma once
 
 #include <atomic>
@@ -55,9 +54,8 @@ class IoTracker {
  private:
   static int onSample(void* ctx, void* data, size_t size);
   void handle(const pmg_io_event& e);
-  // Summarizes and deletes the tracked entries of `tgid` (0: all) that `keep` does not keep.
-  template <typename Keep>
-  void walk(uint32_t tgid, IoEnd end, uint64_t time_ns, Keep keep);
+  // Summarizes and deletes every tracked entry (the watcher stops).
+  void summarizeAll(IoEnd end, uint64_t time_ns);
   void summarize(const pmg_io_key& key, const pmg_io_track& t, IoEnd end, uint64_t time_ns);
   void fromKernel(const pmg_io_key& key, const pmg_io_track& t, CaptureRecord* rec);
   void readCounters(uint64_t out[3]);

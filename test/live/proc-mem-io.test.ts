@@ -122,6 +122,18 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     expect(ioArg(e, 'reads')).toBe(0n);
   });
 
+  it('close_range(2) and an exec of a close-on-exec fd end the tracking too', async () => {
+    const byRange = await memIoRun(['r', '8192', '4096', 'close_range']);
+    const byExec = await memIoRun(['r', '4096', '4096', 'exec']);
+    const ranged = await ioOf(byRange.pid);
+    const execed = await ioOf(byExec.pid);
+    expect(ranged.procmemGuard.io.end).toBe('close-range');
+    expect(ioArg(ranged, 'reads')).toBe(2n);
+    expect(ioArg(ranged, 'bytesRead')).toBe(8192n);
+    expect(execed.procmemGuard.io.end).toBe('exec');
+    expect(ioArg(execed, 'bytesRead')).toBe(4096n);
+  });
+
   it('does not count reads of other files, and counts every summary in stats', async () => {
     const before = w.watcher.stats().io;
     // dd reads /dev/zero in its own fds: the kernel tracks nothing of it.

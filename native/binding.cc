@@ -6,7 +6,8 @@
 //   capabilities: { effective: string (CapEff hex), sysAdmin, auditControl, auditRead: boolean },
 //   fanotify: { available, reportFdError, reportTid, markFilesystem: boolean,
 //               error?: string, markError?: string },
-//   ebpf: { built: boolean, error?: string },
+//   ebpf: { built: boolean, error?: string,
+//           guard: boolean, guardError?: string (bpf_send_signal for guard mode) },
 //   procfsInstances: [{ path, mountpoint: string, dev, pidNs: number, hostPids: boolean }] }
 //
 // createCapture({ backend: 'ebpf' | 'fanotify' | 'audit', ringCapacity?: number,

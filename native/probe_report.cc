@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ebpf/ebpf_backend.h"
+#include "ebpf/guard_loader.h"
 #include "fanotify/fanotify_features.h"
 #include "fanotify/procfs_instances.h"
 #include "util/proc_files.h"
@@ -57,12 +58,16 @@ Napi::Array procfsInstances(Napi::Env env) {
   return list;
 }
 
-// Whether this binary has the eBPF backend (whether the kernel loads it shows at start()).
+// Whether this binary has the eBPF backend (whether the kernel loads it shows at start()),
+// and whether guard mode could kill with it (the kernel offers bpf_send_signal).
 Napi::Object ebpf(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
   std::string missing = ebpfMissingReason();
   out.Set("built", Napi::Boolean::New(env, missing.empty()));
   if (!missing.empty()) out.Set("error", "built without the eBPF backend: " + missing);
+  std::string no_guard = missing.empty() ? guardKernelMissing() : "no eBPF backend";
+  out.Set("guard", Napi::Boolean::New(env, no_guard.empty()));
+  if (!no_guard.empty()) out.Set("guardError", no_guard);
   return out;
 }
 

@@ -52,6 +52,13 @@ export interface NativeEbpfBuild {
   built: boolean;
   /** Why not, when !built (the build found no clang, bpftool or static libbpf, ...). */
   error?: string;
+  /**
+   * Guard mode could kill here: built with the eBPF backend and the kernel offers
+   * bpf_send_signal to tracepoint programs (the check capture start() makes under enforce).
+   */
+  guard: boolean;
+  /** Why not, when !guard. */
+  guardError?: string;
 }
 
 export interface NativeProbe {

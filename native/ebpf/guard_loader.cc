@@ -18,14 +18,19 @@ unsigned GuardLoader::mode() const {
   return config_.mode;
 }
 
-void GuardLoader::checkKernel() const {
-  if (mode() == PMG_GUARD_OFF) return;
+std::string guardKernelMissing() {
   // The syscall exit tracepoints are where the kill is sent (tp_btf programs, the fallback,
   // get the same helper set from the kernel's tracing function protos).
   int ok = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, nullptr);
-  if (ok == 1) return;
-  std::string why = ok == 0 ? "the kernel does not offer bpf_send_signal to tracepoint programs"
-                            : std::string("probing bpf_send_signal failed: ") + std::strerror(-ok);
+  if (ok == 1) return "";
+  return ok == 0 ? "the kernel does not offer bpf_send_signal to tracepoint programs"
+                 : std::string("probing bpf_send_signal failed: ") + std::strerror(-ok);
+}
+
+void GuardLoader::checkKernel() const {
+  if (mode() == PMG_GUARD_OFF) return;
+  std::string why = guardKernelMissing();
+  if (why.empty()) return;
   throw CaptureError{ErrorCode::kEnforceUnavailable,
                      "eBPF backend: guard mode (enforce) cannot run: " + why +
                          "; nothing would stop an open, so capture does not start"};
@@ -107,6 +112,14 @@ void GuardLoader::addStats(const bpf_map* counts, std::map<std::string, uint64_t
   (*out)["guard_kill_failures"] = total(PMG_GUARD_COUNT_KILL_FAILED);
 }
 
+}  // namespace pmg
+
+#else  // no eBPF backend in this build
+
+#include "guard_loader.h"
+
+namespace pmg {
+std::string guardKernelMissing() { return "this addon was built without the eBPF backend"; }
 }  // namespace pmg
 
 #endif  // PMG_EBPF

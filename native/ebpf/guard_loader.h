@@ -17,6 +17,12 @@ struct bpf_map;
 
 namespace pmg {
 
+// Why guard mode cannot kill on this kernel, "" when it can: the kernel must offer
+// bpf_send_signal to tracepoint programs (libbpf loads a probe program each call). The one
+// check behind checkKernel() and probe()'s ebpf.guard (native/probe_report.cc, doctor).
+// In a build without the eBPF backend it names that.
+std::string guardKernelMissing();
+
 class GuardLoader {
  public:
   // The mode the next load uses (PMG_GUARD_*).

@@ -1,4 +1,4 @@
-// procmem-guard doctor [--backend auto|ebpf|fanotify|audit] [--timeout MS]
+// procmem-guard doctor [--backend auto|ebpf|fanotify|audit] [--timeout MS] [--policy FILE]
 
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -8,11 +8,15 @@ import {
   missingCapabilities,
   REQUIRED_CAPABILITIES,
 } from '../service/capabilities.js';
-import { ebpfAttachPoints, ProcMemWatcher } from '../watcher/watcher.js';
+import type { Finding } from '../signatures/signature.js';
+import { ebpfAttachPoints } from '../watcher/watcher.js';
 import { backendOption, type CliIo, type Command, UsageError } from './command.js';
+import { guardModeLine, guardPolicyLine, startDoctorCapture } from './doctor-guard.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
+import { policyOption } from './policy.js';
 
 const HELP = `Usage: procmem-guard doctor [--backend auto|ebpf|fanotify|audit] [--timeout MS]
+                            [--policy FILE]
 
 Reports what this host offers for capture (privileges, kernel, fanotify features, the procfs
 instances that would be watched), then runs a live self-test: a child process reads another
@@ -20,12 +24,19 @@ child's /proc/<pid>/mem and the TRC-1023 finding must arrive. Both children are 
 binary (by its absolute path, with an empty environment): doctor runs as root and never runs
 a program found through PATH.
 
+Guard mode (watch --enforce): when it can start here, the self-test capture runs in its dry
+run with no exceptions (nothing is killed) and the "guard mode" line says whether the kernel
+decision marked the self-test open would-kill; otherwise it says why guard mode cannot run.
+
 Options:
   -b, --backend NAME   auto (the default: ebpf, else fanotify, else audit), ebpf, fanotify or audit
       --timeout MS     how long to wait for the self-test finding (default 5000)
+      --policy FILE    also say whether watch --enforce would accept this policy (every
+                       exception kernel-decidable, at most 64 kernel entries)
   -h, --help           show this help
 
-Exit status: 0 only if the self-test finding arrived; 1 otherwise; 2 on a usage error.`;
+Exit status: 0 only if the self-test finding arrived (guard mode is reported, not required);
+1 otherwise; 2 on a usage error or a policy file that does not parse.`;
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -42,6 +53,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     options: {
       backend: { type: 'string', short: 'b', default: 'auto' },
       timeout: { type: 'string', default: '5000' },
+      policy: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -57,6 +69,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     );
   }
   const backend = backendOption(values.backend);
+  const policy = values.policy === undefined ? null : policyOption(values.policy);
   const say = (key: string, value: string) => io.stdout.write(`${key.padEnd(20)} ${value}\n`);
 
   let probe: ReturnType<ReturnType<typeof loadNative>['probe']>;
@@ -119,15 +132,17 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
     );
   }
 
-  const watcher = new ProcMemWatcher({ backend });
-  watcher.on('error', (e) => say('warning', e.message));
+  if (policy) say('guard policy', guardPolicyLine(policy));
+  let capture: Awaited<ReturnType<typeof startDoctorCapture>>;
   try {
-    await watcher.start();
+    capture = await startDoctorCapture(backend, probe, (m) => say('warning', m));
   } catch (err) {
     say('capture', `FAILED: ${(err as Error).message}`);
     say('self-test', 'FAIL: capture could not start');
+    say('guard mode', 'unavailable: capture could not start');
     return EXIT_FAILURE;
   }
+  const { watcher } = capture;
   const st = watcher.stats();
   say('backend', `${st.backend} (${st.backendReason})`);
   if (st.backend === 'ebpf') say('attach points', ebpfAttachPoints(st.native) || 'none');
@@ -139,6 +154,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
   const target = child('setTimeout(() => {}, 30000)');
   const began = process.hrtime.bigint();
   let readerPid: number | undefined;
+  let selfTest: Finding | undefined;
   const arrived = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     watcher.on('finding', (f) => {
@@ -147,6 +163,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
         f.event.hostProcessId === readerPid &&
         f.sigMetadata.ID === 'TRC-1023'
       ) {
+        selfTest = f;
         clearTimeout(timer);
         resolve(true);
       }
@@ -170,6 +187,7 @@ async function runDoctor(args: string[], io: CliIo): Promise<number> {
       ? `PASS: TRC-1023 for the reader (pid ${readerPid}) reading /proc/${target.pid}/mem, ${ms.toFixed(1)} ms after spawn`
       : `FAIL: no finding within ${timeoutMs} ms`,
   );
+  say('guard mode', guardModeLine(capture, selfTest));
   const lacking = st.backend ? missingCapabilities(st.backend, have, probe.euid) : [];
   if (arrived && lacking.length > 0) {
     say(

@@ -4,7 +4,8 @@
 //   tid: a second thread opens /proc/<its own tid>/mem (its own process, named by a thread id).
 // The address is the start of the first mapping in the matching maps file (the executable's
 // ELF header, "7f454c46"). Nothing is printed before the mem file is open: a helper that guard
-// mode kills at the open prints nothing at all. Prints "read <hex>" on success.
+// mode kills at the open prints nothing at all; stdout is unbuffered, so a helper killed
+// after its read would still have printed. Prints "read <hex>" on success.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,6 +43,7 @@ static void *by_tid(void *result) {
 
 int main(int argc, char **argv) {
   if (argc != 2) { fprintf(stderr, "usage: read_mem PID|self|tid\n"); return 2; }
+  setvbuf(stdout, NULL, _IONBF, 0);  // printed at once: a late kill cannot hide a read
   if (strcmp(argv[1], "tid") != 0) return read4(argv[1]);
   int result = 1;
   pthread_t t;

@@ -1,6 +1,13 @@
 // Test helper: opens PATH read-only through io_uring (IORING_OP_OPENAT, raw syscalls, no
-// liburing), holds the fd HOLD_MS (default 300) and exits. Prints "res=<fd or -errno>".
-// Usage: uring_open PATH [HOLD_MS]
+// liburing) into a normal fd, holds the fd HOLD_MS (default 300) and exits.
+// Prints "res=<fd or -errno>".
+// Usage: uring_open PATH [HOLD_MS [READ_AT [async]]]
+//   READ_AT (hex address): then reads 4 bytes there through the new fd and prints
+//     "res=<fd> read <hex>" (unbuffered, only after the read: a helper killed before it used
+//     the fd prints nothing at all).
+//   async: the open carries IOSQE_ASYNC, so an io-wq worker thread of this process runs and
+//     completes it instead of io_uring_enter itself.
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <stdatomic.h>
@@ -15,6 +22,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: uring_open PATH\n");
     return 2;
   }
+  setvbuf(stdout, NULL, _IONBF, 0);
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
   int fd = syscall(__NR_io_uring_setup, 4, &p);
@@ -44,6 +52,7 @@ int main(int argc, char** argv) {
   sqes[i].fd = AT_FDCWD;
   sqes[i].addr = (unsigned long)argv[1];
   sqes[i].open_flags = O_RDONLY;
+  if (argc > 4 && strcmp(argv[4], "async") == 0) sqes[i].flags = IOSQE_ASYNC;
   arr[i] = i;
   atomic_store_explicit((_Atomic unsigned*)tail, t + 1, memory_order_release);
   int r = syscall(__NR_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
@@ -54,7 +63,18 @@ int main(int argc, char** argv) {
   unsigned* chead = (unsigned*)(cq + p.cq_off.head);
   struct io_uring_cqe* cqes = (struct io_uring_cqe*)(cq + p.cq_off.cqes);
   unsigned* cmask = (unsigned*)(cq + p.cq_off.ring_mask);
-  printf("res=%d\n", cqes[*chead & *cmask].res);
+  int res = cqes[*chead & *cmask].res;
+  if (argc > 3) {
+    unsigned char buf[4];
+    off_t at = (off_t)strtoull(argv[3], NULL, 16);
+    if (res < 0 || pread(res, buf, sizeof buf, at) != (ssize_t)sizeof buf) {
+      fprintf(stderr, "res=%d, pread: %s\n", res, strerror(errno));
+      return 1;
+    }
+    printf("res=%d read %02x%02x%02x%02x\n", res, buf[0], buf[1], buf[2], buf[3]);
+  } else {
+    printf("res=%d\n", res);
+  }
   usleep(1000 * (argc > 2 ? atoi(argv[2]) : 300));
   return 0;
 }

@@ -9,6 +9,7 @@ import { EXIT_OK } from '../../src/cli/exit-codes.js';
 import { itBackends, liveName, run, runsHere, spawnTarget, waitFor } from '../helpers/live.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.skipIf(!runsHere())(liveName('procmem-guard CLI (live)'), () => {
   itBackends(
@@ -23,8 +24,46 @@ describe.skipIf(!runsHere())(liveName('procmem-guard CLI (live)'), () => {
         expect(r.stdout).toMatch(
           /^attach points\s+tracepoints syscalls\/sys_exit_open, .*io_uring/m,
         );
+      // Guard mode: on eBPF the self-test ran under the kernel decision (dry run); the other
+      // backends cannot stop an open, and the line says which backend refused.
+      expect(r.stdout).toMatch(
+        backend === 'ebpf'
+          ? /^guard mode\s+available \(eBPF, bpf_send_signal; .* marked the self-test open would-kill\)$/m
+          : new RegExp(
+              `^guard mode\\s+unavailable: guard mode \\(enforce\\) needs the eBPF backend: the ${backend} backend `,
+              'm',
+            ),
+      );
     },
   );
+
+  it('doctor --policy says whether watch --enforce would accept the policy', async () => {
+    const guard = join(root, 'docs/policies/guard.yaml');
+    const reporting = join(root, 'docs/policies/legitimate-openers.yaml');
+    const ok = await run(process.execPath, [cli, 'doctor', '--backend', 'ebpf', '--policy', guard]);
+    expect(ok.code).toBe(EXIT_OK);
+    expect(ok.stdout).toMatch(
+      new RegExp(
+        `^guard policy\\s+${guard}: accepted by --enforce, [1-9]\\d* exception entries in the kernel`,
+        'm',
+      ),
+    );
+    const refused = await run(process.execPath, [
+      cli,
+      'doctor',
+      '--backend',
+      'ebpf',
+      '--policy',
+      reporting,
+    ]);
+    expect(refused.code).toBe(EXIT_OK); // reported, not required
+    expect(refused.stdout).toMatch(
+      new RegExp(
+        `^guard policy\\s+refused by --enforce: ${reporting}:\\d+:\\d+: exceptions\\[\\d+\\]\\.[a-zA-Z.]+: guard mode cannot enforce exception "`,
+        'm',
+      ),
+    );
+  });
 
   it('doctor with auto picks ebpf and names its attach points', async () => {
     const r = await run(process.execPath, [cli, 'doctor']);

@@ -1,5 +1,6 @@
 // Guard mode against the real kernel (README "Guard mode"): the eBPF backend kills, at the
-// completion of the open, an opener of another process's mem file that no exception allows;
+// completion of the open, an opener of another process's mem file that no exception allows
+// (open/openat and io_uring IORING_OP_OPENAT, completed inline or by an io-wq worker);
 // gdb on its own inferior goes on; the dry run only marks; self-reads and the watcher are never
 // killed; a dead watcher enforces nothing (fail-open) and leaves no BPF program behind.
 // Host pid 1 and kernel threads as openers cannot be staged safely here: the kernel-free test
@@ -55,11 +56,20 @@ function firstMapping(pid: number): number {
 
 describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
   let readMem: string;
+  let uringOpen: string;
   let target: ReturnType<typeof spawnTarget>;
   beforeAll(() => {
     readMem = cHelper('read_mem', { flags: ['-pthread'] });
+    uringOpen = cHelper('uring_open');
     target = spawnTarget();
   });
+  /** uring_open's arguments: open the target's mem file, then read its ELF header and print. */
+  const uringRead = (...mode: string[]) => [
+    `/proc/${target.pid}/mem`,
+    '0',
+    firstMapping(target.pid).toString(16),
+    ...mode,
+  ];
   afterAll(() => {
     target?.kill();
   });
@@ -89,6 +99,44 @@ describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
       expect(s.exceptionsInKernel).toBeGreaterThan(0);
       // The victim target is untouched.
       expect(gone(target.pid)).toBe(false);
+    });
+
+    // io_uring opens are decided at tp_btf/io_uring_complete, in whichever task completes the
+    // request: the submitter itself when the open succeeds without blocking (every dentry of
+    // the path cached), else an io-wq worker thread of the submitter's process (iou-wrk-PID).
+    // bpf_send_signal signals the thread group either way, before the completion is posted.
+    it('kills an io_uring opener (completed in io_uring_enter) before it reads through the fd', async () => {
+      // Warm the dentries (this process's opens are not decided): the open completes inline.
+      closeSync(openSync(`/proc/${target.pid}/mem`, 'r'));
+      const r = await runToExit(uringOpen, uringRead());
+      expect(r.signal).toBe('SIGKILL');
+      expect(r.stdout).toBe('');
+      const f = await waitFor(
+        'the finding of the killed io_uring opener',
+        () => findingsOf(r.pid)[0],
+      );
+      expect(f.sigMetadata.ID).toBe('TRC-1023');
+      expect(f.event.syscall).toBe('io_uring_enter');
+      expect(f.event.procmemGuard?.notes).toContain('io-uring');
+      expect(f.event.procmemGuard?.action).toBe('killed');
+      expect(f.event.procmemGuard?.targetPid).toBe(target.pid);
+      expect(f.event.hostThreadId).toBe(r.pid); // completed by the submitting thread
+      expect(gone(target.pid)).toBe(false);
+    });
+
+    it('kills an io_uring opener whose open an io-wq worker completes (IOSQE_ASYNC)', async () => {
+      const r = await runToExit(uringOpen, uringRead('async'));
+      expect(r.signal).toBe('SIGKILL');
+      expect(r.stdout).toBe('');
+      const f = await waitFor(
+        'the finding of the killed io_uring opener',
+        () => findingsOf(r.pid)[0],
+      );
+      expect(f.event.procmemGuard?.notes).toContain('io-uring');
+      expect(f.event.procmemGuard?.action).toBe('killed');
+      // The kernel's current was the worker thread: the event names it, not the submitter.
+      expect(f.event.hostThreadId).not.toBe(r.pid);
+      expect(f.event.processName).toBe(`iou-wrk-${r.pid}`);
     });
 
     it('lets gdb debug its own inferior untouched', async () => {
@@ -158,7 +206,7 @@ describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
     });
   });
 
-  it('--enforce=dry-run leaves the helper alive and reports would-kill', async () => {
+  it('--enforce=dry-run leaves the helpers (open, io_uring open) alive and reports would-kill', async () => {
     const g = await startGuard('dry-run');
     try {
       const r = await runToExit(readMem, [String(target.pid)]);
@@ -168,9 +216,19 @@ describe.skipIf(!runsHere(true))(liveName('guard mode (ebpf)', true), () => {
         g.findings.find((x) => x.event.hostProcessId === r.pid),
       );
       expect(f.event.procmemGuard?.action).toBe('would-kill');
+      for (const mode of [[], ['async']]) {
+        const u = await runToExit(uringOpen, uringRead(...mode));
+        expect(u.signal).toBeNull();
+        expect(u.stdout).toMatch(new RegExp(`^res=\\d+ read ${ELF_MAGIC}\n$`));
+        const uf = await waitFor('the dry-run io_uring finding', () =>
+          g.findings.find((x) => x.event.hostProcessId === u.pid),
+        );
+        expect(uf.event.procmemGuard?.notes).toContain('io-uring');
+        expect(uf.event.procmemGuard?.action).toBe('would-kill');
+      }
       const s = g.watcher.stats().enforcement;
       expect(s.mode).toBe('dry-run');
-      expect(s.wouldKill).toBeGreaterThan(0);
+      expect(s.wouldKill).toBeGreaterThanOrEqual(3); // host-wide: other openers count too
       expect(s.killed).toBe(0);
     } finally {
       await g.watcher.stop();

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   benchDir,
   buildC,
+  interleavedRounds,
   machine,
   median,
   printTable,
@@ -82,31 +83,26 @@ const modes = {
   'fanotify, nothing tracked': [true, false],
   'fanotify, mem reader tracked': [true, true],
 };
-const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+let samples;
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = Object.keys(modes);
-    for (let i = 0; i < round % order.length; i++) order.push(order.shift());
-    for (const mode of order) {
-      const [observeIo, readMem] = modes[mode];
-      const handle = observeIo === null ? null : await watcher(observeIo);
-      const small = runJson(rwLoop, [String(N), '4096']);
-      const large = runJson(rwLoop, [String(N / 8), '65536']);
-      const mem = readMem ? await memReader() : null;
-      const result = handle ? await handle.stop() : null;
-      const native = result?.stats?.native ?? {};
-      if (mode === 'fanotify, mem reader tracked' && !(native.io_tracked >= 1))
-        throw new Error(`the mem reader was not tracked: ${JSON.stringify(native)}`);
-      samples[mode].push({
-        ...small,
-        largeReadsPerSec: large.readsPerSec,
-        memReadsPerSec: mem?.readsPerSec ?? null,
-        tracked: native.io_tracked ?? null,
-        accessEvents: native.io_access_events ?? null,
-      });
-      await sleep(200);
-    }
-  }
+  samples = await interleavedRounds(Object.keys(modes), ROUNDS, async (mode) => {
+    const [observeIo, readMem] = modes[mode];
+    const handle = observeIo === null ? null : await watcher(observeIo);
+    const small = runJson(rwLoop, [String(N), '4096']);
+    const large = runJson(rwLoop, [String(N / 8), '65536']);
+    const mem = readMem ? await memReader() : null;
+    const result = handle ? await handle.stop() : null;
+    const native = result?.stats?.native ?? {};
+    if (mode === 'fanotify, mem reader tracked' && !(native.io_tracked >= 1))
+      throw new Error(`the mem reader was not tracked: ${JSON.stringify(native)}`);
+    return {
+      ...small,
+      largeReadsPerSec: large.readsPerSec,
+      memReadsPerSec: mem?.readsPerSec ?? null,
+      tracked: native.io_tracked ?? null,
+      accessEvents: native.io_access_events ?? null,
+    };
+  });
 } finally {
   target.kill('SIGKILL');
 }

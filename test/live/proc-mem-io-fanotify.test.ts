@@ -4,12 +4,13 @@
 // Counts are events seen (the kernel merges identical queued events), bytes unknown. Real
 // processes, a real heap, the real kernel; the helper waits on its stdin until the test has
 // seen its finding, so that the mark is in place before it reads.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcMemIoEvent } from '../../src/events/proc-mem-io.js';
 import { ioArg } from '../../src/events/proc-mem-io.js';
 import { track } from '../helpers/children.js';
+import { spawnHeapTarget } from '../helpers/heap-target.js';
 import {
   type Collected,
   cHelper,
@@ -70,23 +71,12 @@ class Helper {
 describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
   let w: Collected;
   const io: ProcMemIoEvent[] = [];
-  let heap: ChildProcessWithoutNullStreams;
+  let heap: ChildProcess;
   let heapPid = 0;
   let heapAddr = '';
 
   beforeAll(async () => {
-    heap = spawn(cHelper('heap_target'), [String(4 * MiB)], { stdio: 'pipe' });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      heap.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      heap.on('error', reject);
-      heap.on('exit', (code) => reject(new Error(`heap_target exited ${code}`)));
-    });
-    heapPid = Number(line.split(' ')[0]);
-    heapAddr = line.split(' ')[1] as string;
+    ({ child: heap, pid: heapPid, addr: heapAddr } = await spawnHeapTarget(4 * MiB));
     w = await startWatcher('fanotify', { observeIo: true });
     w.watcher.on('io', (e) => io.push(e));
   });

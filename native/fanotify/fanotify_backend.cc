@@ -87,7 +87,8 @@ void FanotifyBackend::start(EventSink& sink, ProcessTable& table) {
     openerIds(event_pid, &pid, &tid);
     return pid;
   };
-  io_.start(group_.get(), sink, [this](int err, const std::string& msg) { warnOnce(err, msg); });
+  io_.start(group_.get(), features_.report_tid, sink,
+            [this](int err, const std::string& msg) { warnOnce(err, msg); });
   stopping_ = false;
   thread_ = std::thread(&FanotifyBackend::run, this);
 }

@@ -18,19 +18,18 @@ constexpr uint64_t kCloses = FAN_CLOSE_NOWRITE | FAN_CLOSE_WRITE;
 
 std::string selfFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-// How a tracked open ended when task `pid` closed the file: an exiting (or gone) task closes
-// its files as it exits.
-IoEnd endOfClose(int32_t pid) {
-  TaskStat st;
-  TaskRead r = readTaskStat(pid, &st);
-  if (r == TaskRead::kGone || (r == TaskRead::kOk && taskEnding(st))) return IoEnd::kExited;
-  return IoEnd::kClosed;
-}
-
 }  // namespace
 
-void IoMarks::start(int group, EventSink& sink, Warn warn) {
+// How a tracked open ended when `event_pid` closed the file: an exiting (or gone) task closes
+// its files as it exits. The event names the thread with FAN_REPORT_TID, else the process.
+IoEnd IoMarks::endOfClose(int32_t event_pid) const {
+  bool ending = report_tid_ ? threadEnding(event_pid) : processEnding(event_pid, 0);
+  return ending ? IoEnd::kExited : IoEnd::kClosed;
+}
+
+void IoMarks::start(int group, bool report_tid, EventSink& sink, Warn warn) {
   group_ = group;
+  report_tid_ = report_tid;
   sink_ = &sink;
   warn_ = std::move(warn);
   table_.clear();  // finish() summarized the former run's entries
@@ -82,7 +81,8 @@ void IoMarks::track(const CaptureRecord& rec, uint64_t drained_epoch, uint64_t n
   // ends once the events queued so far are read (a close among them ends it first).
   if (fresh && !fdIsFile(rec.host_tid, rec.return_value, rec.dev, rec.inode) &&
       !fdIsFile(rec.host_pid, rec.return_value, rec.dev, rec.inode))
-    table_.endAfterDrain(key, endOfClose(rec.host_tid), drained_epoch, now_ns);
+    table_.endAfterDrain(key, threadEnding(rec.host_tid) ? IoEnd::kExited : IoEnd::kClosed,
+                         drained_epoch, now_ns);
 }
 
 IoMarks::Marked IoMarks::markFile(const CaptureRecord& rec) {
@@ -179,13 +179,9 @@ void IoMarks::poll(uint64_t now_ns, uint64_t drained_epoch) {
 }
 
 void IoMarks::sweep(uint64_t now_ns, uint64_t drained_epoch) {
-  for (const auto& [tgid, start] : table_.openers()) {
-    TaskStat st;
-    TaskRead r = readTaskStat(tgid, &st);
-    if (r == TaskRead::kError) continue;  // says nothing: the next sweep looks again
-    if (r == TaskRead::kGone || taskEnding(st) || (start != 0 && st.start_ticks != start))
+  for (const auto& [tgid, start] : table_.openers())
+    if (processEnding(tgid, start))
       table_.endOpenerAfterDrain(tgid, IoEnd::kExited, drained_epoch, now_ns);
-  }
 }
 
 uint64_t IoMarks::nextDeadline() const {

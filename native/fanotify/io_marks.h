@@ -44,7 +44,8 @@ class IoMarks {
 
   // The observeIo option, applied at the next start().
   void setWanted(bool on) { wanted_ = on; }
-  void start(int group, EventSink& sink, Warn warn);
+  // `report_tid`: the group reports thread ids (FAN_REPORT_TID).
+  void start(int group, bool report_tid, EventSink& sink, Warn warn);
   bool on() const { return on_; }
   // Every record the backend reports: an open reported with its fd starts tracking.
   void reported(const CaptureRecord& rec, uint64_t drained_epoch, uint64_t now_ns);
@@ -73,12 +74,14 @@ class IoMarks {
   void sweep(uint64_t now_ns, uint64_t drained_epoch);
   void push(const IoTable::Ended& ended);
   void untracked();
+  IoEnd endOfClose(int32_t event_pid) const;
   void syncGauges();
 
   bool wanted_ = false;
   std::atomic<bool> on_{false};
   bool finished_ = false;
   int group_ = -1;
+  bool report_tid_ = false;
   EventSink* sink_ = nullptr;
   Warn warn_;
   IoTable table_;

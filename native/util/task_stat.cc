@@ -37,4 +37,25 @@ TaskRead readTaskStat(int32_t pid, TaskStat* out) {
   return parseTaskStat(text.data(), text.size(), out) ? TaskRead::kOk : TaskRead::kError;
 }
 
+bool threadEnding(int32_t tid) {
+  TaskStat st;
+  TaskRead r = readTaskStat(tid, &st);
+  return r == TaskRead::kGone || (r == TaskRead::kOk && taskEnding(st));
+}
+
+bool processEnding(int32_t tgid, uint64_t start_ticks) {
+  TaskStat st;
+  TaskRead r = readTaskStat(tgid, &st);
+  if (r == TaskRead::kGone) return true;
+  if (r != TaskRead::kOk) return false;
+  if (start_ticks != 0 && st.start_ticks != start_ticks) return true;
+  if (!taskEnding(st)) return false;
+  std::string status, threads;
+  uint64_t n = 0;
+  if (!readSmallFile("/proc/" + std::to_string(tgid) + "/status", &status) ||
+      !fieldValue(status, "Threads", &threads) || !parseDecimal(threads, &n))
+    return true;  // gone meanwhile
+  return n <= 1;
+}
+
 }  // namespace pmg

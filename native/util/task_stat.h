@@ -33,4 +33,12 @@ inline bool taskEnding(const TaskStat& s) {
   return s.state == 'Z' || s.state == 'X' || (s.flags & kTaskFlagExiting) != 0;
 }
 
+// Task `tid` is gone, exiting or a zombie. A stat that cannot be read for another reason says
+// nothing: false.
+bool threadEnding(int32_t tid);
+// Process `tgid` is gone or ending as a whole, or `start_ticks` (0: not checked) is not its
+// start (a later process got its pid). Its leader being a zombie is not enough: a leader that
+// called pthread_exit stays one while its other threads run ("Threads:" of its status).
+bool processEnding(int32_t tgid, uint64_t start_ticks);
+
 }  // namespace pmg

@@ -161,6 +161,37 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     expect(ioArg(e, 'writes')).toBe(0n);
   });
 
+  it('an opener whose file a child still holds: no close at its exit, found gone: end "exited"', async () => {
+    // sh opens the mem file on fd 3, starts a sleep that inherits it, and exits: the file is
+    // not closed, so only the watcher's look at its openers ends the entry.
+    const sh = track(
+      spawn(
+        'sh',
+        ['-c', `exec 3</proc/${heapPid}/mem; echo open; read x; sleep 30 & echo child $!`],
+        {
+          stdio: 'pipe',
+        },
+      ),
+    );
+    let out = '';
+    sh.stdout.on('data', (d) => {
+      out += d;
+    });
+    await waitFor('sh: open', () => out.includes('open'));
+    await findingOf(w, sh.pid as number);
+    sh.stdin.write('\n');
+    const child = Number((await waitFor('sh: child', () => /child (\d+)/.exec(out)))[1]);
+    try {
+      const e = await ioOf(sh.pid as number);
+      expect(e.procmemGuard.io.end).toBe('exited');
+      expect(ioArg(e, 'fd')).toBe(3);
+      // The child's hold is not the opener's: its mark goes with the entry.
+      await waitFor('no entry left', () => w.watcher.stats().native.io_entries === 0);
+    } finally {
+      process.kill(child, 'SIGKILL');
+    }
+  });
+
   it('does not count reads of other files, and counts every summary in stats', async () => {
     const before = w.watcher.stats();
     // 400 reads of /dev/zero between 2 reads of the mem file: only the mem file is marked.

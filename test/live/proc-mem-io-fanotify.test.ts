@@ -180,7 +180,9 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     await waitFor('sh: open', () => out.includes('open'));
     await findingOf(w, sh.pid as number);
     sh.stdin.write('\n');
-    const child = Number((await waitFor('sh: child', () => /child (\d+)/.exec(out)))[1]);
+    const child = Number(
+      (await waitFor('sh: child', () => /child (\d+)/.exec(out) ?? undefined))[1],
+    );
     try {
       const e = await ioOf(sh.pid as number);
       expect(e.procmemGuard.io.end).toBe('exited');

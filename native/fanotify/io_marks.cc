@@ -80,7 +80,8 @@ void IoMarks::track(const CaptureRecord& rec, uint64_t drained_epoch, uint64_t n
   // Closed between the look at its fdinfo and the mark? Then no close event may come: it
   // ends once the events queued so far are read (a close among them ends it first).
   if (fresh && !fdIsFile(rec.host_tid, rec.return_value, rec.dev, rec.inode) &&
-      !fdIsFile(rec.host_pid, rec.return_value, rec.dev, rec.inode))
+      (rec.host_pid == rec.host_tid ||
+       !fdIsFile(rec.host_pid, rec.return_value, rec.dev, rec.inode)))
     table_.endAfterDrain(key, threadEnding(rec.host_tid) ? IoEnd::kExited : IoEnd::kClosed,
                          drained_epoch, now_ns);
 }
@@ -197,6 +198,7 @@ void IoMarks::finish(uint64_t now_ns) {
   push(ended);
   held_.clear();
   finished_ = true;
+  on_ = false;  // as on the eBPF backend: stats after stop say tracking is not running
   next_sweep_ = UINT64_MAX;
   syncGauges();
 }

@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +64,24 @@ export function percentile(xs, p) {
 /** Spread as (max - min) / median, a fraction. */
 export function spread(xs) {
   return (Math.max(...xs) - Math.min(...xs)) / median(xs);
+}
+
+/**
+ * Runs `runOne(mode, round)` for every mode in every round, the order rotated each round so
+ * that no mode always runs first (after a quiet spell) or last, with a short pause between
+ * runs; returns each mode's results in round order.
+ */
+export async function interleavedRounds(modes, rounds, runOne, pauseMs = 200) {
+  const samples = Object.fromEntries(modes.map((m) => [m, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = [...modes];
+    for (let i = 0; i < round % order.length; i++) order.push(order.shift());
+    for (const mode of order) {
+      samples[mode].push(await runOne(mode, round));
+      await sleep(pauseMs);
+    }
+  }
+  return samples;
 }
 
 export function printTable(title, rows) {

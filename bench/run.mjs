@@ -14,6 +14,7 @@ const scripts = [
   ['latency.mjs', { BENCH_BACKEND: 'audit' }],
   ['enrich.mjs'],
   ['io-track.mjs'],
+  ['io-track-fanotify.mjs'],
 ];
 let failed = 0;
 for (const [script, env] of scripts) {

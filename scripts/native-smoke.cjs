@@ -10,8 +10,9 @@
 //     node scripts/native-smoke.cjs build/sanitize/build/Release/procmem_guard.node
 // For each backend of BACKENDS (default ebpf,fanotify,audit), CYCLES times (default 3): start,
 // a mem read by dd that must arrive in the ring, the other kinds of opens (own mem, a held fd,
-// a write open, a target that exits while its mem is held), stats(), stop(); with observeIo,
-// where the backend has it (eBPF), dd's io summary must arrive too; in the last
+// a write open, a target that exits while its mem is held), stats(), stop(); observeIo is on:
+// under eBPF dd's io summary must arrive too, under fanotify the summary of a held file; in
+// the last
 // cycle also a read through a new pid namespace's procfs, repeated until it arrives. Prints one
 // line per backend and exits 1 on the first failure (a backend that does not start, an open
 // that is not captured within 10 s).
@@ -21,7 +22,9 @@ const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { RingReader } = require('../dist/capture/ring.js');
 
-const addon = process.argv[2] ? require(resolve(process.argv[2])) : require('../dist/native.js').loadNative();
+const addon = process.argv[2]
+  ? require(resolve(process.argv[2]))
+  : require('../dist/native.js').loadNative();
 const backends = (process.env.BACKENDS ?? 'ebpf,fanotify,audit').split(',');
 const cycles = Number(process.env.CYCLES ?? 3);
 const WAIT_MS = 10_000;
@@ -65,12 +68,23 @@ async function namespaceRead(seen) {
   }
 }
 
+/** A mem file held 0.3 s, then closed: its io summary (record kind 1) must arrive. */
+async function heldSummary(seen, victim) {
+  const holder = spawn('sh', ['-c', `exec 3</proc/${victim}/mem; sleep 0.3`], { stdio: 'ignore' });
+  await arrival(
+    seen,
+    'the io summary of a held mem file',
+    (r) => r.recordKind === 1 && r.hostPid === holder.pid,
+  );
+}
+
 async function exercise(backend, victim) {
   const seen = [];
   let reader;
   const capture = addon.createCapture({
     backend,
     ringCapacity: 64,
+    // Observed access runs too (eBPF programs and io ring; fanotify inode marks, summaries).
     observeIo: true,
     onWake: () => reader.drain((r) => seen.push(r)),
     onWarn: (m) => console.log(`${backend} warn: ${m}`),
@@ -85,6 +99,7 @@ async function exercise(backend, victim) {
       if (backend === 'ebpf')
         await arrival(seen, `${backend}: dd's io summary`, (r) => r.hostPid === dd.pid && r.recordKind === 1);
       otherOpens();
+      if (backend === 'fanotify') await heldSummary(seen, victim);
       if (i === cycles - 1) await namespaceRead(seen);
       capture.stats();
     } finally {

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -81,6 +82,13 @@ void FanotifyBackend::start(EventSink& sink, ProcessTable& table) {
     stop_fd_.reset();
     throwFor(err, "cannot mark the host's /proc");
   }
+  tgid_of_ = [this](int32_t event_pid) {
+    int32_t pid = 0, tid = 0;
+    openerIds(event_pid, &pid, &tid);
+    return pid;
+  };
+  io_.start(group_.get(), features_.report_tid, sink,
+            [this](int err, const std::string& msg) { warnOnce(err, msg); });
   stopping_ = false;
   thread_ = std::thread(&FanotifyBackend::run, this);
 }
@@ -108,6 +116,7 @@ std::map<std::string, uint64_t> FanotifyBackend::stats() const {
   out["mark_failures"] = marker_ ? marker_->markFailures() : 0;
   out["folded"] = flood_.folded();
   out["flooding"] = flood_.flooding();
+  io_.stats(&out);
   return out;
 }
 
@@ -119,7 +128,9 @@ void FanotifyBackend::run() {
   } catch (const std::exception& e) {
     sink_->warn((std::string("fanotify capture thread stopped: ") + e.what()).c_str());
   }
-  // Nothing that was seen is dropped at stop: waiting records go out with unknown flags.
+  // Tracked opens end with the counts so far; then, nothing that was seen is dropped at stop:
+  // waiting records go out with unknown flags.
+  io_.finish(monotonicNs());
   std::vector<CaptureRecord> rest;
   pending_.flush(&rest);
   for (const auto& rec : rest) emit(rec);
@@ -129,7 +140,7 @@ void FanotifyBackend::run() {
 void FanotifyBackend::loop() {
   while (!stopping_) {
     uint64_t now = monotonicNs();
-    uint64_t wake_at = pending_.nextDeadline();
+    uint64_t wake_at = std::min(pending_.nextDeadline(), io_.nextDeadline());
     // ppoll: the first fdinfo retry is sub-millisecond, poll()'s timeout would round it up.
     struct timespec timeout = {0, 0};
     if (wake_at > now && wake_at != UINT64_MAX) {
@@ -210,6 +221,7 @@ void FanotifyBackend::pollPending(uint64_t now) {
     for (const auto& rec : ready) emit(rec);
   }
   counters_.syncPending(pending_);
+  io_.poll(now, drained_epoch_);
 }
 
 bool FanotifyBackend::mark(const ProcfsInstance& inst, int* err) {

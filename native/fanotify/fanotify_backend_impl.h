@@ -3,6 +3,8 @@
 //                        records waiting for flags), marks, warnings, stats
 //   fanotify_events.cc   one event: the filter, the mem file it names, the opener, the
 //                        flags, the record
+//   io_marks.cc          observed access (observeIo): inode marks on reported mem files,
+//                        proc_mem_io summaries
 //
 // Design (the kernel facts it relies on: docs/kernel-facts.md; measurements:
 // docs/fanotify-capture.md):
@@ -47,6 +49,7 @@
 #include "../util/unique_fd.h"
 #include "capture_counters.h"
 #include "fanotify_features.h"
+#include "io_marks.h"
 #include "pending_flags.h"
 #include "procfs_instances.h"
 #include "procfs_marker.h"
@@ -61,6 +64,8 @@ class FanotifyBackend : public Backend {
   void start(EventSink& sink, ProcessTable& table) override;
   void stop() override;
   std::map<std::string, uint64_t> stats() const override;
+  // Observed access (io_marks.h): inode marks on reported mem files, off by default.
+  void setObserveIo(bool on) override { io_.setWanted(on); }
 
  private:
   void run();
@@ -106,6 +111,8 @@ class FanotifyBackend : public Backend {
   std::atomic<int32_t> capture_tid_{0};
   uint64_t drained_epoch_ = 0;  // times the kernel queue was read empty (PendingFlags)
   StormCoalescer storm_;
+  IoMarks io_;
+  IoMarks::TgidOf tgid_of_;  // openerIds' thread-group id, for io_
   uint64_t batch_realtime_ns_ = 0, batch_monotonic_ns_ = 0;
   std::mutex warn_mu_;  // warnOnce is called from the capture and the marker threads
   std::set<int> warned_errnos_;

@@ -40,6 +40,11 @@ void FanotifyBackend::handleEvent(const fanotify_event_metadata& ev) {
     counters_.filtered_not_mem++;
     return;
   }
+  // Observed access: an access, modify or close on a tracked file is counted there; only an
+  // open or a write-close goes on (they are the filesystem mark's events too).
+  if (io_.onEvent(ev.mask, ev.pid, st, batch_monotonic_ns_, tgid_of_) &&
+      !(ev.mask & (FAN_OPEN | FAN_CLOSE_WRITE)))
+    return;
   ProcfsInstance inst;
   std::string path;
   MemPath mem;
@@ -181,6 +186,9 @@ void FanotifyBackend::handleFdError(const fanotify_event_metadata& ev) {
     counters_.filtered_self++;
     return;
   }
+  // Only our inode marks (observed access) ask for these: not an open of anything.
+  if (ev.mask & IoMarks::kMask) io_.onUnopenable(ev.mask, ev.pid, batch_monotonic_ns_, tgid_of_);
+  if (!(ev.mask & ~(FAN_ACCESS | FAN_MODIFY | FAN_CLOSE_NOWRITE))) return;
   if (ev.fd == -EINVAL || ev.fd == -ENOENT) {
     // The kernel could not reopen a mount table file (mountinfo, mounts, mountstats) of an
     // exiting process (no mount namespace or fs any more: measured, docs/fanotify-capture.md).
@@ -272,6 +280,7 @@ void FanotifyBackend::emit(const CaptureRecord& rec) {
       counters_.unknown_flags++;
   }
   if (sink_->push(rec)) counters_.emitted++;
+  io_.reported(rec, drained_epoch_, monotonicNs());
 }
 
 bool FanotifyBackend::admit(const CaptureRecord& rec) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "../util/proc_files.h"
+#include "../util/task_stat.h"
 #include "../util/unique_fd.h"
 
 namespace pmg {
@@ -284,22 +285,11 @@ ReadResult readTask(int32_t pid, int32_t tid, Fields fields, ProcessInfo* out) {
   long n = readSmallAt(dir.get(), "stat", buf, sizeof(buf));
   if (n < 0) return failure();
   if (n == 0) return ReadResult::kGone;
-  // "pid (comm) S ppid ..."; comm may hold spaces and parentheses: it ends at the LAST ')'.
-  char* lp = strchr(buf, '(');
-  char* rp = strrchr(buf, ')');
-  if (lp == nullptr || rp == nullptr || rp < lp || rp + 2 >= buf + n) return ReadResult::kGone;
-  std::string comm(lp + 1, static_cast<size_t>(rp - lp - 1));
-  const char state = rp[2];
-  uint64_t start_ticks = 0;
-  {
-    char* p = rp + 2;  // field 3
-    for (int field = 3; field <= 22 && *p != '\0'; ++field) {
-      if (field == 22) start_ticks = strtoull(p, nullptr, 10);
-      char* sp = strchr(p, ' ');
-      if (sp == nullptr) break;
-      p = sp + 1;
-    }
-  }
+  TaskStat stat;
+  if (!parseTaskStat(buf, static_cast<size_t>(n), &stat)) return ReadResult::kGone;
+  std::string comm = std::move(stat.comm);
+  const char state = stat.state;
+  const uint64_t start_ticks = stat.start_ticks;
   n = readSmallAt(dir.get(), "status", buf, sizeof(buf));
   if (n < 0) return failure();
   if (n == 0) return ReadResult::kGone;

@@ -67,14 +67,15 @@ Options:
                        (README "Guard mode")
       --enforce=dry-run  the same decision, but only mark the findings "would-kill"
       --observe-io     follow each mem open with a proc_mem_io event once it is closed:
-                       its reads, writes and bytes (eBPF backend; every read and write on
-                       the host then runs a BPF program: README "Observed access")
+                       its reads, writes and bytes (eBPF backend: every read and write on
+                       the host then runs a BPF program; fanotify: events counted on the
+                       tracked file only, bytes unknown: README "Observed access")
   -c, --config FILE    YAML with any of: backend, format, events, outputs, metrics,
                        flushTimeoutMs, policy, enforce, observeIo; command-line options
                        override it
   -h, --help           show this help
 
-With --observe-io and the eBPF backend each mem open is followed, once the opener closes it
+With --observe-io and the eBPF or fanotify backend each mem open is followed, once the opener closes it
 or exits, by a proc_mem_io event on the same outputs: its reads, writes and bytes (json and tracee: Tracee
 event JSON with "eventName":"proc_mem_io"; pretty: a line marked "io").
 
@@ -274,7 +275,7 @@ async function runWatch(args: string[], io: CliIo): Promise<number> {
     if (current.events) send((f) => (f === 'pretty' ? formatEventPretty(e) : serializeEvent(e)));
   });
   watcher.on('finding', (finding) => send((f) => findingFormatter(f)(finding)));
-  // Observed access (eBPF backend): each proc_mem_io follow-up goes where findings go.
+  // Observed access (eBPF, fanotify): each proc_mem_io follow-up goes where findings go.
   watcher.on('io', (io) => send((f) => ioFormatter(f)(io)));
   watcher.on('lost', (l) => report(`lost ${l.count} event(s): ${l.source} ${l.reason}`));
   watcher.on('error', (e) => {

@@ -53,19 +53,24 @@ export function formatEventPretty(event: TraceeEvent): string {
 /**
  * One line per proc_mem_io event:
  * 2024-11-27T02:40:00.123456789Z  io proc_mem_io  pid 4242  dd (uid 0) read 1048576 bytes in 16 reads from sleep (pid 812, uid 0, unrelated) over 2.1 ms  /proc/812/mem  closed
+ * (fanotify, bytes unknown: "read an unknown number of bytes in at least 3 reads")
  */
 export function formatIoPretty(event: ProcMemIoEvent): string {
   const target = event.procmemGuard.target;
   const bytes = (n: bigint) => (n < 0n ? 'an unknown number of bytes' : `${n} bytes`);
-  const calls = (n: bigint, what: string) => `${n} ${what}${n === 1n ? '' : 's'}`;
+  // Bytes unknown (fanotify): the counts are events seen, each one call or more.
+  const atLeast = ioArg(event, 'bytesRead') < 0n ? 'at least ' : '';
+  const calls = (n: bigint, what: string) => `${atLeast}${n} ${what}${n === 1n ? '' : 's'}`;
   const reads = ioArg(event, 'reads');
   const writes = ioArg(event, 'writes');
+  const unseen = atLeast !== '' && reads === 0n && writes === 0n;
   const did: string[] = [];
-  if (reads > 0n || writes === 0n)
+  if (unseen) did.push('was not seen reading or writing');
+  else if (reads > 0n || writes === 0n)
     did.push(`read ${bytes(ioArg(event, 'bytesRead'))} in ${calls(reads, 'read')}`);
   if (writes > 0n)
     did.push(`wrote ${bytes(ioArg(event, 'bytesWritten'))} in ${calls(writes, 'write')}`);
-  const of = writes === 0n ? 'from' : reads === 0n ? 'to' : 'of';
+  const of = unseen ? 'of' : writes === 0n ? 'from' : reads === 0n ? 'to' : 'of';
   const whom = target ? targetText(target) : `pid ${event.procmemGuard.targetPid ?? '?'}`;
   return [
     formatTimestamp(event.timestamp).padEnd(30),

@@ -8,7 +8,7 @@
 //   flushTimeoutMs: 5000     # how long SIGTERM waits for outputs
 //   policy: policy.yaml      # exceptions and dedup; relative to this file's directory
 //   enforce: false           # guard mode: true | false | dry-run (README "Guard mode")
-//   observeIo: false         # proc_mem_io summaries (eBPF; README "Observed access")
+//   observeIo: false         # proc_mem_io summaries (eBPF, fanotify; README "Observed access")
 //   outputs:
 //     - stdout
 //     - file:/var/log/procmem-guard/findings.jsonl
@@ -51,7 +51,10 @@ export interface WatchConfig {
   policy?: string;
   /** Guard mode (README "Guard mode"). */
   enforce?: EnforceOption;
-  /** Observed access: proc_mem_io summaries (eBPF backend); costs every read and write. */
+  /**
+   * Observed access: proc_mem_io summaries (eBPF: costs every read and write on the host;
+   * fanotify: an inode mark per tracked file, bytes unknown).
+   */
   observeIo?: boolean;
 }
 

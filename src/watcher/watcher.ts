@@ -69,9 +69,11 @@ export interface ProcMemWatcherOptions {
    */
   enforce?: EnforceOption;
   /**
-   * Observed access (eBPF backend): follow each reported open with an 'io' event (proc_mem_io)
-   * once it is closed: its reads, writes and bytes. Off by default: while on, every read and
-   * write syscall on the host runs a BPF program (README "Observed access").
+   * Observed access (eBPF and fanotify backends): follow each reported open with an 'io'
+   * event (proc_mem_io) once it is closed: its reads, writes and bytes (fanotify: events seen,
+   * a lower bound of the calls, bytes unknown). Off by default: on eBPF, while on, every read
+   * and write syscall on the host runs a BPF program; fanotify marks only the tracked files
+   * (README "Observed access").
    */
   observeIo?: boolean;
 }
@@ -103,21 +105,25 @@ export interface WatcherStats {
   policy: PolicyStats;
   /** Guard mode: its mode, kills and would-kills counted in the kernel (docs/api.md). */
   enforcement: EnforcementStats;
-  /** Observed access (proc_mem_io, eBPF backend): see IoStats. */
+  /** Observed access (proc_mem_io, eBPF and fanotify backends): see IoStats. */
   io: IoStats;
 }
 
 /** Observed access: what the openers of mem files did with them (docs/api.md). */
 export interface IoStats {
-  /** Tracking runs: the observeIo option, on the eBPF backend, with its programs attached. */
+  /**
+   * Tracking runs: the observeIo option, on the eBPF backend with its programs attached, or on
+   * the fanotify backend.
+   */
   on: boolean;
   /** proc_mem_io events emitted. */
   summaries: number;
-  /** Opens whose reads and writes the kernel tracked. */
+  /** Opens tracked (eBPF: by the kernel; fanotify: their file marked). */
   tracked: number;
   /**
-   * Summaries that will not come: opens not tracked because the tracking map was full, and
-   * summaries the kernel could not send (its io ring buffer was full). Also in lost.ioSummaryLost.
+   * Summaries that will not come: opens not tracked because the tracking map (fanotify: its
+   * table) was full, and summaries the kernel could not send (its io ring buffer was full).
+   * Also in lost.ioSummaryLost.
    */
   lostTracking: number;
 }

@@ -1,10 +1,11 @@
 // Observed access (eBPF backend): what an opener of another process's mem file did with it,
 // reported once as a proc_mem_io event when it closed the file or exited, tied to the finding
 // of its open. Real processes, a real heap, the real kernel.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcMemIoEvent } from '../../src/events/proc-mem-io.js';
 import { ioArg } from '../../src/events/proc-mem-io.js';
+import { spawnHeapTarget } from '../helpers/heap-target.js';
 import {
   type Collected,
   cHelper,
@@ -28,22 +29,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
 
   beforeAll(async () => {
     memIo = cHelper('mem_io');
-    heap = spawn(cHelper('heap_target'), [String(4 * MiB)], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      heap.stdout?.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      heap.on('error', reject);
-      heap.on('exit', (code) => reject(new Error(`heap_target exited ${code}`)));
-    });
-    [heapPid, heapAddr] = line.split(' ').map((s, i) => (i === 0 ? Number(s) : s)) as [
-      number,
-      string,
-    ];
+    ({ child: heap, pid: heapPid, addr: heapAddr } = await spawnHeapTarget(4 * MiB));
     w = await startWatcher('ebpf', { observeIo: true });
     w.watcher.on('io', (e) => io.push(e));
   });

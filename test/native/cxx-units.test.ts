@@ -18,6 +18,15 @@ it.each([
     ['test/native/cpp/flood_guard_test.cc', 'native/util/flood_guard.cc'],
   ],
   [
+    'IoTable: per-opener, per-file io counts for fanotify, one summary each, bounded; task stat lines',
+    [
+      'test/native/cpp/io_table_test.cc',
+      'native/fanotify/io_table.cc',
+      'native/util/task_stat.cc',
+      'native/util/proc_files.cc',
+    ],
+  ],
+  [
     'mem paths: reads <pid>/mem and <pid>/task/<tid>/mem, self names only where they name the opener',
     [
       'test/native/cpp/mem_path_test.cc',

@@ -14,10 +14,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   benchDir,
   buildC,
+  interleavedRounds,
   machine,
   median,
   printTable,
@@ -65,28 +65,22 @@ const modes = {
   'ebpf, nothing tracked': () => watcher(false, true),
   'ebpf, one fd tracked': () => watcher(true, true),
 };
-const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+let samples;
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = Object.keys(modes);
-    for (let i = 0; i < round % order.length; i++) order.push(order.shift());
-    for (const mode of order) {
-      const handle = modes[mode] ? await modes[mode]() : null;
-      const small = runJson(rwLoop, [String(N), '4096']);
-      const large = runJson(rwLoop, [String(N / 8), '65536']);
-      const file = runJson(fileReadLoop, [dataFile, String(N * 2048), String(N / 4)]);
-      const result = handle ? await handle.stop() : null;
-      const tracked = result?.stats?.io?.tracked ?? null;
-      samples[mode].push({
-        ...small,
-        largeReadsPerSec: large.readsPerSec,
-        fileMiBPerSec: file.seqMiBPerSec,
-        preadsPerSec: file.preadsPerSec,
-        tracked,
-      });
-      await sleep(200);
-    }
-  }
+  samples = await interleavedRounds(Object.keys(modes), ROUNDS, async (mode) => {
+    const handle = modes[mode] ? await modes[mode]() : null;
+    const small = runJson(rwLoop, [String(N), '4096']);
+    const large = runJson(rwLoop, [String(N / 8), '65536']);
+    const file = runJson(fileReadLoop, [dataFile, String(N * 2048), String(N / 4)]);
+    const result = handle ? await handle.stop() : null;
+    return {
+      ...small,
+      largeReadsPerSec: large.readsPerSec,
+      fileMiBPerSec: file.seqMiBPerSec,
+      preadsPerSec: file.preadsPerSec,
+      tracked: result?.stats?.io?.tracked ?? null,
+    };
+  });
 } finally {
   target.kill('SIGKILL');
   rmSync(fileDir, { recursive: true, force: true });

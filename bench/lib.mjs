@@ -69,7 +69,8 @@ export function spread(xs) {
 /**
  * Runs `runOne(mode, round)` for every mode in every round, the order rotated each round so
  * that no mode always runs first (after a quiet spell) or last, with a short pause between
- * runs; returns each mode's results in round order.
+ * runs; returns each mode's results in round order. A run that returns undefined (its mode is
+ * unavailable here) leaves no sample.
  */
 export async function interleavedRounds(modes, rounds, runOne, pauseMs = 200) {
   const samples = Object.fromEntries(modes.map((m) => [m, []]));
@@ -77,7 +78,9 @@ export async function interleavedRounds(modes, rounds, runOne, pauseMs = 200) {
     const order = [...modes];
     for (let i = 0; i < round % order.length; i++) order.push(order.shift());
     for (const mode of order) {
-      samples[mode].push(await runOne(mode, round));
+      const result = await runOne(mode, round);
+      if (result === undefined) continue; // the mode is unavailable: no sample, no pause
+      samples[mode].push(result);
       await sleep(pauseMs);
     }
   }

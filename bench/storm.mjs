@@ -15,6 +15,7 @@ import {
   binDir,
   buildC,
   cpuMs,
+  interleavedRounds,
   median,
   printTable,
   rssKb,
@@ -101,48 +102,40 @@ function auditCounters() {
   }
 }
 
-const samples = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
 const unavailable = {};
-for (let round = 0; round < ROUNDS; round++) {
-  const order = Object.keys(modes);
-  // Rotate the order each round so no mode always runs first (cache, CPU frequency).
-  for (let i = 0; i < round % order.length; i++) order.push(order.shift());
-  for (const mode of order) {
-    if (unavailable[mode]) continue;
-    let handle = null;
-    if (modes[mode]) {
-      try {
-        handle = await modes[mode]();
-      } catch (err) {
-        unavailable[mode] = err.message;
-        console.error(`${mode}: unavailable: ${err.message}`);
-        continue;
-      }
+const samples = await interleavedRounds(Object.keys(modes), ROUNDS, async (mode) => {
+  if (unavailable[mode]) return undefined;
+  let handle = null;
+  if (modes[mode]) {
+    try {
+      handle = await modes[mode]();
+    } catch (err) {
+      unavailable[mode] = err.message;
+      console.error(`${mode}: unavailable: ${err.message}`);
+      return undefined;
     }
-    const idleRss = handle ? rssKb(handle.child.pid) : null;
-    const cpuBefore = handle ? cpuMs(handle.child.pid) : null;
-    const auditBefore = auditCounters();
-    const r = runJson(storm, [String(OPENS)]);
-    const g = runJson(getppidLoop, [String(CALLS)]);
-    await sleep(300); // let the reader drain what is queued before it is stopped
-    const auditAfter = auditCounters();
-    const afterRss = handle ? rssKb(handle.child.pid) : null;
-    const readerCpuMs = handle ? cpuMs(handle.child.pid) - cpuBefore : null;
-    const result = handle ? await stopAndCollect(handle) : null;
-    const hostWaitJiffies = auditAfter.waited - auditBefore.waited;
-    const auditDropped = auditAfter.lost - auditBefore.lost;
-    samples[mode].push({
-      ...r,
-      getppidPerSec: g.opensPerSec,
-      idleRss,
-      afterRss,
-      readerCpuMs,
-      result,
-      hostWaitJiffies,
-      auditDropped,
-    });
   }
-}
+  const idleRss = handle ? rssKb(handle.child.pid) : null;
+  const cpuBefore = handle ? cpuMs(handle.child.pid) : null;
+  const auditBefore = auditCounters();
+  const r = runJson(storm, [String(OPENS)]);
+  const g = runJson(getppidLoop, [String(CALLS)]);
+  await sleep(300); // let the reader drain what is queued before it is stopped
+  const auditAfter = auditCounters();
+  const afterRss = handle ? rssKb(handle.child.pid) : null;
+  const readerCpuMs = handle ? cpuMs(handle.child.pid) - cpuBefore : null;
+  const result = handle ? await stopAndCollect(handle) : null;
+  return {
+    ...r,
+    getppidPerSec: g.opensPerSec,
+    idleRss,
+    afterRss,
+    readerCpuMs,
+    result,
+    hostWaitJiffies: auditAfter.waited - auditBefore.waited,
+    auditDropped: auditAfter.lost - auditBefore.lost,
+  };
+});
 
 const noneRate = median(samples.none.map((s) => s.opensPerSec));
 const noneGetppid = median(samples.none.map((s) => s.getppidPerSec));

@@ -14,8 +14,9 @@
 // runs at a syscall exit, none at an entry: an entry program would make every syscall of the
 // host run the entry-side dispatch too (bench/io-track.mjs, docs/ebpf-capture.md).
 //
-// Not tracked: fds the opener duplicated (dup, dup2, dup3, fcntl F_DUPFD) or passed on (fork,
-// SCM_RIGHTS), reads through io_uring, splice, sendfile and copy_file_range.
+// io_uring reads, writes and closes are counted from the io_uring completion program the
+// backend attaches anyway. Not tracked: fds the opener duplicated (dup, dup2, dup3, fcntl
+// F_DUPFD) or passed on (fork, SCM_RIGHTS).
 #pragma once
 
 #include "io_event.h"
@@ -40,6 +41,15 @@ struct {
   __type(key, struct pmg_io_key);
   __type(value, struct pmg_io_track);
 } tracked SEC(".maps");
+
+// The tracked entries' keys by their struct file's address: an io_uring request names its
+// file, not an fd.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, PMG_IO_MAX_TRACKED);
+  __type(key, __u64);
+  __type(value, struct pmg_io_key);
+} tracked_files SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -103,6 +113,9 @@ static __always_inline void io_end(const struct pmg_io_key *key, const struct pm
   struct pmg_io_key k = *key;
   struct pmg_io_track copy = *v;
   if (bpf_map_delete_elem(&tracked, &k) != 0) return;
+  struct pmg_io_key *by_file = bpf_map_lookup_elem(&tracked_files, &copy.file);
+  if (by_file && by_file->tgid == k.tgid && by_file->fd == k.fd)
+    bpf_map_delete_elem(&tracked_files, &copy.file);
   __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], -1);
   __sync_fetch_and_add(&io_tracked_count, -1);
   io_send(kind, &k, &copy);
@@ -148,6 +161,9 @@ static __always_inline void io_track_open(const struct pmg_bpf_event *e, struct 
     io_count(PMG_IO_COUNT_UNTRACKED);
     return;
   }
+  // Cannot fail for want of room (as many entries as `tracked`); if it did, only io_uring
+  // requests on the file would go uncounted.
+  bpf_map_update_elem(&tracked_files, &v.file, &k, BPF_ANY);
   __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], 1);
   __sync_fetch_and_add(&io_tracked_count, 1);
   io_count(PMG_IO_COUNT_TRACKED);
@@ -160,6 +176,17 @@ struct io_sys_exit_args {
   long ret;
 };
 
+// Adds one call that returned `ret` to entry `v`.
+static __always_inline void io_add(struct pmg_io_track *v, long ret, bool write) {
+  if (write) {
+    __sync_fetch_and_add(&v->counts.writes, 1);
+    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_written, ret);
+  } else {
+    __sync_fetch_and_add(&v->counts.reads, 1);
+    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_read, ret);
+  }
+}
+
 // Adds one call returning `ret` on fd k.fd to its entry, if tracked.
 static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool write) {
   struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
@@ -169,13 +196,7 @@ static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool wri
     io_end(&k, v, PMG_IO_REPLACED);
     return 0;
   }
-  if (write) {
-    __sync_fetch_and_add(&v->counts.writes, 1);
-    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_written, ret);
-  } else {
-    __sync_fetch_and_add(&v->counts.reads, 1);
-    if (ret > 0) __sync_fetch_and_add(&v->counts.bytes_read, ret);
-  }
+  io_add(v, ret, write);
   return 0;
 }
 
@@ -210,6 +231,60 @@ SEC("tp/syscalls/sys_exit_pwritev")
 int pmg_io_pwritev(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
 SEC("tp/syscalls/sys_exit_pwritev2")
 int pmg_io_pwritev2(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+
+// io_uring: procmem.bpf.c's io_uring_complete program, already attached for io_uring opens,
+// passes every other completed request here, so counting them costs the host nothing more.
+// Reads and writes count like the syscalls (their file is tracked; res is the byte count);
+// IORING_OP_CLOSE of a tracked fd ends its entry like close(2). The request runs in the
+// opener's thread group (its own thread, an io-wq worker or the SQPOLL thread).
+static __always_inline bool io_uring_op(__u8 op, bool *write) {
+  if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED)) {
+    *write = false;
+    return true;
+  }
+  if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED)) {
+    *write = true;
+    return true;
+  }
+  if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED)) {
+    *write = false;
+    return true;
+  }
+  if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV_FIXED)) {
+    *write = true;
+    return true;
+  }
+  return false;
+}
+
+static __always_inline int io_uring_done(struct io_kiocb *req, __u8 op, __s32 res) {
+  if (io_tracked_count == 0) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!io_maybe_tracked(tgid)) return 0;
+  bool write = false;
+  if (io_uring_op(op, &write)) {
+    __u64 f = (__u64)BPF_CORE_READ(req, file);
+    struct pmg_io_key *by_file = bpf_map_lookup_elem(&tracked_files, &f);
+    if (!by_file || by_file->tgid != tgid) return 0;
+    struct pmg_io_key k = *by_file;
+    struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
+    if (v && v->file == f) io_add(v, res, write);
+    return 0;
+  }
+  if (op != bpf_core_enum_value(enum io_uring_op, IORING_OP_CLOSE) || res != 0) return 0;
+  struct io_close *close = (void *)&req->cmd;
+  if (BPF_CORE_READ(close, file_slot) != 0) return 0;  // a fixed-file slot, not an fd
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)BPF_CORE_READ(close, fd)};
+  struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
+  if (v && (__u64)current_fd_file(k.fd) != v->file) io_end(&k, v, PMG_IO_CLOSED);
+  return 0;
+}
 
 // close(2) and close_range(2) are seen at their exit, like the reads: a program at a syscall
 // entry would make every syscall of the host run the kernel's entry-side dispatch too (the

@@ -231,8 +231,8 @@ int BPF_PROG(pmg_io_uring_complete, struct io_ring_ctx *ring, void *req, struct 
   if (!req || !cqe) return 0;
   struct io_kiocb *kreq = req;
   __u8 op = BPF_CORE_READ(kreq, opcode);
-  if (op != IOURING_OPENAT && op != IOURING_OPENAT2) return 0;
   __s32 res = BPF_CORE_READ(cqe, res);
+  if (op != IOURING_OPENAT && op != IOURING_OPENAT2) return io_uring_done(kreq, op, res);
   if (res < 0) return 0;
   struct io_open *open = (void *)&kreq->cmd;
   if (BPF_CORE_READ(open, file_slot) != 0) return 0;  // fixed-file slot: no fd to look up

@@ -120,6 +120,30 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     expect(ioArg(execed, 'bytesRead')).toBe(4096n);
   });
 
+  it('counts io_uring reads and writes of the fd, and an IORING_OP_CLOSE ends it', async () => {
+    const uring = cHelper('uring_mem_io');
+    const run1 = async (args: string[]) => {
+      const r = await run(uring, [String(heapPid), heapAddr, ...args]);
+      const m = /^fd (\d+) done (\d+) in (\d+)$/m.exec(r.stdout);
+      if (!m) throw new Error(`uring_mem_io printed ${JSON.stringify(r.stdout + r.stderr)}`);
+      return { pid: r.pid, fd: Number(m[1]), requests: BigInt(m[3] as string) };
+    };
+    const reader = await run1(['r', String(256 * 1024), String(32 * 1024), 'uclose']);
+    const writer = await run1(['w', '8192', '4096', 'close']);
+    const read = await ioOf(reader.pid);
+    expect(reader.requests).toBe(8n);
+    expect(ioArg(read, 'reads')).toBe(8n);
+    expect(ioArg(read, 'bytesRead')).toBe(256n * 1024n);
+    expect(ioArg(read, 'writes')).toBe(0n);
+    expect(ioArg(read, 'fd')).toBe(reader.fd);
+    expect(read.procmemGuard.io.end).toBe('closed');
+    const written = await ioOf(writer.pid);
+    expect(ioArg(written, 'writes')).toBe(2n);
+    expect(ioArg(written, 'bytesWritten')).toBe(8192n);
+    expect(ioArg(written, 'reads')).toBe(0n);
+    expect(written.procmemGuard.io.end).toBe('closed');
+  });
+
   it('does not count reads of other files, and counts every summary in stats', async () => {
     const before = w.watcher.stats().io;
     // dd reads /dev/zero in its own fds: the kernel tracks nothing of it.

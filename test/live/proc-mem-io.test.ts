@@ -125,7 +125,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     const run1 = async (args: string[]) => {
       const r = await run(uring, [String(heapPid), heapAddr, ...args]);
       const m = /^fd (\d+) done (\d+) in (\d+)$/m.exec(r.stdout);
-      if (!m) throw new Error(`uring_mem_io printed ${JSON.stringify(r.stdout + r.stderr)}`);
+      if (!m) throw new Error(`uring_mem_io printed ${JSON.stringify(r.stdout)} (exit ${r.code})`);
       return { pid: r.pid, fd: Number(m[1]), requests: BigInt(m[3] as string) };
     };
     const reader = await run1(['r', String(256 * 1024), String(32 * 1024), 'uclose']);

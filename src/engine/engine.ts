@@ -35,6 +35,8 @@ export class SignatureError extends Error {
 
 export interface SignatureEngineEvents {
   finding: [finding: Finding];
+  /** A finding that a suppress exception of the policy dropped, and the exception's name. */
+  suppressed: [finding: Finding, exception: string];
   error: [error: SignatureError];
 }
 
@@ -86,7 +88,9 @@ export class SignatureEngine extends EventEmitter<SignatureEngineEvents> {
   setPolicy(policy: Policy | null): void {
     if (policy !== null) requireSignatures(policy, this.signatureIds);
     if (policy === null && this.filter === null) return;
-    this.filter ??= new PolicyFilter();
+    this.filter ??= new PolicyFilter(null, (finding, exception) =>
+      this.emit('suppressed', finding, exception),
+    );
     this.filter.setPolicy(policy);
   }
 

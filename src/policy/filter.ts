@@ -40,8 +40,14 @@ export class PolicyFilter {
   #annotatedBy = new Map<string, number>();
   /** Rewritten for every finding: matching allocates nothing. */
   readonly #facts = emptyFacts();
+  readonly #onSuppressed: ((finding: Finding, exception: string) => void) | undefined;
 
-  constructor(policy: Policy | null = null) {
+  /** `onSuppressed` hears of each finding a suppress exception drops (not of folds). */
+  constructor(
+    policy: Policy | null = null,
+    onSuppressed?: (finding: Finding, exception: string) => void,
+  ) {
+    this.#onSuppressed = onSuppressed;
     this.setPolicy(policy);
   }
 
@@ -86,6 +92,7 @@ export class PolicyFilter {
       if (verdict.suppressedBy !== undefined) {
         this.#suppressed++;
         bump(this.#suppressedBy, verdict.suppressedBy.name);
+        this.#onSuppressed?.(finding, verdict.suppressedBy.name);
         return undefined;
       }
       annotations = verdict.annotations;

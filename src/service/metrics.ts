@@ -64,6 +64,12 @@ export function createRegistry(
     [],
     () => [[{}, stats().io.summaries]],
   );
+  total(
+    'procmem_guard_io_suppressed_total',
+    'proc_mem_io events not emitted: every finding of their open was suppressed by the policy',
+    [],
+    () => [[{}, stats().io.suppressed]],
+  );
   total('procmem_guard_findings_total', 'Findings by signature', ['signature'], () =>
     Object.entries(stats().findingsBySignature).map(([signature, v]) => [{ signature }, v]),
   );

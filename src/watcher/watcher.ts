@@ -19,6 +19,7 @@ import type { Policy, PolicySpec } from '../policy/types.js';
 import { builtinSignatures } from '../signatures/index.js';
 import type { Finding, Signature } from '../signatures/signature.js';
 import { CaptureError, toCaptureError } from './errors.js';
+import { IoFates } from './io-fate.js';
 import {
   AUTO_ORDER,
   type BackendChoice,
@@ -118,6 +119,11 @@ export interface IoStats {
   on: boolean;
   /** proc_mem_io events emitted. */
   summaries: number;
+  /**
+   * Summaries not emitted because a suppress exception of the policy dropped every finding of
+   * their open (they follow their open's findings; annotate marks are carried over).
+   */
+  suppressed: number;
   /** Opens tracked (eBPF: by the kernel; fanotify: their file marked). */
   tracked: number;
   /**
@@ -191,6 +197,8 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
   #lastNative: Record<string, number> = {};
   #emitted = 0;
   #ioSummaries = 0;
+  /** What the policy did to each open, for its proc_mem_io summary (io-fate.ts). */
+  readonly #ioFates = new IoFates();
   #findings = 0;
   #findingsBySignature: Record<string, number> = {};
   #lastDrainAt: number | null = null;
@@ -216,11 +224,13 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       policy,
     });
     this.#engine.on('finding', (f) => {
+      this.#ioFates.delivered(f);
       this.#findings++;
       const id = f.sigMetadata.ID;
       this.#findingsBySignature[id] = (this.#findingsBySignature[id] ?? 0) + 1;
       this.emit('finding', f);
     });
+    this.#engine.on('suppressed', (_f, exception) => this.#ioFates.suppressedBy(exception));
     this.#engine.on('error', (err) => {
       this.#signatureErrors++;
       this.#emitError(err);
@@ -358,6 +368,7 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
       io: {
         on: (native.io_tracking ?? 0) === 1,
         summaries: this.#ioSummaries,
+        suppressed: this.#ioFates.suppressed,
         tracked: native.io_tracked ?? 0,
         lostTracking: (native.io_untracked ?? 0) + (native.io_events_lost ?? 0),
       },
@@ -371,15 +382,27 @@ export class ProcMemWatcher extends EventEmitter<ProcMemWatcherEvents> {
     this.#lastDrainAt = Date.now();
     reader.drain((rec) => {
       if (rec.recordKind === RecordKind.ioSummary) {
-        // A follow-up of an open already reported: not run through the signatures.
+        // A follow-up of an open already reported: not run through the signatures, but it
+        // goes where the policy sent its open's findings.
+        const io = this.#ioFates.apply(recordToIoEvent(rec, this.#hostName));
+        if (io === undefined) return;
         this.#ioSummaries++;
-        this.emit('io', recordToIoEvent(rec, this.#hostName));
+        this.emit('io', io);
         return;
       }
       const event = recordToEvent(rec, this.#hostName);
       this.#emitted++;
       this.emit('event', event);
-      this.#engine.dispatch(event);
+      if (!this.#options.observeIo) {
+        this.#engine.dispatch(event);
+        return;
+      }
+      this.#ioFates.begin(event);
+      try {
+        this.#engine.dispatch(event);
+      } finally {
+        this.#ioFates.end();
+      }
     });
     this.#reportLosses(reader);
   }

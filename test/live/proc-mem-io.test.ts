@@ -144,6 +144,41 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     expect(written.procmemGuard.io.end).toBe('closed');
   });
 
+  it('follows the policy: no summary for a suppressed open, the marks of an annotated one', async () => {
+    const uring = cHelper('uring_mem_io');
+    const policed = await startWatcher('ebpf', {
+      observeIo: true,
+      policy: {
+        version: 1,
+        exceptions: [
+          { name: 'mem-io-is-fine', opener: { exe: [memIo] }, action: 'suppress' },
+          { name: 'uring-noted', opener: { exe: [uring] }, action: 'annotate' },
+        ],
+      },
+    });
+    const seen: ProcMemIoEvent[] = [];
+    policed.watcher.on('io', (e) => seen.push(e));
+    try {
+      const quiet = await memIoRun(['r', '8192', '4096', 'close']);
+      const noted = await run(uring, [String(heapPid), heapAddr, 'r', '4096', '4096', 'uclose']);
+      // The other watcher (no policy) reports both; this one drops the suppressed one's.
+      await ioOf(quiet.pid);
+      const annotated = await waitFor('the annotated summary', () =>
+        seen.find((e) => e.hostProcessId === noted.pid),
+      );
+      await waitFor('the suppressed summary counted', () =>
+        policed.watcher.stats().io.suppressed === 1 ? true : undefined,
+      );
+      expect(seen.filter((e) => e.hostProcessId === quiet.pid)).toEqual([]);
+      expect(policed.findings.filter((f) => f.event.hostProcessId === quiet.pid)).toEqual([]);
+      expect(annotated.procmemGuard.exceptions).toEqual(['uring-noted']);
+      expect(ioArg(annotated, 'bytesRead')).toBe(4096n);
+      expect(policed.watcher.stats().io.summaries).toBe(seen.length);
+    } finally {
+      await policed.watcher.stop();
+    }
+  });
+
   it('does not count reads of other files, and counts every summary in stats', async () => {
     const before = w.watcher.stats().io;
     // dd reads /dev/zero in its own fds: the kernel tracks nothing of it.

@@ -39,7 +39,7 @@ import { describeEnforcement, enforceArgs, enforceFlag } from './watch-guard.js'
 
 const HELP = `Usage: procmem-guard watch [--format json|tracee|pretty] [--events] [--backend auto|ebpf|fanotify|audit]
                            [--output SPEC]... [--metrics HOST:PORT] [--policy FILE]
-                           [--enforce[=dry-run]] [--config FILE]
+                           [--enforce[=dry-run]] [--observe-io] [--config FILE]
 
 Watches this host for opens of procfs mem files (/proc/<pid>/mem, /proc/<pid>/task/<tid>/mem,
 however reached) and sends one finding per line to each output until SIGINT or SIGTERM, then

@@ -19,9 +19,10 @@ import {
   machine,
   median,
   printTable,
+  ratioText,
   runJson,
-  spawnReady,
-  spread,
+  spawnWatcher,
+  spreadText,
   stopAndCollect,
   writeResult,
 } from './lib.mjs';
@@ -32,7 +33,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const rwLoop = buildC('rw_loop');
 const memReadLoop = buildC('mem_read_loop');
 const heapTarget = buildC('heap_target', join(benchDir, '..', 'test', 'helpers', 'heap_target.c'));
-const watcherChild = join(benchDir, 'watcher-child.mjs');
 // How long the tracked reader waits after its open before it reads: the watcher (another
 // process, silent until it stops) reports the open and marks the file within a millisecond or
 // two; its stats at stop confirm that the reader was tracked (the run fails otherwise).
@@ -67,12 +67,7 @@ async function memReader() {
 }
 
 async function watcher(observeIo) {
-  const w = await spawnReady(process.execPath, [
-    watcherChild,
-    'fanotify',
-    ...(observeIo ? ['observe-io'] : []),
-  ]);
-  if (!w.readyLine.includes('fanotify')) throw new Error(`watcher started ${w.readyLine}`);
+  const w = await spawnWatcher('fanotify', observeIo ? ['observe-io'] : []);
   return { stop: () => stopAndCollect(w) };
 }
 
@@ -108,20 +103,20 @@ try {
 }
 
 const off = (key) => median(samples['fanotify, io tracking off'].map((s) => s[key]));
-const ratio = (key, ss) => `${(off(key) / median(ss.map((s) => s[key]))).toFixed(3)}x`;
+const ratio = (key, ss) => ratioText(off(key), median(ss.map((s) => s[key])));
 const rows = Object.entries(samples).map(([mode, ss]) => {
   const reads = ss.map((s) => s.readsPerSec);
   const mem = ss.map((s) => s.memReadsPerSec).filter((v) => v !== null);
   return {
     mode,
     '4 KiB reads/s': Math.round(median(reads)),
-    'read spread': `${(spread(reads) * 100).toFixed(1)}%`,
+    'read spread': spreadText(reads),
     'read vs off': ratio('readsPerSec', ss),
     'write vs off': ratio('writesPerSec', ss),
     '64 KiB vs off': ratio('largeReadsPerSec', ss),
     'getppid vs off': ratio('getppidPerSec', ss),
     'mem reads/s': mem.length ? Math.round(median(mem)) : '',
-    'mem spread': mem.length ? `${(spread(mem) * 100).toFixed(1)}%` : '',
+    'mem spread': mem.length ? spreadText(mem) : '',
     'mem vs off': mem.length ? ratio('memReadsPerSec', ss) : '',
     'opens tracked': mode === 'none' ? '' : ss.map((s) => s.tracked).join(','),
     'access events': mode === 'none' ? '' : ss.map((s) => s.accessEvents).join(','),

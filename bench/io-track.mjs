@@ -15,15 +15,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  benchDir,
   buildC,
   interleavedRounds,
   machine,
   median,
   printTable,
+  ratioText,
   runJson,
   spawnReady,
-  spread,
+  spawnWatcher,
+  spreadText,
   stopAndCollect,
   writeResult,
 } from './lib.mjs';
@@ -38,18 +39,12 @@ const fileDir = mkdtempSync(join(tmpdir(), 'pmg-io-bench-'));
 const dataFile = join(fileDir, 'data');
 writeFileSync(dataFile, Buffer.alloc(64 << 20, 0x5a));
 readFileSync(dataFile); // in the page cache before the first round
-const watcherChild = join(benchDir, 'watcher-child.mjs');
 
 // The process whose memory the holder opens.
 const target = spawn('sleep', ['3600'], { stdio: 'ignore' });
 
 async function watcher(trackOne, observeIo) {
-  const w = await spawnReady(process.execPath, [
-    watcherChild,
-    'ebpf',
-    ...(observeIo ? ['observe-io'] : []),
-  ]);
-  if (!w.readyLine.includes('ebpf')) throw new Error(`watcher started ${w.readyLine}`);
+  const w = await spawnWatcher('ebpf', observeIo ? ['observe-io'] : []);
   const h = trackOne ? await spawnReady(holder, [String(target.pid)]) : null;
   return {
     async stop() {
@@ -95,9 +90,9 @@ function columns(ss, key, label) {
   const vals = ss.map((s) => s[key]);
   return {
     [label]: Math.round(median(vals)),
-    spread: `${(spread(vals) * 100).toFixed(1)}%`,
-    'vs none': `${(base(key) / median(vals)).toFixed(3)}x`,
-    'vs off': `${(off(key) / median(vals)).toFixed(3)}x`,
+    spread: spreadText(vals),
+    'vs none': ratioText(base(key), median(vals)),
+    'vs off': ratioText(off(key), median(vals)),
   };
 }
 const workloads = [

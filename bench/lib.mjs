@@ -87,6 +87,16 @@ export async function interleavedRounds(modes, rounds, runOne, pauseMs = 200) {
   return samples;
 }
 
+/** Spread as a percentage for tables: "3.2%". */
+export function spreadText(xs) {
+  return `${(spread(xs) * 100).toFixed(1)}%`;
+}
+
+/** A slowdown for tables, `base` over `value` (rates: >1x is slower): "1.042x". */
+export function ratioText(base, value) {
+  return `${(base / value).toFixed(3)}x`;
+}
+
 export function printTable(title, rows) {
   console.log(`\n${title}`);
   if (rows.length === 0) return;
@@ -140,6 +150,20 @@ export function spawnReady(cmd, args, timeoutMs = 30_000) {
       reject(new Error(`${cmd} exited (${code}) before it was ready: ${out}`));
     });
   });
+}
+
+/**
+ * Starts bench/watcher-child.mjs on `backend` with its `flags` (enforce, observe-io); resolves
+ * once it is ready, having checked that it runs that backend. Stop it with stopAndCollect.
+ */
+export async function spawnWatcher(backend, flags = []) {
+  const w = await spawnReady(process.execPath, [
+    join(benchDir, 'watcher-child.mjs'),
+    backend,
+    ...flags,
+  ]);
+  if (!w.readyLine.includes(backend)) throw new Error(`watcher started ${w.readyLine}`);
+  return w;
 }
 
 /** Sends SIGTERM and resolves with the last JSON line the program printed. */

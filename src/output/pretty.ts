@@ -63,20 +63,20 @@ export function formatIoPretty(event: ProcMemIoEvent): string {
   const calls = (n: bigint, what: string) => `${atLeast}${n} ${what}${n === 1n ? '' : 's'}`;
   const reads = ioArg(event, 'reads');
   const writes = ioArg(event, 'writes');
-  const unseen = atLeast !== '' && reads === 0n && writes === 0n;
-  const did: string[] = [];
-  if (unseen) did.push('was not seen reading or writing');
-  else if (reads > 0n || writes === 0n)
-    did.push(`read ${bytes(ioArg(event, 'bytesRead'))} in ${calls(reads, 'read')}`);
-  if (writes > 0n)
-    did.push(`wrote ${bytes(ioArg(event, 'bytesWritten'))} in ${calls(writes, 'write')}`);
-  const of = unseen ? 'of' : writes === 0n ? 'from' : reads === 0n ? 'to' : 'of';
+  const read = `read ${bytes(ioArg(event, 'bytesRead'))} in ${calls(reads, 'read')}`;
+  const wrote = `wrote ${bytes(ioArg(event, 'bytesWritten'))} in ${calls(writes, 'write')}`;
+  // What the opener did, and the word before its target: read from, wrote to, both of.
+  let did = `${read} and ${wrote}`;
+  let of = 'of';
+  if (atLeast !== '' && reads === 0n && writes === 0n) did = 'was not seen reading or writing';
+  else if (writes === 0n) [did, of] = [read, 'from'];
+  else if (reads === 0n) [did, of] = [wrote, 'to'];
   const whom = target ? targetText(target) : `pid ${event.procmemGuard.targetPid ?? '?'}`;
   return [
     formatTimestamp(event.timestamp).padEnd(30),
     'io proc_mem_io'.padEnd(39),
     `pid ${event.hostProcessId || event.processId}`.padEnd(11),
-    `${printableName(event.processName)} (uid ${event.userId}) ${did.join(' and ')} ${of} ${whom} over ${formatNs(ioArg(event, 'durationNs'))}`,
+    `${printableName(event.processName)} (uid ${event.userId}) ${did} ${of} ${whom} over ${formatNs(ioArg(event, 'durationNs'))}`,
     terminalText(ioArg(event, 'pathname')),
     event.procmemGuard.io.end,
   ].join('  ');

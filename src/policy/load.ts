@@ -3,7 +3,7 @@
 // frozen Policy, or throw a PolicyError; nothing is half-built.
 
 import { Document } from 'yaml';
-import { deepFrozen } from '../signatures/procfs-mem.js';
+import { deepFrozen } from '../deep-frozen.js';
 import { parseYaml, readTextFile } from '../yaml-file.js';
 import { PolicyChecker } from './check.js';
 import { POLICY_LIMITS, type Policy, PolicyError, type PolicySpec } from './types.js';

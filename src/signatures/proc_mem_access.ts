@@ -1,8 +1,8 @@
 // TRC-1023: a process opened another process's memory for reading (MITRE T1003.007,
 // OS Credential Dumping: Proc Filesystem). Metadata as in Tracee's proc_mem_access.go.
 
+import { deepFrozen } from '../deep-frozen.js';
 import { isReadAccess } from '../events/open-flags.js';
-import { deepFrozen } from './procfs-mem.js';
 import { ProcfsMemSignature } from './procfs-mem-signature.js';
 import type { SignatureMetadata } from './signature.js';
 

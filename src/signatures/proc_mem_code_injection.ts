@@ -1,8 +1,8 @@
 // TRC-1024: a process opened another process's memory for writing (MITRE T1055.009,
 // Process Injection: Proc Memory). Metadata as in Tracee's proc_mem_code_injection.go.
 
+import { deepFrozen } from '../deep-frozen.js';
 import { isWriteAccess } from '../events/open-flags.js';
-import { deepFrozen } from './procfs-mem.js';
 import { ProcfsMemSignature } from './procfs-mem-signature.js';
 import type { SignatureMetadata } from './signature.js';
 

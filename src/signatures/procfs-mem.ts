@@ -33,14 +33,3 @@ export function isProcfsMemOpen(event: SecurityFileOpenEvent): boolean {
 export function openFlagsOf(event: SecurityFileOpenEvent): number {
   return parseOpenFlags(event.args[1].value);
 }
-
-/**
- * Deep-freezes plain data: signature metadata (findings share it) and checked policies (the
- * engine and every caller share one), so nobody may change them.
- */
-export function deepFrozen<T extends object>(value: T): Readonly<T> {
-  for (const item of Object.values(value)) {
-    if (typeof item === 'object' && item !== null) deepFrozen(item);
-  }
-  return Object.freeze(value);
-}

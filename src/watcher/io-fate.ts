@@ -61,14 +61,16 @@ export class IoFates {
     const open = this.#open;
     this.#open = null;
     if (open === null) return;
-    const fate: Fate = open.delivered
-      ? open.fate.exceptions
-        ? { exceptions: open.fate.exceptions }
-        : {}
-      : open.fate.suppressedBy !== undefined
-        ? { suppressedBy: open.fate.suppressedBy }
-        : {};
-    if (fate.exceptions === undefined && fate.suppressedBy === undefined) return;
+    // A delivered finding outweighs suppressed ones: the summary follows it, with its marks.
+    const { exceptions, suppressedBy } = open.fate;
+    let fate: Fate;
+    if (open.delivered) {
+      if (exceptions === undefined) return;
+      fate = { exceptions };
+    } else {
+      if (suppressedBy === undefined) return;
+      fate = { suppressedBy };
+    }
     if (this.#fates.size >= MAX_REMEMBERED) {
       const oldest = this.#fates.keys().next().value as string;
       this.#fates.delete(oldest);

@@ -4,15 +4,13 @@
 // Counts are events seen (the kernel merges identical queued events), bytes unknown. Real
 // processes, a real heap, the real kernel; the helper waits on its stdin until the test has
 // seen its finding, so that the mark is in place before it reads.
-import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcMemIoEvent } from '../../src/events/proc-mem-io.js';
+import { describe, expect, it } from 'vitest';
 import { ioArg } from '../../src/events/proc-mem-io.js';
 import { track } from '../helpers/children.js';
-import { spawnHeapTarget } from '../helpers/heap-target.js';
+import { useIoWatch } from '../helpers/io-watch.js';
 import {
-  type Collected,
   cHelper,
   liveName,
   run,
@@ -69,32 +67,14 @@ class Helper {
 }
 
 describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
-  let w: Collected;
-  const io: ProcMemIoEvent[] = [];
-  let heap: ChildProcess;
-  let heapPid = 0;
-  let heapAddr = '';
-
-  beforeAll(async () => {
-    ({ child: heap, pid: heapPid, addr: heapAddr } = await spawnHeapTarget(4 * MiB));
-    w = await startWatcher('fanotify', { observeIo: true });
-    w.watcher.on('io', (e) => io.push(e));
-  });
-  afterAll(async () => {
-    await w?.watcher.stop();
-    heap?.kill('SIGKILL');
-  });
-
-  const ioOf = (pid: number) =>
-    waitFor(`proc_mem_io of ${pid}`, () => io.find((e) => e.hostProcessId === pid));
-  const findingOf = (c: Collected, pid: number) =>
-    waitFor(`finding of ${pid}`, () => c.findings.find((f) => f.event.hostProcessId === pid));
+  const t = useIoWatch('fanotify', 4 * MiB);
+  const { ioOf, findingOf } = t;
 
   /** Starts the helper, waits for its open's finding (the mark is placed before it is reported). */
   async function opened(reads: number, writes: number, end: 'close' | 'exit', others = 0) {
     const h = new Helper([
-      String(heapPid),
-      heapAddr,
+      String(t.heapPid),
+      t.heapAddr,
       String(reads),
       String(writes),
       '4096',
@@ -102,7 +82,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
       String(others),
     ]);
     const fd = Number((await h.line(/^open (\d+)$/m, 'open'))[1]);
-    const finding = await findingOf(w, h.pid);
+    const finding = await findingOf(h.pid);
     return { h, fd, finding };
   }
 
@@ -110,7 +90,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     const N = 20;
     const M = 5;
     const { h, fd, finding } = await opened(N, M, 'close');
-    const memIno = statSync(`/proc/${heapPid}/mem`).ino;
+    const memIno = statSync(`/proc/${t.heapPid}/mem`).ino;
     expect(inodeMarks()).toContain(memIno);
     h.go();
     await h.line(/^closed$/m, 'closed');
@@ -130,7 +110,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     expect(e.procmemGuard.notes).toContain('bytes-unknown');
     // Tied to the finding: same opener, target, fd, path, and the open's timestamp.
     // Opened O_RDWR: a read finding and a write finding, both of this open.
-    expect(signatureIds(w.findings.filter((f) => f.event.hostProcessId === h.pid))).toEqual([
+    expect(signatureIds(t.w.findings.filter((f) => f.event.hostProcessId === h.pid))).toEqual([
       'TRC-1023',
       'TRC-1024',
     ]);
@@ -138,8 +118,8 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     expect(ioArg(e, 'fd')).toBe(fd);
     expect(e.hostThreadId).toBe(finding.event.hostThreadId);
     expect(e.processName).toBe(finding.event.processName);
-    expect(e.procmemGuard.targetPid).toBe(heapPid);
-    expect(e.procmemGuard.target?.pid).toBe(heapPid);
+    expect(e.procmemGuard.targetPid).toBe(t.heapPid);
+    expect(e.procmemGuard.target?.pid).toBe(t.heapPid);
     expect(ioArg(e, 'pathname')).toBe(finding.event.args.find((a) => a.name === 'pathname')?.value);
     expect(e.procmemGuard.io.openTimestamp).toBe(finding.event.timestamp);
     expect(ioArg(e, 'durationNs')).toBeGreaterThan(0n);
@@ -167,7 +147,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     const sh = track(
       spawn(
         'sh',
-        ['-c', `exec 3</proc/${heapPid}/mem; echo open; read x; sleep 30 & echo child $!`],
+        ['-c', `exec 3</proc/${t.heapPid}/mem; echo open; read x; sleep 30 & echo child $!`],
         {
           stdio: 'pipe',
         },
@@ -178,7 +158,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
       out += d;
     });
     await waitFor('sh: open', () => out.includes('open'));
-    await findingOf(w, sh.pid as number);
+    await findingOf(sh.pid as number);
     sh.stdin.write('\n');
     const child = Number(
       (await waitFor('sh: child', () => /child (\d+)/.exec(out) ?? undefined))[1],
@@ -188,14 +168,14 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
       expect(e.procmemGuard.io.end).toBe('exited');
       expect(ioArg(e, 'fd')).toBe(3);
       // The child's hold is not the opener's: its mark goes with the entry.
-      await waitFor('no entry left', () => w.watcher.stats().native.io_entries === 0);
+      await waitFor('no entry left', () => t.w.watcher.stats().native.io_entries === 0);
     } finally {
       process.kill(child, 'SIGKILL');
     }
   });
 
   it('does not count reads of other files, and counts every summary in stats', async () => {
-    const before = w.watcher.stats();
+    const before = t.w.watcher.stats();
     // 400 reads of /dev/zero between 2 reads of the mem file: only the mem file is marked.
     const { h } = await opened(2, 0, 'close', 400);
     h.go();
@@ -205,7 +185,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     expect(ioArg(e, 'reads')).toBeGreaterThanOrEqual(1n);
     expect(ioArg(e, 'reads')).toBeLessThanOrEqual(2n);
     expect(ioArg(e, 'writes')).toBe(0n);
-    const s = w.watcher.stats();
+    const s = t.w.watcher.stats();
     expect(s.io.on).toBe(true);
     expect(s.io.summaries).toBe(before.io.summaries + 1);
     expect(s.io.tracked).toBe(before.io.tracked + 1);
@@ -217,12 +197,12 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
   });
 
   it('an opener that read before the mark: a fast open-read-close is counted as closed early, not lost', async () => {
-    const before = w.watcher.stats();
+    const before = t.w.watcher.stats();
     // mem_io opens, reads and closes at once: by the time its fd is looked for it is gone.
-    const r = await run(cHelper('mem_io'), [String(heapPid), heapAddr, 'r', '4096', '4096']);
-    await findingOf(w, r.pid);
+    const r = await run(cHelper('mem_io'), [String(t.heapPid), t.heapAddr, 'r', '4096', '4096']);
+    await findingOf(r.pid);
     const s = await waitFor('the open accounted for', () => {
-      const now = w.watcher.stats();
+      const now = t.w.watcher.stats();
       const n = now.native;
       const b = before.native;
       return (n.io_closed_early ?? 0) + (n.io_tracked ?? 0) >
@@ -232,12 +212,12 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     });
     expect(s.io.lostTracking).toBe(0);
     // Tracked (its fd was still there) or not, nothing is left behind once it exited.
-    await waitFor('no entry left', () => w.watcher.stats().native.io_entries === 0, 5000);
+    await waitFor('no entry left', () => t.w.watcher.stats().native.io_entries === 0, 5000);
   });
 
   it('an open still held when the watcher stops: end "watcher-stopped", the counts so far', async () => {
     const { h, fd } = await opened(3, 0, 'close');
-    await w.watcher.stop();
+    await t.w.watcher.stop();
     const e = await ioOf(h.pid);
     expect(e.procmemGuard.io.end).toBe('watcher-stopped');
     expect(ioArg(e, 'fd')).toBe(fd);
@@ -253,9 +233,9 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
     try {
       expect(plain.watcher.stats().io.on).toBe(false);
       const { h } = await (async () => {
-        const helper = new Helper([String(heapPid), heapAddr, '4', '0', '4096', 'close']);
+        const helper = new Helper([String(t.heapPid), t.heapAddr, '4', '0', '4096', 'close']);
         await helper.line(/^open \d+$/m, 'open');
-        await findingOf(plain, helper.pid);
+        await findingOf(helper.pid, plain);
         return { h: helper };
       })();
       expect(inodeMarks()).toEqual([]);
@@ -264,8 +244,8 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (fanotify)'), () => {
       h.go();
       expect(await h.exited()).toBe(0);
       // A barrier: a later open's finding means the helper's close was read by now.
-      const r = await run('dd', [`if=/proc/${heapPid}/mem`, 'of=/dev/null', 'bs=1', 'count=0']);
-      await findingOf(plain, r.pid);
+      const r = await run('dd', [`if=/proc/${t.heapPid}/mem`, 'of=/dev/null', 'bs=1', 'count=0']);
+      await findingOf(r.pid, plain);
       expect(quiet).toEqual([]);
       const s = plain.watcher.stats();
       expect(s.native.io_tracking).toBe(0);

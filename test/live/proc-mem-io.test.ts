@@ -1,42 +1,22 @@
 // Observed access (eBPF backend): what an opener of another process's mem file did with it,
 // reported once as a proc_mem_io event when it closed the file or exited, tied to the finding
 // of its open. Real processes, a real heap, the real kernel.
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProcMemIoEvent } from '../../src/events/proc-mem-io.js';
 import { ioArg } from '../../src/events/proc-mem-io.js';
-import { spawnHeapTarget } from '../helpers/heap-target.js';
-import {
-  type Collected,
-  cHelper,
-  liveName,
-  run,
-  runsHere,
-  startWatcher,
-  waitFor,
-} from '../helpers/live.js';
+import { useIoWatch } from '../helpers/io-watch.js';
+import { cHelper, liveName, run, runsHere, startWatcher, waitFor } from '../helpers/live.js';
 import { started, startWatch } from '../helpers/watch-process.js';
 
 const MiB = 1024 * 1024;
 
 describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
-  let w: Collected;
-  const io: ProcMemIoEvent[] = [];
   let memIo: string;
-  let heap: ChildProcess;
-  let heapPid = 0;
-  let heapAddr = '';
-
-  beforeAll(async () => {
+  beforeAll(() => {
     memIo = cHelper('mem_io');
-    ({ child: heap, pid: heapPid, addr: heapAddr } = await spawnHeapTarget(4 * MiB));
-    w = await startWatcher('ebpf', { observeIo: true });
-    w.watcher.on('io', (e) => io.push(e));
   });
-  afterAll(async () => {
-    await w?.watcher.stop();
-    heap?.kill('SIGKILL');
-  });
+  const t = useIoWatch('ebpf', 4 * MiB);
+  const { ioOf, findingOf } = t;
 
   /** A summary's counts and end as one object: a failing test lists every difference. */
   const countsOf = (e: ProcMemIoEvent) => ({
@@ -46,13 +26,9 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     bytesWritten: ioArg(e, 'bytesWritten'),
     end: e.procmemGuard.io.end,
   });
-  const ioOf = (pid: number) =>
-    waitFor(`proc_mem_io of ${pid}`, () => io.find((e) => e.hostProcessId === pid));
-  const findingOf = (pid: number) =>
-    waitFor(`finding of ${pid}`, () => w.findings.find((f) => f.event.hostProcessId === pid));
   /** Runs mem_io; returns its pid and the fd and counts it printed. */
   async function memIoRun(args: string[]) {
-    const r = await run(memIo, [String(heapPid), heapAddr, ...args]);
+    const r = await run(memIo, [String(t.heapPid), t.heapAddr, ...args]);
     const m = /^fd (\d+) done (\d+) in (\d+)$/m.exec(r.stdout);
     if (!m) throw new Error(`mem_io printed ${JSON.stringify(r.stdout)}`);
     return {
@@ -79,7 +55,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     expect(f.sigMetadata.ID).toBe('TRC-1023');
     expect(e.hostThreadId).toBe(f.event.hostThreadId);
     expect(e.processName).toBe(f.event.processName);
-    expect(e.procmemGuard.target?.pid).toBe(heapPid);
+    expect(e.procmemGuard.target?.pid).toBe(t.heapPid);
     expect(e.procmemGuard.targetPid).toBe(f.event.procmemGuard?.targetPid);
     expect(ioArg(e, 'fd')).toBe(f.event.returnValue);
     expect(ioArg(e, 'pathname')).toBe(f.event.args.find((a) => a.name === 'pathname')?.value);
@@ -133,7 +109,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
   it('counts io_uring reads and writes of the fd, and an IORING_OP_CLOSE ends it', async () => {
     const uring = cHelper('uring_mem_io');
     const run1 = async (args: string[]) => {
-      const r = await run(uring, [String(heapPid), heapAddr, ...args]);
+      const r = await run(uring, [String(t.heapPid), t.heapAddr, ...args]);
       const m = /^fd (\d+) done (\d+) in (\d+)$/m.exec(r.stdout);
       if (!m) throw new Error(`uring_mem_io printed ${JSON.stringify(r.stdout)} (exit ${r.code})`);
       return { pid: r.pid, fd: Number(m[1]), requests: BigInt(m[3] as string) };
@@ -175,7 +151,14 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     policed.watcher.on('io', (e) => seen.push(e));
     try {
       const quiet = await memIoRun(['r', '8192', '4096', 'close']);
-      const noted = await run(uring, [String(heapPid), heapAddr, 'r', '4096', '4096', 'uclose']);
+      const noted = await run(uring, [
+        String(t.heapPid),
+        t.heapAddr,
+        'r',
+        '4096',
+        '4096',
+        'uclose',
+      ]);
       // The other watcher (no policy) reports both; this one drops the suppressed one's.
       await ioOf(quiet.pid);
       const annotated = await waitFor('the annotated summary', () =>
@@ -195,13 +178,13 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
   });
 
   it('does not count reads of other files, and counts every summary in stats', async () => {
-    const before = w.watcher.stats().io;
+    const before = t.w.watcher.stats().io;
     // dd reads /dev/zero in its own fds: the kernel tracks nothing of it.
     await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=4096', 'count=256', 'status=none']);
     const r = await memIoRun(['r', '4096', '4096', 'close']);
     const e = await ioOf(r.pid);
     expect(ioArg(e, 'reads')).toBe(1n);
-    const s = w.watcher.stats();
+    const s = t.w.watcher.stats();
     expect(s.io.summaries).toBe(before.summaries + 1);
     expect(s.io.tracked).toBeGreaterThanOrEqual(before.tracked + 1);
     expect(s.io.lostTracking).toBe(0);
@@ -214,7 +197,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
     const quiet: unknown[] = [];
     plain.watcher.on('io', (e) => quiet.push(e));
     try {
-      expect(w.watcher.stats().io.on).toBe(true);
+      expect(t.w.watcher.stats().io.on).toBe(true);
       expect(plain.watcher.stats().io.on).toBe(false);
       const r = await memIoRun(['r', '4096', '4096', 'close']);
       // Both watchers see the open; only the one that asked reports what it read.
@@ -246,7 +229,7 @@ describe.skipIf(!runsHere())(liveName('proc_mem_io (ebpf)'), () => {
       );
       expect(line).toMatch(
         new RegExp(
-          `mem_io \\(uid 0\\) read 8192 bytes in 2 reads from heap_target \\(pid ${heapPid}, .*\\) over .*  /proc/${heapPid}/mem  closed$`,
+          `mem_io \\(uid 0\\) read 8192 bytes in 2 reads from heap_target \\(pid ${t.heapPid}, .*\\) over .*  /proc/${t.heapPid}/mem  closed$`,
         ),
       );
       const event = await waitFor('the io JSON line', () =>

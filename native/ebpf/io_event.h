@@ -8,7 +8,12 @@
 #include <linux/types.h>  // __u32, __u64, __s32 (vmlinux.h has them in the BPF build)
 #endif
 
-// pmg_io_event.kind: how the tracking ended.
+// Sizes of io_track.bpf.h's maps that user space relies on too (io_tracker.cc).
+#define PMG_IO_MAX_TRACKED 4096  // entries of `tracked`
+#define PMG_IO_TGID_SLOTS 1024   // io_tgid_slots: a power of two (a mask picks the slot)
+
+// pmg_io_event.kind: how the tracking ended. The values are those of IoEnd (native/record.h),
+// which the loader passes on as they are.
 #define PMG_IO_CLOSED 1u  // close(2) of the tracked fd
 // PMG_IO_REPLACED: the fd was found holding another file (dup2 over it) at its next read,
 // write or tracked open.

@@ -21,7 +21,6 @@
 
 #include "io_event.h"
 
-#define PMG_IO_MAX_TRACKED 4096
 #define PMG_CLOSE_RANGE_CLOEXEC (1u << 2)
 #define PMG_EBADF 9
 
@@ -67,7 +66,6 @@ __u64 io_tracked_count = 0;
 // Entries in `tracked` by tgid modulo PMG_IO_TGID_SLOTS: while something is tracked, a read by
 // a process in an empty slot (nearly all of them) returns after this load, without the hash
 // lookup. User space decrements it too for the entries it deletes.
-#define PMG_IO_TGID_SLOTS 1024
 __u32 io_tgid_slots[PMG_IO_TGID_SLOTS] = {};
 
 // Whether `tgid` may have a tracked fd: false for certain, true maybe.

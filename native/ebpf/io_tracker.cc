@@ -25,11 +25,15 @@ namespace pmg {
 
 namespace {
 
-// Matches PMG_IO_MAX_TRACKED: one remembered open record (2 KiB) per possible entry.
-constexpr size_t kMaxRemembered = 4096;
-// PMG_IO_TGID_SLOTS.
-constexpr uint32_t kTgidSlots = sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots) /
-                                sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots[0]);
+// One remembered open record (2 KiB) per possible entry of the kernel's map.
+constexpr size_t kMaxRemembered = PMG_IO_MAX_TRACKED;
+
+// The kernel's PMG_IO_* kinds are IoEnd's values: passed on as they are.
+static_assert(PMG_IO_CLOSED == static_cast<unsigned>(IoEnd::kClosed), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_REPLACED == static_cast<unsigned>(IoEnd::kReplaced), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_EXITED == static_cast<unsigned>(IoEnd::kExited), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_CLOSE_RANGE == static_cast<unsigned>(IoEnd::kCloseRange), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_EXECED == static_cast<unsigned>(IoEnd::kExeced), "PMG_IO_* = IoEnd");
 
 uint64_t keyOf(uint32_t tgid, uint32_t fd) { return static_cast<uint64_t>(tgid) << 32 | fd; }
 
@@ -134,28 +138,11 @@ void IoTracker::handle(const pmg_io_event& e) {
   t.tid = e.tid;
   t.target_pid = e.target_pid;
   t.target_tid = e.target_tid;
-  IoEnd end;
-  switch (e.kind) {
-    case PMG_IO_CLOSED:
-      end = IoEnd::kClosed;
-      break;
-    case PMG_IO_REPLACED:
-      end = IoEnd::kReplaced;
-      break;
-    case PMG_IO_EXITED:
-      end = IoEnd::kExited;
-      break;
-    case PMG_IO_CLOSE_RANGE:
-      end = IoEnd::kCloseRange;
-      break;
-    case PMG_IO_EXECED:
-      end = IoEnd::kExeced;
-      break;
-    default:
-      sink_->lost(LossCause::kUnreadableEvent, 1);
-      return;
+  if (e.kind < PMG_IO_CLOSED || e.kind > PMG_IO_EXECED) {
+    sink_->lost(LossCause::kUnreadableEvent, 1);
+    return;
   }
-  summarize(key, t, end, e.time_ns);
+  summarize(key, t, static_cast<IoEnd>(e.kind), e.time_ns);
 }
 
 void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {
@@ -174,7 +161,7 @@ void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {
     if (bpf_map_lookup_elem(fd, &k, &v) != 0) continue;
     // Whoever deletes the entry reports it: the kernel may have summarized it meanwhile.
     if (bpf_map_delete_elem(fd, &k) != 0) continue;
-    __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % kTgidSlots], 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % PMG_IO_TGID_SLOTS], 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_sub(&skel_->bss->io_tracked_count, 1, __ATOMIC_SEQ_CST);
     summarize(k, v, end, time_ns);
   }

@@ -43,14 +43,12 @@ struct pmg_io_track {
   __u32 pad;
 };
 
+// The summary of one tracked open whose tracking ended: its key and entry as they were
+// (track.file is not sent: 0).
 struct pmg_io_event {
   __u64 time_ns;  // bpf_ktime_get_ns() when the tracking ended
-  __u64 open_ns;
-  struct pmg_io_counts counts;  // summaries
-  __u32 kind;                   // PMG_IO_*
-  __u32 tgid, tid;
-  __u32 fd;  // the tracked fd
+  __u32 kind;     // PMG_IO_*
   __u32 pad;
-  __s32 target_pid, target_tid;
-  __u32 pad2;
+  struct pmg_io_key key;  // the opener's tgid and the tracked fd
+  struct pmg_io_track track;
 };

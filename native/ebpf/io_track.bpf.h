@@ -91,15 +91,10 @@ static __always_inline void io_send(__u32 kind, const struct pmg_io_key *k,
   }
   e->time_ns = bpf_ktime_get_ns();
   e->kind = kind;
-  e->tgid = k->tgid;
-  e->fd = k->fd;
   e->pad = 0;
-  e->open_ns = v->open_ns;
-  e->counts = v->counts;
-  e->tid = v->tid;
-  e->target_pid = v->target_pid;
-  e->target_tid = v->target_tid;
-  e->pad2 = 0;
+  e->key = *k;
+  e->track = *v;
+  e->track.file = 0;  // a kernel address user space has no use for
   bpf_ringbuf_submit(e, 0);
 }
 

@@ -131,18 +131,11 @@ int IoTracker::onSample(void* ctx, void* data, size_t size) {
 }
 
 void IoTracker::handle(const pmg_io_event& e) {
-  pmg_io_key key{e.tgid, e.fd};
-  pmg_io_track t{};  // what the kernel's entry held (summaries)
-  t.open_ns = e.open_ns;
-  t.counts = e.counts;
-  t.tid = e.tid;
-  t.target_pid = e.target_pid;
-  t.target_tid = e.target_tid;
   if (e.kind < PMG_IO_CLOSED || e.kind > PMG_IO_EXECED) {
     sink_->lost(LossCause::kUnreadableEvent, 1);
     return;
   }
-  summarize(key, t, static_cast<IoEnd>(e.kind), e.time_ns);
+  summarize(e.key, e.track, static_cast<IoEnd>(e.kind), e.time_ns);
 }
 
 void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {

@@ -157,9 +157,11 @@ void IoMarks::onUnopenable(uint64_t mask, int32_t event_pid, uint64_t now_ns,
   // their file end.
   int32_t tgid = tgid_of(event_pid);
   IoTable::Ended ended;
+  IoEnd how = IoEnd::kUnknown;  // endOfClose(): one read of the closer's stat, if anything ends
   for (const auto& [key, fd] : table_.entriesOf(tgid)) {
     if (fdIsFile(tgid, fd, key.file.dev, key.file.ino)) continue;
-    table_.end(key, endOfClose(event_pid), now_ns, &ended);
+    if (how == IoEnd::kUnknown) how = endOfClose(event_pid);
+    table_.end(key, how, now_ns, &ended);
   }
   if (ended.summaries.empty()) other_events_++;
   push(ended);

@@ -120,10 +120,9 @@ int IoTracker::onSample(void* ctx, void* data, size_t size) {
     return 0;
   }
   // The open this sample follows was sent before it: read what is queued of the open events
-  // first, so that its record is remembered.
-  if (ring_buffer__consume(self->opens_) < 0) {
-    // The next poll round reports the open ring's error; the summary falls back meanwhile.
-  }
+  // first, so that its record is remembered. An error of the open ring is reported by the next
+  // poll round; the summary falls back meanwhile.
+  (void)ring_buffer__consume(self->opens_);
   pmg_io_event e;
   std::memcpy(&e, data, sizeof(e));
   self->handle(e);

@@ -70,7 +70,6 @@ void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink, Pr
   if (!wanted) return;
   std::string why;
   for (bpf_program* prog : ioPrograms(skel)) {
-    if (!why.empty()) break;
     if (bpf_program__fd(prog) < 0) {
       why = std::string("its programs did not load (") + bpf_program__name(prog) + ")";
       break;

@@ -12,6 +12,12 @@
 #define PMG_IO_MAX_TRACKED 4096  // entries of `tracked`
 #define PMG_IO_TGID_SLOTS 1024   // io_tgid_slots: a power of two (a mask picks the slot)
 
+// Slots of the per-CPU counters io_counters, summed by user space.
+#define PMG_IO_COUNT_TRACKED 0    // opens tracked
+#define PMG_IO_COUNT_UNTRACKED 1  // opens not tracked: the map was full
+#define PMG_IO_COUNT_LOST 2       // summaries or notices lost: io_events was full
+#define PMG_IO_COUNTERS 3
+
 // pmg_io_event.kind: how the tracking ended. The values are those of IoEnd (native/record.h),
 // which the loader passes on as they are.
 #define PMG_IO_CLOSED 1u  // close(2) of the tracked fd

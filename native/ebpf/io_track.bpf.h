@@ -24,11 +24,6 @@
 #define PMG_CLOSE_RANGE_CLOEXEC (1u << 2)
 #define PMG_EBADF 9
 
-// Slots of io_counters.
-#define PMG_IO_COUNT_TRACKED 0    // opens tracked
-#define PMG_IO_COUNT_UNTRACKED 1  // opens not tracked: the map was full
-#define PMG_IO_COUNT_LOST 2       // summaries or notices lost: io_events was full
-
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 64 * 1024);
@@ -52,7 +47,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 3);
+  __uint(max_entries, PMG_IO_COUNTERS);
   __type(key, __u32);
   __type(value, __u64);
 } io_counters SEC(".maps");

@@ -213,8 +213,8 @@ void IoTracker::fromKernel(const pmg_io_key& key, const pmg_io_track& t, Capture
   enrichTarget(*table_, rec);
 }
 
-void IoTracker::readCounters(uint64_t out[3]) {
-  for (uint32_t slot = 0; slot < 3; slot++) {
+void IoTracker::readCounters(uint64_t out[PMG_IO_COUNTERS]) {
+  for (uint32_t slot = 0; slot < PMG_IO_COUNTERS; slot++) {
     out[slot] = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.io_counters), &slot, percpu_.data()) != 0)
       continue;
@@ -224,10 +224,12 @@ void IoTracker::readCounters(uint64_t out[3]) {
 
 void IoTracker::checkLosses() {
   if (!on_) return;
-  uint64_t now[3];
+  uint64_t now[PMG_IO_COUNTERS];
   readCounters(now);
-  tracked_ = now[0];
-  uint64_t lost = (now[1] - untracked_.exchange(now[1])) + (now[2] - events_lost_.exchange(now[2]));
+  tracked_ = now[PMG_IO_COUNT_TRACKED];
+  const uint64_t untracked = now[PMG_IO_COUNT_UNTRACKED], lost_events = now[PMG_IO_COUNT_LOST];
+  uint64_t lost = (untracked - untracked_.exchange(untracked)) +
+                  (lost_events - events_lost_.exchange(lost_events));
   if (lost > 0) sink_->lost(LossCause::kIoSummaryLost, lost);
 }
 

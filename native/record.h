@@ -53,7 +53,7 @@ enum class RecordKind : uint8_t {
 enum class IoEnd : uint8_t {
   kUnknown = 0,
   kClosed = 1,          // close(2) of the fd
-  kReplaced = 2,        // the fd was found holding another file (dup2 over it, close-on-exec)
+  kReplaced = 2,        // the fd was found holding another file (dup2 over it)
   kExited = 3,          // the opener exited
   kCloseRange = 4,      // close_range(2) over the fd
   kExeced = 5,          // the opener exec'd and the fd was close-on-exec

@@ -12,10 +12,9 @@
 // a mem read by dd that must arrive in the ring, the other kinds of opens (own mem, a held fd,
 // a write open, a target that exits while its mem is held), stats(), stop(); observeIo is on:
 // under eBPF dd's io summary must arrive too, under fanotify the summary of a held file; in
-// the last
-// cycle also a read through a new pid namespace's procfs, repeated until it arrives. Prints one
-// line per backend and exits 1 on the first failure (a backend that does not start, an open
-// that is not captured within 10 s).
+// the last cycle also a read through a new pid namespace's procfs, repeated until it arrives.
+// Prints one line per backend and exits 1 on the first failure (a backend that does not start,
+// an open that is not captured within 10 s).
 const { spawn, spawnSync } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');

@@ -439,11 +439,10 @@ class EbpfBackend : public Backend {
   bpf_link* syscall_links_[3] = {nullptr, nullptr, nullptr};
   bpf_link* io_uring_link_ = nullptr;
   ring_buffer* rb_ = nullptr;
-  GuardLoader guard_;  // guard mode's settings and counters (guard_loader.h)
-  FloodGuard flood_;   // used by the capture thread only
-  IoTracker io_;
-  bool observe_io_ = false;  // setObserveIo(), before start()         // observed access: tracked
-                             // opens and their summaries
+  GuardLoader guard_;        // guard mode's settings and counters (guard_loader.h)
+  FloodGuard flood_;         // used by the capture thread only
+  IoTracker io_;             // observed access: tracked opens and their summaries (io_tracker.h)
+  bool observe_io_ = false;  // setObserveIo(), before start()
   UniqueFd exec_group_;      // FAN_OPEN_EXEC marks (openExecMarks)
   std::atomic<uint64_t> exec_filesystems_{0}, exec_events_{0};
   UniqueFd stop_fd_;

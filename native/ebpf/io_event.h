@@ -8,7 +8,18 @@
 #include <linux/types.h>  // __u32, __u64, __s32 (vmlinux.h has them in the BPF build)
 #endif
 
-// pmg_io_event.kind: how the tracking ended.
+// Sizes of io_track.bpf.h's maps that user space relies on too (io_tracker.cc).
+#define PMG_IO_MAX_TRACKED 4096  // entries of `tracked`
+#define PMG_IO_TGID_SLOTS 1024   // io_tgid_slots: a power of two (a mask picks the slot)
+
+// Slots of the per-CPU counters io_counters, summed by user space.
+#define PMG_IO_COUNT_TRACKED 0    // opens tracked
+#define PMG_IO_COUNT_UNTRACKED 1  // opens not tracked: the map was full
+#define PMG_IO_COUNT_LOST 2       // summaries or notices lost: io_events was full
+#define PMG_IO_COUNTERS 3
+
+// pmg_io_event.kind: how the tracking ended. The values are those of IoEnd (native/record.h),
+// which the loader passes on as they are.
 #define PMG_IO_CLOSED 1u  // close(2) of the tracked fd
 // PMG_IO_REPLACED: the fd was found holding another file (dup2 over it) at its next read,
 // write or tracked open.
@@ -38,14 +49,12 @@ struct pmg_io_track {
   __u32 pad;
 };
 
+// The summary of one tracked open whose tracking ended: its key and entry as they were
+// (track.file is not sent: 0).
 struct pmg_io_event {
   __u64 time_ns;  // bpf_ktime_get_ns() when the tracking ended
-  __u64 open_ns;
-  struct pmg_io_counts counts;  // summaries
-  __u32 kind;                   // PMG_IO_*
-  __u32 tgid, tid;
-  __u32 fd;  // the tracked fd
+  __u32 kind;     // PMG_IO_*
   __u32 pad;
-  __s32 target_pid, target_tid;
-  __u32 pad2;
+  struct pmg_io_key key;  // the opener's tgid and the tracked fd
+  struct pmg_io_track track;
 };

@@ -21,14 +21,8 @@
 
 #include "io_event.h"
 
-#define PMG_IO_MAX_TRACKED 4096
 #define PMG_CLOSE_RANGE_CLOEXEC (1u << 2)
 #define PMG_EBADF 9
-
-// Slots of io_counters.
-#define PMG_IO_COUNT_TRACKED 0    // opens tracked
-#define PMG_IO_COUNT_UNTRACKED 1  // opens not tracked: the map was full
-#define PMG_IO_COUNT_LOST 2       // summaries or notices lost: io_events was full
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -53,7 +47,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 3);
+  __uint(max_entries, PMG_IO_COUNTERS);
   __type(key, __u32);
   __type(value, __u64);
 } io_counters SEC(".maps");
@@ -67,12 +61,24 @@ __u64 io_tracked_count = 0;
 // Entries in `tracked` by tgid modulo PMG_IO_TGID_SLOTS: while something is tracked, a read by
 // a process in an empty slot (nearly all of them) returns after this load, without the hash
 // lookup. User space decrements it too for the entries it deletes.
-#define PMG_IO_TGID_SLOTS 1024
 __u32 io_tgid_slots[PMG_IO_TGID_SLOTS] = {};
+
+// The io_tgid_slots counter of `tgid`.
+static __always_inline __u32 *io_slot(__u32 tgid) {
+  return &io_tgid_slots[tgid & (PMG_IO_TGID_SLOTS - 1)];
+}
 
 // Whether `tgid` may have a tracked fd: false for certain, true maybe.
 static __always_inline bool io_maybe_tracked(__u32 tgid) {
-  return io_tracked_count != 0 && io_tgid_slots[tgid & (PMG_IO_TGID_SLOTS - 1)] != 0;
+  return io_tracked_count != 0 && *io_slot(tgid) != 0;
+}
+
+// io_maybe_tracked() for the current process, whose tgid it sets: what every read, write and
+// close on the host pays (one load while nothing is tracked, one more while something is).
+static __always_inline bool io_current_maybe_tracked(__u32 *tgid) {
+  if (io_tracked_count == 0) return false;
+  *tgid = bpf_get_current_pid_tgid() >> 32;
+  return io_maybe_tracked(*tgid);
 }
 
 // Defined in procmem.bpf.c.
@@ -93,15 +99,10 @@ static __always_inline void io_send(__u32 kind, const struct pmg_io_key *k,
   }
   e->time_ns = bpf_ktime_get_ns();
   e->kind = kind;
-  e->tgid = k->tgid;
-  e->fd = k->fd;
   e->pad = 0;
-  e->open_ns = v->open_ns;
-  e->counts = v->counts;
-  e->tid = v->tid;
-  e->target_pid = v->target_pid;
-  e->target_tid = v->target_tid;
-  e->pad2 = 0;
+  e->key = *k;
+  e->track = *v;
+  e->track.file = 0;  // a kernel address user space has no use for
   bpf_ringbuf_submit(e, 0);
 }
 
@@ -116,7 +117,7 @@ static __always_inline void io_end(const struct pmg_io_key *key, const struct pm
   struct pmg_io_key *by_file = bpf_map_lookup_elem(&tracked_files, &copy.file);
   if (by_file && by_file->tgid == k.tgid && by_file->fd == k.fd)
     bpf_map_delete_elem(&tracked_files, &copy.file);
-  __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], -1);
+  __sync_fetch_and_add(io_slot(k.tgid), -1);
   __sync_fetch_and_add(&io_tracked_count, -1);
   io_send(kind, &k, &copy);
 }
@@ -164,17 +165,31 @@ static __always_inline void io_track_open(const struct pmg_bpf_event *e, struct 
   // Cannot fail for want of room (as many entries as `tracked`); if it did, only io_uring
   // requests on the file would go uncounted.
   bpf_map_update_elem(&tracked_files, &v.file, &k, BPF_ANY);
-  __sync_fetch_and_add(&io_tgid_slots[k.tgid & (PMG_IO_TGID_SLOTS - 1)], 1);
+  __sync_fetch_and_add(io_slot(k.tgid), 1);
   __sync_fetch_and_add(&io_tracked_count, 1);
   io_count(PMG_IO_COUNT_TRACKED);
 }
 
-// The per-syscall exit tracepoints' context (syscalls:sys_exit_*).
-struct io_sys_exit_args {
+// The per-syscall exit tracepoints' context (syscalls:sys_exit_*), procmem.bpf.c's open
+// programs' too.
+struct syscall_exit_args {
   __u64 common;
   long nr;
   long ret;
 };
+
+// The exit tracepoints have no arguments: the syscall's arguments are in the user registers
+// saved at entry.
+static __always_inline struct pt_regs *io_syscall_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+// The key of the fd that is the current syscall's first argument.
+static __always_inline struct pmg_io_key io_fd_arg_key(__u32 tgid) {
+  struct pt_regs *regs = io_syscall_regs();
+  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
+  return k;
+}
 
 // Adds one call that returned `ret` to entry `v`.
 static __always_inline void io_add(struct pmg_io_track *v, long ret, bool write) {
@@ -200,73 +215,69 @@ static __always_inline int io_count_call(struct pmg_io_key k, long ret, bool wri
   return 0;
 }
 
-static __always_inline int io_on_exit(struct io_sys_exit_args *ctx, bool write) {
-  if (io_tracked_count == 0) return 0;  // what every read and write on the host pays
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;  // and while something is tracked, other processes
-  // The exit tracepoint has no arguments: the fd is the first syscall argument in the user
-  // registers saved at entry.
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
-  return io_count_call(k, ctx->ret, write);
+static __always_inline int io_on_exit(struct syscall_exit_args *ctx, bool write) {
+  __u32 tgid;
+  if (!io_current_maybe_tracked(&tgid)) return 0;
+  return io_count_call(io_fd_arg_key(tgid), ctx->ret, write);
 }
 
 SEC("tp/syscalls/sys_exit_read")
-int pmg_io_read(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
+int pmg_io_read(struct syscall_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_pread64")
-int pmg_io_pread64(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
+int pmg_io_pread64(struct syscall_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_readv")
-int pmg_io_readv(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
+int pmg_io_readv(struct syscall_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_preadv")
-int pmg_io_preadv(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
+int pmg_io_preadv(struct syscall_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_preadv2")
-int pmg_io_preadv2(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, false); }
+int pmg_io_preadv2(struct syscall_exit_args *ctx) { return io_on_exit(ctx, false); }
 SEC("tp/syscalls/sys_exit_write")
-int pmg_io_write(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+int pmg_io_write(struct syscall_exit_args *ctx) { return io_on_exit(ctx, true); }
 SEC("tp/syscalls/sys_exit_pwrite64")
-int pmg_io_pwrite64(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+int pmg_io_pwrite64(struct syscall_exit_args *ctx) { return io_on_exit(ctx, true); }
 SEC("tp/syscalls/sys_exit_writev")
-int pmg_io_writev(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+int pmg_io_writev(struct syscall_exit_args *ctx) { return io_on_exit(ctx, true); }
 SEC("tp/syscalls/sys_exit_pwritev")
-int pmg_io_pwritev(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+int pmg_io_pwritev(struct syscall_exit_args *ctx) { return io_on_exit(ctx, true); }
 SEC("tp/syscalls/sys_exit_pwritev2")
-int pmg_io_pwritev2(struct io_sys_exit_args *ctx) { return io_on_exit(ctx, true); }
+int pmg_io_pwritev2(struct syscall_exit_args *ctx) { return io_on_exit(ctx, true); }
 
 // io_uring: procmem.bpf.c's io_uring_complete program, already attached for io_uring opens,
 // passes every other completed request here, so counting them costs the host nothing more.
 // Reads and writes count like the syscalls (their file is tracked; res is the byte count);
 // IORING_OP_CLOSE of a tracked fd ends its entry like close(2). The request runs in the
 // opener's thread group (its own thread, an io-wq worker or the SQPOLL thread).
+// The READV_FIXED and WRITEV_FIXED ops are newer than the others: compared only where the
+// kernel has them.
 static __always_inline bool io_uring_op(__u8 op, bool *write) {
   if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED)) {
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED) ||
+      (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
+       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED))) {
     *write = false;
     return true;
   }
   if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
-      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED)) {
-    *write = true;
-    return true;
-  }
-  if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
-      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED)) {
-    *write = false;
-    return true;
-  }
-  if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
-      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV_FIXED)) {
+      op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED) ||
+      (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
+       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV_FIXED))) {
     *write = true;
     return true;
   }
   return false;
 }
 
+// Ends the tracking of `k` as closed if its fd no longer holds the tracked file.
+static __always_inline void io_end_if_closed(struct pmg_io_key k) {
+  struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
+  if (v && (__u64)current_fd_file(k.fd) != v->file) io_end(&k, v, PMG_IO_CLOSED);
+}
+
 static __always_inline int io_uring_done(struct io_kiocb *req, __u8 op, __s32 res) {
-  if (io_tracked_count == 0) return 0;
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;
+  __u32 tgid;
+  if (!io_current_maybe_tracked(&tgid)) return 0;
   bool write = false;
   if (io_uring_op(op, &write)) {
     __u64 f = (__u64)BPF_CORE_READ(req, file);
@@ -281,8 +292,7 @@ static __always_inline int io_uring_done(struct io_kiocb *req, __u8 op, __s32 re
   struct io_close *close = (void *)&req->cmd;
   if (BPF_CORE_READ(close, file_slot) != 0) return 0;  // a fixed-file slot, not an fd
   struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)BPF_CORE_READ(close, fd)};
-  struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
-  if (v && (__u64)current_fd_file(k.fd) != v->file) io_end(&k, v, PMG_IO_CLOSED);
+  io_end_if_closed(k);
   return 0;
 }
 
@@ -292,25 +302,20 @@ static __always_inline int io_uring_done(struct io_kiocb *req, __u8 op, __s32 re
 // EBADF. By the exit another thread may have reused the fd: an entry whose file is still at the
 // fd is such a reuse's (its own open replaced the closed one's entry, PMG_IO_REPLACED) and stays.
 SEC("tp/syscalls/sys_exit_close")
-int pmg_io_close(struct io_sys_exit_args *ctx) {
-  if (io_tracked_count == 0 || ctx->ret == -PMG_EBADF) return 0;
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  struct pmg_io_key k = {.tgid = tgid, .fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs)};
-  struct pmg_io_track *v = bpf_map_lookup_elem(&tracked, &k);
-  if (v && (__u64)current_fd_file(k.fd) != v->file) io_end(&k, v, PMG_IO_CLOSED);
+int pmg_io_close(struct syscall_exit_args *ctx) {
+  __u32 tgid;
+  if (!io_current_maybe_tracked(&tgid) || ctx->ret == -PMG_EBADF) return 0;
+  io_end_if_closed(io_fd_arg_key(tgid));
   return 0;
 }
 
 // The range's entries whose fd no longer holds their file end; a close-on-exec range ends
 // at the next exec.
 SEC("tp/syscalls/sys_exit_close_range")
-int pmg_io_close_range(struct io_sys_exit_args *ctx) {
-  if (io_tracked_count == 0 || ctx->ret != 0) return 0;
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!io_maybe_tracked(tgid)) return 0;
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+int pmg_io_close_range(struct syscall_exit_args *ctx) {
+  __u32 tgid;
+  if (!io_current_maybe_tracked(&tgid) || ctx->ret != 0) return 0;
+  struct pt_regs *regs = io_syscall_regs();
   if (PT_REGS_PARM3_CORE_SYSCALL(regs) & PMG_CLOSE_RANGE_CLOEXEC) return 0;
   unsigned long first = PT_REGS_PARM1_CORE_SYSCALL(regs), last = PT_REGS_PARM2_CORE_SYSCALL(regs);
   if (first > 0xffffffffu) return 0;

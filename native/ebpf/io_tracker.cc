@@ -25,11 +25,15 @@ namespace pmg {
 
 namespace {
 
-// Matches PMG_IO_MAX_TRACKED: one remembered open record (2 KiB) per possible entry.
-constexpr size_t kMaxRemembered = 4096;
-// PMG_IO_TGID_SLOTS.
-constexpr uint32_t kTgidSlots = sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots) /
-                                sizeof(procmem_bpf::procmem_bpf__bss::io_tgid_slots[0]);
+// One remembered open record (2 KiB) per possible entry of the kernel's map.
+constexpr size_t kMaxRemembered = PMG_IO_MAX_TRACKED;
+
+// The kernel's PMG_IO_* kinds are IoEnd's values: passed on as they are.
+static_assert(PMG_IO_CLOSED == static_cast<unsigned>(IoEnd::kClosed), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_REPLACED == static_cast<unsigned>(IoEnd::kReplaced), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_EXITED == static_cast<unsigned>(IoEnd::kExited), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_CLOSE_RANGE == static_cast<unsigned>(IoEnd::kCloseRange), "PMG_IO_* = IoEnd");
+static_assert(PMG_IO_EXECED == static_cast<unsigned>(IoEnd::kExeced), "PMG_IO_* = IoEnd");
 
 uint64_t keyOf(uint32_t tgid, uint32_t fd) { return static_cast<uint64_t>(tgid) << 32 | fd; }
 
@@ -66,7 +70,6 @@ void IoTracker::start(procmem_bpf* skel, ring_buffer* opens, EventSink& sink, Pr
   if (!wanted) return;
   std::string why;
   for (bpf_program* prog : ioPrograms(skel)) {
-    if (!why.empty()) break;
     if (bpf_program__fd(prog) < 0) {
       why = std::string("its programs did not load (") + bpf_program__name(prog) + ")";
       break;
@@ -116,10 +119,9 @@ int IoTracker::onSample(void* ctx, void* data, size_t size) {
     return 0;
   }
   // The open this sample follows was sent before it: read what is queued of the open events
-  // first, so that its record is remembered.
-  if (ring_buffer__consume(self->opens_) < 0) {
-    // The next poll round reports the open ring's error; the summary falls back meanwhile.
-  }
+  // first, so that its record is remembered. An error of the open ring is reported by the next
+  // poll round; the summary falls back meanwhile.
+  (void)ring_buffer__consume(self->opens_);
   pmg_io_event e;
   std::memcpy(&e, data, sizeof(e));
   self->handle(e);
@@ -127,35 +129,11 @@ int IoTracker::onSample(void* ctx, void* data, size_t size) {
 }
 
 void IoTracker::handle(const pmg_io_event& e) {
-  pmg_io_key key{e.tgid, e.fd};
-  pmg_io_track t{};  // what the kernel's entry held (summaries)
-  t.open_ns = e.open_ns;
-  t.counts = e.counts;
-  t.tid = e.tid;
-  t.target_pid = e.target_pid;
-  t.target_tid = e.target_tid;
-  IoEnd end;
-  switch (e.kind) {
-    case PMG_IO_CLOSED:
-      end = IoEnd::kClosed;
-      break;
-    case PMG_IO_REPLACED:
-      end = IoEnd::kReplaced;
-      break;
-    case PMG_IO_EXITED:
-      end = IoEnd::kExited;
-      break;
-    case PMG_IO_CLOSE_RANGE:
-      end = IoEnd::kCloseRange;
-      break;
-    case PMG_IO_EXECED:
-      end = IoEnd::kExeced;
-      break;
-    default:
-      sink_->lost(LossCause::kUnreadableEvent, 1);
-      return;
+  if (e.kind < PMG_IO_CLOSED || e.kind > PMG_IO_EXECED) {
+    sink_->lost(LossCause::kUnreadableEvent, 1);
+    return;
   }
-  summarize(key, t, end, e.time_ns);
+  summarize(e.key, e.track, static_cast<IoEnd>(e.kind), e.time_ns);
 }
 
 void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {
@@ -174,7 +152,7 @@ void IoTracker::summarizeAll(IoEnd end, uint64_t time_ns) {
     if (bpf_map_lookup_elem(fd, &k, &v) != 0) continue;
     // Whoever deletes the entry reports it: the kernel may have summarized it meanwhile.
     if (bpf_map_delete_elem(fd, &k) != 0) continue;
-    __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % kTgidSlots], 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&skel_->bss->io_tgid_slots[k.tgid % PMG_IO_TGID_SLOTS], 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_sub(&skel_->bss->io_tracked_count, 1, __ATOMIC_SEQ_CST);
     summarize(k, v, end, time_ns);
   }
@@ -235,8 +213,8 @@ void IoTracker::fromKernel(const pmg_io_key& key, const pmg_io_track& t, Capture
   enrichTarget(*table_, rec);
 }
 
-void IoTracker::readCounters(uint64_t out[3]) {
-  for (uint32_t slot = 0; slot < 3; slot++) {
+void IoTracker::readCounters(uint64_t out[PMG_IO_COUNTERS]) {
+  for (uint32_t slot = 0; slot < PMG_IO_COUNTERS; slot++) {
     out[slot] = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.io_counters), &slot, percpu_.data()) != 0)
       continue;
@@ -246,10 +224,12 @@ void IoTracker::readCounters(uint64_t out[3]) {
 
 void IoTracker::checkLosses() {
   if (!on_) return;
-  uint64_t now[3];
+  uint64_t now[PMG_IO_COUNTERS];
   readCounters(now);
-  tracked_ = now[0];
-  uint64_t lost = (now[1] - untracked_.exchange(now[1])) + (now[2] - events_lost_.exchange(now[2]));
+  tracked_ = now[PMG_IO_COUNT_TRACKED];
+  const uint64_t untracked = now[PMG_IO_COUNT_UNTRACKED], lost_events = now[PMG_IO_COUNT_LOST];
+  uint64_t lost = (untracked - untracked_.exchange(untracked)) +
+                  (lost_events - events_lost_.exchange(lost_events));
   if (lost > 0) sink_->lost(LossCause::kIoSummaryLost, lost);
 }
 

@@ -58,7 +58,7 @@ class IoTracker {
   void summarizeAll(IoEnd end, uint64_t time_ns);
   void summarize(const pmg_io_key& key, const pmg_io_track& t, IoEnd end, uint64_t time_ns);
   void fromKernel(const pmg_io_key& key, const pmg_io_track& t, CaptureRecord* rec);
-  void readCounters(uint64_t out[3]);
+  void readCounters(uint64_t out[PMG_IO_COUNTERS]);
 
   procmem_bpf* skel_ = nullptr;
   ring_buffer* opens_ = nullptr;

@@ -204,12 +204,8 @@ int BPF_PROG(pmg_sys_exit, struct pt_regs *regs, long ret) {
 // The same through the per-syscall tracepoints (syscalls:sys_exit_open*). The kernel tests a
 // bitmap of enabled syscalls before running a program, so the other syscalls of the host pay
 // no BPF invocation: cheaper for the host than tp_btf/sys_exit, which runs for every syscall.
-// The loader attaches these when they load, else pmg_sys_exit.
-struct syscall_exit_args {
-  __u64 common;
-  long nr;
-  long ret;
-};
+// The loader attaches these when they load, else pmg_sys_exit. Their context, struct
+// syscall_exit_args, is io_track.bpf.h's.
 
 static __always_inline int on_open_exit(struct syscall_exit_args *ctx, __u32 nr) {
   long ret = ctx->ret;

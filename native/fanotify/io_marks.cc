@@ -35,13 +35,12 @@ void IoMarks::start(int group, bool report_tid, EventSink& sink, Warn warn) {
   table_.clear();  // finish() summarized the former run's entries
   held_.clear();
   next_sweep_ = UINT64_MAX;
-  finished_ = false;
   on_ = wanted_;
   syncGauges();
 }
 
 void IoMarks::reported(const CaptureRecord& rec, uint64_t drained_epoch, uint64_t now_ns) {
-  if (!on_ || finished_ || rec.record_kind != static_cast<uint8_t>(RecordKind::kOpen)) return;
+  if (!on_ || rec.record_kind != static_cast<uint8_t>(RecordKind::kOpen)) return;
   switch (static_cast<FlagsSource>(rec.flags_source)) {
     case FlagsSource::kFdinfo:
       track(rec, drained_epoch, now_ns);
@@ -157,16 +156,18 @@ void IoMarks::onUnopenable(uint64_t mask, int32_t event_pid, uint64_t now_ns,
   // their file end.
   int32_t tgid = tgid_of(event_pid);
   IoTable::Ended ended;
+  IoEnd how = IoEnd::kUnknown;  // endOfClose(): one read of the closer's stat, if anything ends
   for (const auto& [key, fd] : table_.entriesOf(tgid)) {
     if (fdIsFile(tgid, fd, key.file.dev, key.file.ino)) continue;
-    table_.end(key, endOfClose(event_pid), now_ns, &ended);
+    if (how == IoEnd::kUnknown) how = endOfClose(event_pid);
+    table_.end(key, how, now_ns, &ended);
   }
   if (ended.summaries.empty()) other_events_++;
   push(ended);
 }
 
 void IoMarks::poll(uint64_t now_ns, uint64_t drained_epoch) {
-  if (!on_ || finished_) return;
+  if (!on_) return;
   if (now_ns >= next_sweep_) {
     sweep(now_ns, drained_epoch);
     next_sweep_ = table_.size() ? now_ns + kSweepNs : UINT64_MAX;
@@ -186,19 +187,20 @@ void IoMarks::sweep(uint64_t now_ns, uint64_t drained_epoch) {
 }
 
 uint64_t IoMarks::nextDeadline() const {
-  if (!on_ || finished_) return UINT64_MAX;
+  if (!on_) return UINT64_MAX;
   return table_.settling() ? 0 : next_sweep_;
 }
 
 void IoMarks::finish(uint64_t now_ns) {
-  if (!on_ || finished_) return;
+  if (!on_) return;
   IoTable::Ended ended;
   table_.endAll(IoEnd::kWatcherStopped, now_ns, &ended);
   ended.unused_files.clear();  // the group's close removes every mark at once
   push(ended);
   held_.clear();
-  finished_ = true;
-  on_ = false;  // as on the eBPF backend: stats after stop say tracking is not running
+  // Off until the next start(); as on the eBPF backend, stats after stop say tracking is not
+  // running.
+  on_ = false;
   next_sweep_ = UINT64_MAX;
   syncGauges();
 }

@@ -46,7 +46,6 @@ class IoMarks {
   void setWanted(bool on) { wanted_ = on; }
   // `report_tid`: the group reports thread ids (FAN_REPORT_TID).
   void start(int group, bool report_tid, EventSink& sink, Warn warn);
-  bool on() const { return on_; }
   // Every record the backend reports: an open reported with its fd starts tracking.
   void reported(const CaptureRecord& rec, uint64_t drained_epoch, uint64_t now_ns);
   // An event with a file (fd): true when it was about a tracked file and is fully handled
@@ -79,7 +78,6 @@ class IoMarks {
 
   bool wanted_ = false;
   std::atomic<bool> on_{false};
-  bool finished_ = false;
   int group_ = -1;
   bool report_tid_ = false;
   EventSink* sink_ = nullptr;

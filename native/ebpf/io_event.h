@@ -15,7 +15,7 @@
 // Slots of the per-CPU counters io_counters, summed by user space.
 #define PMG_IO_COUNT_TRACKED 0    // opens tracked
 #define PMG_IO_COUNT_UNTRACKED 1  // opens not tracked: the map was full
-#define PMG_IO_COUNT_LOST 2       // summaries or notices lost: io_events was full
+#define PMG_IO_COUNT_LOST 2       // summaries lost: io_events was full
 #define PMG_IO_COUNTERS 3
 
 // pmg_io_event.kind: how the tracking ended. The values are those of IoEnd (native/record.h),
